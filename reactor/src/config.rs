@@ -1,0 +1,88 @@
+//! Limits and timeouts of one reactor.
+
+use std::time::Duration;
+
+/// The most header fields a request may carry, whatever [`Config::max_headers`] says: the
+/// parser keeps its header slots on the stack, so the bound is fixed at compile time.
+pub const HEADER_SLOTS: usize = 128;
+
+/// Limits and timeouts of one reactor; every field has a production default.
+///
+/// The defaults follow `DESIGN.md`: they sit between nginx's generous and actix's tight
+/// settings. Change fields on a default value:
+///
+/// ```
+/// use std::time::Duration;
+/// let mut config = warden_reactor::Config::default();
+/// config.header_timeout = Duration::from_secs(5);
+/// config.max_body = 8 << 20;
+/// assert_eq!(config.max_headers, 64);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// How long a client may take to send a complete request head, counted from its first
+    /// byte (or from the accept, for a new connection). Not extended by progress, so a client
+    /// dripping one byte at a time is cut too. On expiry: 408, then close. Default 10 s.
+    pub header_timeout: Duration,
+    /// How long a keep-alive connection may sit idle between requests before it is closed
+    /// silently. Default 15 s.
+    pub keepalive_timeout: Duration,
+    /// How long a request body may make no progress. On expiry: 408, then close.
+    /// Default 30 s.
+    pub body_timeout: Duration,
+    /// How long a response may wait for the client to read any of it. On expiry the
+    /// connection is closed. Default 30 s.
+    pub write_timeout: Duration,
+    /// After a final response on a connection that is being closed, how long unread input is
+    /// still drained so that the kernel does not reset the connection and destroy the
+    /// response before the client reads it. Default 2 s.
+    pub linger_timeout: Duration,
+    /// How long a draining reactor lets busy connections finish before closing them,
+    /// when the drain starts because every [`Inbox`](crate::Inbox) was dropped.
+    /// Default 30 s.
+    pub shutdown_grace: Duration,
+    /// Largest request head (request line and header section) in bytes; larger gets 431.
+    /// Default 16 KiB.
+    pub max_head: usize,
+    /// Longest request line in bytes; longer gets 414. Default 8 KiB.
+    pub max_request_line: usize,
+    /// Most header fields in a request, at most [`HEADER_SLOTS`]; more gets 431. Default 64.
+    pub max_headers: usize,
+    /// Largest request body in bytes, after chunked decoding; larger gets 413. Default 1 MiB.
+    pub max_body: usize,
+    /// Size of the read buffer a connection borrows from the pool while it has input.
+    /// It grows for a large body and is not pooled again when it did. Default 16 KiB.
+    pub read_buffer: usize,
+    /// How many free buffers of each kind the reactor keeps for reuse. Default 256.
+    pub pooled_buffers: usize,
+    /// The `Server` header value on every response. Default `warden`.
+    pub server_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            header_timeout: Duration::from_secs(10),
+            keepalive_timeout: Duration::from_secs(15),
+            body_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            linger_timeout: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(30),
+            max_head: 16 * 1024,
+            max_request_line: 8 * 1024,
+            max_headers: 64,
+            max_body: 1024 * 1024,
+            read_buffer: 16 * 1024,
+            pooled_buffers: 256,
+            server_name: "warden".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// The header slots the parser may fill: `max_headers`, capped at [`HEADER_SLOTS`].
+    pub(crate) fn header_slots(&self) -> usize {
+        self.max_headers.clamp(1, HEADER_SLOTS)
+    }
+}

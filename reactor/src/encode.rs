@@ -1,0 +1,371 @@
+//! Response encoding: validation, then one append per piece into the connection's output.
+
+use std::borrow::Cow;
+
+use crate::date::DATE_LEN;
+use crate::error::InvalidResponse;
+use crate::response::Response;
+
+/// The interim response sent before reading a body the client holds back
+/// (`Expect: 100-continue`).
+pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// What the encoder needs to know about the request being answered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Exchange {
+    /// The request was `HEAD`: headers only.
+    pub head_only: bool,
+    /// The connection closes after this response (announced with `Connection: close`).
+    pub close: bool,
+    /// The request was HTTP/1.0 and asked to keep the connection: say `keep-alive`.
+    pub http10_keep_alive: bool,
+}
+
+/// Per-reactor pieces of every response, formatted once.
+#[derive(Debug)]
+pub(crate) struct Preamble {
+    /// `Server: <name>\r\n`.
+    server_line: Vec<u8>,
+}
+
+impl Preamble {
+    /// Fails if `server_name` could not be sent as a header value.
+    pub(crate) fn new(server_name: &str) -> Result<Preamble, InvalidResponse> {
+        if !is_valid_value(server_name.as_bytes()) {
+            return Err(InvalidResponse::HeaderValue {
+                name: "Server".to_owned(),
+            });
+        }
+        let mut server_line = b"Server: ".to_vec();
+        server_line.extend_from_slice(server_name.as_bytes());
+        server_line.extend_from_slice(b"\r\n");
+        Ok(Preamble { server_line })
+    }
+}
+
+/// Appends `response` to `out`. Nothing is appended when the response is invalid.
+/// Returns whether the connection must close after it: the exchange said so, or the
+/// handler set `Connection: close`.
+pub(crate) fn encode(
+    response: &Response,
+    exchange: Exchange,
+    preamble: &Preamble,
+    date: &[u8; DATE_LEN],
+    out: &mut Vec<u8>,
+) -> Result<bool, InvalidResponse> {
+    let status = response.status();
+    if !(200..=599).contains(&status) {
+        return Err(InvalidResponse::Status(status));
+    }
+    // 204 and 304 have no content, and so no length either (RFC 9110 8.6, 15.4.5).
+    let bodiless = status == 204 || status == 304;
+    let body = response.body();
+    if bodiless && !body.is_empty() {
+        return Err(InvalidResponse::BodyNotAllowed(status));
+    }
+
+    // Validate every header before appending anything.
+    let mut own_server = false;
+    let mut own_date = false;
+    let mut close = exchange.close;
+    let mut declared_length: Option<u64> = None;
+    if let Some(content_type) = response.content_type()
+        && !is_valid_value(content_type.as_bytes())
+    {
+        return Err(InvalidResponse::HeaderValue {
+            name: "Content-Type".to_owned(),
+        });
+    }
+    for (name, value) in response.headers() {
+        if !is_token(name.as_bytes()) {
+            return Err(InvalidResponse::HeaderName(name.to_owned()));
+        }
+        if !is_valid_value(value.as_bytes()) {
+            return Err(InvalidResponse::HeaderValue {
+                name: name.to_owned(),
+            });
+        }
+        match name.len() {
+            4 if name.eq_ignore_ascii_case("date") => own_date = true,
+            6 if name.eq_ignore_ascii_case("server") => own_server = true,
+            10 if name.eq_ignore_ascii_case("connection") => {
+                close |= value
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("close"));
+            }
+            14 if name.eq_ignore_ascii_case("content-length") => {
+                let declared: Option<u64> = value.trim().parse().ok();
+                // A HEAD response may declare the length of the body a GET would get.
+                let fits = declared == Some(body.len() as u64)
+                    || (exchange.head_only && body.is_empty() && declared.is_some());
+                if !fits || bodiless || declared_length.is_some() {
+                    return Err(InvalidResponse::ContentLength {
+                        declared: value.to_owned(),
+                        actual: body.len(),
+                    });
+                }
+                declared_length = declared;
+            }
+            17 if name.eq_ignore_ascii_case("transfer-encoding") => {
+                return Err(InvalidResponse::TransferEncoding);
+            }
+            _ => {}
+        }
+    }
+
+    out.extend_from_slice(status_line(status).as_ref());
+    if !own_server {
+        out.extend_from_slice(&preamble.server_line);
+    }
+    if !own_date {
+        out.extend_from_slice(b"Date: ");
+        out.extend_from_slice(date);
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(content_type) = response.content_type() {
+        out.extend_from_slice(b"Content-Type: ");
+        out.extend_from_slice(content_type.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in response.headers() {
+        // Connection and Content-Length are warden's to write, once.
+        if name.eq_ignore_ascii_case("connection") || name.eq_ignore_ascii_case("content-length") {
+            continue;
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if !bodiless {
+        out.extend_from_slice(b"Content-Length: ");
+        let length = declared_length.unwrap_or(body.len() as u64);
+        out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if exchange.http10_keep_alive {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if !exchange.head_only {
+        out.extend_from_slice(body);
+    }
+    Ok(close)
+}
+
+/// `token = 1*tchar` (RFC 9110 section 5.6.2).
+pub(crate) fn is_token(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'
+                        | b'_' | b'`' | b'|' | b'~'
+                )
+        })
+}
+
+/// A field value holds visible characters, spaces, tabs and obs-text; never CR, LF, NUL or
+/// another control byte ("a recipient of CR, LF, or NUL within a field value MUST either
+/// reject the message or replace each of those characters with SP", RFC 9110 5.5: a sender
+/// has no such leeway).
+fn is_valid_value(v: &[u8]) -> bool {
+    v.iter().all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+}
+
+/// The reason phrase of a status, or `""` for one without a registered phrase.
+pub(crate) fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+/// `HTTP/1.1 <status> <reason>\r\n`; static for the common statuses.
+fn status_line(status: u16) -> Cow<'static, [u8]> {
+    match status {
+        200 => Cow::Borrowed(b"HTTP/1.1 200 OK\r\n"),
+        204 => Cow::Borrowed(b"HTTP/1.1 204 No Content\r\n"),
+        304 => Cow::Borrowed(b"HTTP/1.1 304 Not Modified\r\n"),
+        400 => Cow::Borrowed(b"HTTP/1.1 400 Bad Request\r\n"),
+        404 => Cow::Borrowed(b"HTTP/1.1 404 Not Found\r\n"),
+        500 => Cow::Borrowed(b"HTTP/1.1 500 Internal Server Error\r\n"),
+        _ => Cow::Owned(format!("HTTP/1.1 {status} {}\r\n", reason(status)).into_bytes()),
+    }
+}
+
+/// The body of an error page: `404 Not Found\n`.
+pub(crate) fn status_page(status: u16) -> Cow<'static, [u8]> {
+    match status {
+        400 => Cow::Borrowed(b"400 Bad Request\n"),
+        404 => Cow::Borrowed(b"404 Not Found\n"),
+        408 => Cow::Borrowed(b"408 Request Timeout\n"),
+        413 => Cow::Borrowed(b"413 Content Too Large\n"),
+        414 => Cow::Borrowed(b"414 URI Too Long\n"),
+        431 => Cow::Borrowed(b"431 Request Header Fields Too Large\n"),
+        500 => Cow::Borrowed(b"500 Internal Server Error\n"),
+        501 => Cow::Borrowed(b"501 Not Implemented\n"),
+        505 => Cow::Borrowed(b"505 HTTP Version Not Supported\n"),
+        _ => Cow::Owned(format!("{status} {}\n", reason(status)).into_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATE: &[u8; DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
+
+    fn keep() -> Exchange {
+        Exchange {
+            head_only: false,
+            close: false,
+            http10_keep_alive: false,
+        }
+    }
+
+    fn render(response: &Response, exchange: Exchange) -> Result<(String, bool), InvalidResponse> {
+        let preamble = Preamble::new("warden").expect("valid name");
+        let mut out = Vec::new();
+        let close = encode(response, exchange, &preamble, DATE, &mut out)?;
+        Ok((String::from_utf8(out).expect("ascii"), close))
+    }
+
+    #[test]
+    fn encodes_the_techempower_plaintext_response() {
+        let (wire, close) = render(&Response::text("Hello, World!"), keep()).expect("valid");
+        assert_eq!(
+            wire,
+            "HTTP/1.1 200 OK\r\nServer: warden\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+             Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, World!"
+        );
+        assert!(!close);
+    }
+
+    #[test]
+    fn table() {
+        let head = Exchange { head_only: true, ..keep() };
+        let close = Exchange { close: true, ..keep() };
+        let http10 = Exchange { http10_keep_alive: true, ..keep() };
+        // (name, response, exchange, fragments that must appear, fragments that must not, closes)
+        let cases: Vec<(&str, Response, Exchange, Vec<&str>, Vec<&str>, bool)> = vec![
+            ("head keeps length, drops body", Response::text("abc"), head, vec!["Content-Length: 3\r\n\r\n"], vec!["abc"], false),
+            ("head may declare a length", Response::new(200).with_header("Content-Length", "99"), head, vec!["Content-Length: 99\r\n"], vec![], false),
+            ("close announced", Response::text("x"), close, vec!["Connection: close\r\n"], vec![], true),
+            ("http/1.0 keep-alive announced", Response::text("x"), http10, vec!["Connection: keep-alive\r\n"], vec![], false),
+            ("handler closes", Response::text("x").with_header("Connection", "close"), keep(), vec!["Connection: close\r\n"], vec!["Connection: close\r\nConnection"], true),
+            ("204 has no length", Response::new(204), keep(), vec!["204 No Content"], vec!["Content-Length"], false),
+            ("304 has no length", Response::new(304), keep(), vec!["304 Not Modified"], vec!["Content-Length"], false),
+            ("own server replaces ours", Response::text("x").with_header("Server", "mine"), keep(), vec!["Server: mine\r\n"], vec!["Server: warden"], false),
+            ("own date replaces ours", Response::text("x").with_header("Date", "today"), keep(), vec!["Date: today\r\n"], vec!["1994"], false),
+            ("matching length kept once", Response::text("abc").with_header("content-length", "3"), keep(), vec!["Content-Length: 3\r\n"], vec!["content-length"], false),
+            ("unregistered status", Response::new(599), keep(), vec!["HTTP/1.1 599 \r\n", "Content-Length: 0"], vec![], false),
+            ("custom headers in order", Response::new(200).with_header("X-A", "1").with_header("X-B", "\tv\x7f".replace('\x7f', "")), keep(), vec!["X-A: 1\r\nX-B: \tv\r\n"], vec![], false),
+            ("obs-text value", Response::new(200).with_header("X-A", "caf\u{e9}"), keep(), vec!["X-A: caf\u{e9}\r\n"], vec![], false),
+        ];
+        for (name, response, exchange, present, absent, closes) in cases {
+            let (wire, close) = render(&response, exchange).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for p in present {
+                assert!(wire.contains(p), "{name}: {p:?} missing from {wire:?}");
+            }
+            for a in absent {
+                assert!(!wire.contains(a), "{name}: {a:?} present in {wire:?}");
+            }
+            assert_eq!(close, closes, "{name}");
+            assert!(wire.contains("\r\n\r\n"), "{name}: head is terminated");
+        }
+    }
+
+    #[test]
+    fn invalid_responses_are_refused_and_write_nothing() {
+        let cases: Vec<(&str, Response)> = vec![
+            ("status 99", Response::new(99)),
+            ("status 100", Response::new(100)),
+            ("status 600", Response::new(600)),
+            ("CRLF in value", Response::text("x").with_header("X-A", "a\r\nSet-Cookie: evil")),
+            ("LF in value", Response::text("x").with_header("X-A", "a\nb")),
+            ("CR in value", Response::text("x").with_header("X-A", "a\rb")),
+            ("NUL in value", Response::text("x").with_header("X-A", "a\0b")),
+            ("DEL in value", Response::text("x").with_header("X-A", "a\x7fb")),
+            ("CR in content type", Response::text("x").with_content_type("text/plain\r\nX: y")),
+            ("space in name", Response::text("x").with_header("X A", "b")),
+            ("colon in name", Response::text("x").with_header("X:A", "b")),
+            ("empty name", Response::text("x").with_header("", "b")),
+            ("CRLF in name", Response::text("x").with_header("X\r\nA", "b")),
+            ("wrong length", Response::text("abc").with_header("Content-Length", "4")),
+            ("bad length", Response::text("abc").with_header("Content-Length", "x")),
+            ("two lengths", Response::text("abc").with_header("Content-Length", "3").with_header("Content-Length", "3")),
+            ("transfer-encoding", Response::text("abc").with_header("Transfer-Encoding", "chunked")),
+            ("204 with body", Response::new(204).with_body(&b"x"[..])),
+        ];
+        let preamble = Preamble::new("warden").expect("valid name");
+        for (name, response) in cases {
+            let mut out = b"kept".to_vec();
+            let result = encode(&response, keep(), &preamble, DATE, &mut out);
+            assert!(result.is_err(), "{name} was accepted");
+            assert_eq!(out, b"kept", "{name} appended bytes");
+            assert!(!result.unwrap_err().to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn server_name_is_validated() {
+        assert!(Preamble::new("warden/1.0").is_ok());
+        assert!(Preamble::new("a\r\nb").is_err());
+    }
+
+    #[test]
+    fn reasons_and_pages() {
+        assert_eq!(reason(431), "Request Header Fields Too Large");
+        assert_eq!(&*status_page(418), b"418 \n");
+        assert_eq!(&*status_line(413), b"HTTP/1.1 413 Content Too Large\r\n");
+    }
+}

@@ -1,0 +1,68 @@
+//! One thread's HTTP/1.1 event loop: the engine of each warden worker.
+//!
+//! A [`Reactor`] owns a `mio::Poll`, a slab of connections, one timer structure and an
+//! [`Inbox`] through which another thread (warden's acceptor) hands it accepted sockets.
+//! It parses requests with `httparse` under the RFC 9112 framing rules, answers every
+//! request already buffered in one batch (pipelining: one read, one write), and calls a
+//! [`Handler`] for each. It knows nothing of threads or supervision; `warden-worker` adds
+//! those.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use warden_reactor::{Config, Reactor, Request, Response};
+//!
+//! let handler = |req: &Request<'_>| match req.path() {
+//!     "/plaintext" => Response::text("Hello, World!"),
+//!     _ => Response::status_page(404),
+//! };
+//! let (mut reactor, inbox) = Reactor::new(Config::default(), handler)?;
+//! let thread = std::thread::spawn(move || reactor.run());
+//!
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+//! let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+//! let (socket, peer) = listener.accept()?;
+//! socket.set_nonblocking(true)?;
+//! inbox.send(mio::net::TcpStream::from_std(socket), peer).expect("reactor is running");
+//!
+//! client.write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+//! let mut response = String::new();
+//! client.read_to_string(&mut response)?;
+//! assert!(response.ends_with("Hello, World!"));
+//!
+//! inbox.shutdown(std::time::Duration::ZERO);
+//! thread.join().expect("reactor thread")?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+#![deny(missing_docs, missing_debug_implementations)]
+#![forbid(unsafe_code)]
+
+mod buf;
+mod chunked;
+mod config;
+mod conn;
+mod date;
+mod encode;
+mod error;
+mod handler;
+mod inbox;
+mod parse;
+mod reactor;
+mod request;
+mod response;
+mod stats;
+mod timer;
+
+pub use crate::{
+    config::{Config, HEADER_SLOTS},
+    error::{ChunkError, InvalidResponse, RequestError},
+    handler::Handler,
+    inbox::{Inbox, SendError},
+    parse::Version,
+    reactor::Reactor,
+    request::{ConnId, Request},
+    response::Response,
+    stats::{Stats, StatsSnapshot},
+};
+
+/// `mio`, re-exported so that callers hand sockets over with the same version.
+pub use mio;

@@ -1,0 +1,370 @@
+//! The event loop: one `mio::Poll`, the connection slab, the timers and the inbox.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, TryRecvError};
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+
+use crate::buf::Pool;
+use crate::config::Config;
+use crate::conn::{Conn, Outcome};
+use crate::date::DateCache;
+use crate::encode::Preamble;
+use crate::handler::Handler;
+use crate::inbox::{Command, Inbox};
+use crate::request::ConnId;
+use crate::stats::Stats;
+use crate::timer::{Link, Nodes, TimerKind, Timers};
+
+/// The token of the inbox's waker; connections use their slab keys, which never reach it.
+pub(crate) const WAKER: Token = Token(usize::MAX);
+
+/// Readiness events taken per `poll` call.
+const EVENTS: usize = 1024;
+
+/// What connections share within one reactor: everything but the sockets.
+#[derive(Debug)]
+pub(crate) struct Shared<H> {
+    pub(crate) handler: H,
+    pub(crate) config: Config,
+    pub(crate) pool: Pool,
+    pub(crate) date: DateCache,
+    pub(crate) preamble: Preamble,
+    /// A graceful shutdown is under way: every response says `Connection: close`.
+    pub(crate) draining: bool,
+    /// Requests answered since the last time the stats were published.
+    pub(crate) served: u64,
+}
+
+/// Whether the loop is serving or on its way out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RunState {
+    /// Serving, taking new connections from the inbox.
+    Running,
+    /// Shutting down: idle connections are closed, busy ones finish their current
+    /// response; at `deadline` (ms on the reactor's clock) whatever is left is closed.
+    Draining { deadline: u64 },
+}
+
+/// One thread's HTTP/1.1 event loop.
+///
+/// A reactor owns a `mio::Poll`, a slab of connections, one timer structure and an
+/// [`Inbox`] through which other threads hand it accepted sockets. [`Reactor::run`] serves
+/// until a shutdown is asked for through the inbox and the drain completes.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use warden_reactor::{Config, Reactor, Request, Response};
+///
+/// let (mut reactor, inbox) = Reactor::new(Config::default(), |_: &Request<'_>| Response::text("hi"))?;
+/// let stats = reactor.stats();
+/// let thread = std::thread::spawn(move || reactor.run());
+///
+/// // Accept one connection here and hand it over.
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let mut client = std::net::TcpStream::connect(listener.local_addr()?)?;
+/// let (socket, peer) = listener.accept()?;
+/// socket.set_nonblocking(true)?;
+/// inbox.send(mio::net::TcpStream::from_std(socket), peer).expect("reactor is running");
+///
+/// client.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+/// let mut response = String::new();
+/// client.read_to_string(&mut response)?;
+/// assert!(response.starts_with("HTTP/1.1 200 OK\r\n") && response.ends_with("\r\n\r\nhi"));
+///
+/// inbox.shutdown(std::time::Duration::from_secs(1));
+/// thread.join().expect("reactor thread")?;
+/// assert_eq!(stats.snapshot().requests, 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Reactor<H> {
+    poll: Poll,
+    events: Option<Events>,
+    conns: Slab<Conn>,
+    timers: Timers,
+    inbox: Receiver<Command>,
+    shared: Shared<H>,
+    stats: Arc<Stats>,
+    /// Origin of the millisecond clock the timers run on.
+    epoch: Instant,
+    /// Milliseconds since `epoch`, read once per loop turn.
+    now: u64,
+    next_id: u64,
+    state: RunState,
+}
+
+impl<H: Handler> Reactor<H> {
+    /// Makes a reactor that answers with `handler`, and the inbox that feeds it.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the poll or its waker cannot be created (the process is out of file
+    /// descriptors), or with `InvalidInput` if `config.server_name` is not a valid header
+    /// value.
+    pub fn new(config: Config, handler: H) -> io::Result<(Reactor<H>, Inbox)> {
+        let preamble = Preamble::new(&config.server_name)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}")))?;
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (inbox, rx) = Inbox::new(waker);
+        let epoch = Instant::now();
+        let timers = Timers::new([
+            config.header_timeout,
+            config.keepalive_timeout,
+            config.body_timeout,
+            config.write_timeout,
+            config.linger_timeout,
+        ]);
+        let reactor = Reactor {
+            poll,
+            events: Some(Events::with_capacity(EVENTS)),
+            conns: Slab::with_capacity(1024),
+            timers,
+            inbox: rx,
+            shared: Shared {
+                handler,
+                pool: Pool::new(config.read_buffer, config.pooled_buffers),
+                config,
+                date: DateCache::new(epoch),
+                preamble,
+                draining: false,
+                served: 0,
+            },
+            stats: Arc::new(Stats::default()),
+            epoch,
+            now: 0,
+            next_id: 0,
+            state: RunState::Running,
+        };
+        Ok((reactor, inbox))
+    }
+
+    /// The reactor's counters, shared with other threads.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// The handler, e.g. to inspect per-worker state after `run` returns.
+    pub fn handler(&self) -> &H {
+        &self.shared.handler
+    }
+
+    /// Serves until a shutdown asked for through the [`Inbox`] (or the drop of every inbox)
+    /// has drained every connection.
+    ///
+    /// # Errors
+    ///
+    /// Fails only if polling itself fails, which leaves the reactor unusable; connection
+    /// errors close their connection and never end the loop.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = self.events.take().expect("run is not re-entered");
+        let result = self.run_with(&mut events);
+        self.events = Some(events);
+        result
+    }
+
+    fn run_with(&mut self, events: &mut Events) -> io::Result<()> {
+        loop {
+            let timeout = self.poll_timeout();
+            if let Err(e) = self.poll.poll(events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            self.tick();
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => self.drain_inbox(),
+                    Token(key) => {
+                        let Some(conn) = self.conns.get_mut(key) else {
+                            continue; // closed earlier in this batch
+                        };
+                        conn.ready(
+                            event.is_readable() || event.is_error(),
+                            event.is_read_closed(),
+                        );
+                        let outcome = conn.drive(&mut self.shared);
+                        self.apply(key, outcome);
+                    }
+                }
+            }
+            self.expire_timers();
+            self.publish_stats();
+            if let RunState::Draining { deadline } = self.state {
+                if self.now >= deadline {
+                    self.close_all();
+                }
+                if self.conns.is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Reads the clock once for the whole turn, and refreshes the cached `Date`.
+    fn tick(&mut self) {
+        let now = Instant::now();
+        self.now = u64::try_from(now.duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
+        self.shared.date.refresh(now);
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        let timer = self.timers.next_deadline(&self.conns);
+        let drain = match self.state {
+            RunState::Draining { deadline } => Some(deadline),
+            RunState::Running => None,
+        };
+        let next = match (timer, drain) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // The clock is read after poll returns, so a deadline in this very millisecond
+        // waits one more: never a zero-timeout spin.
+        next.map(|deadline| Duration::from_millis(deadline.saturating_sub(self.now).max(1)))
+    }
+
+    /// Takes everything queued in the inbox.
+    fn drain_inbox(&mut self) {
+        loop {
+            match self.inbox.try_recv() {
+                Ok(Command::Connection(stream, peer)) => self.register(stream, peer),
+                Ok(Command::Shutdown(grace)) => self.begin_drain(grace),
+                Err(TryRecvError::Empty) => return,
+                Err(TryRecvError::Disconnected) => {
+                    // Nobody can reach us any more: drain with the configured grace.
+                    if self.state == RunState::Running {
+                        self.begin_drain(self.shared.config.shutdown_grace);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn register(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        // Both interests, once: readiness is edge-triggered, so an unused WRITABLE costs
+        // nothing, and no reregister syscall is ever needed.
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            Token(key),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            log::warn!("{peer}: cannot register the connection: {e}; dropping it");
+            return;
+        }
+        let id = ConnId(self.next_id);
+        self.next_id += 1;
+        entry.insert(Conn::new(stream, peer, id));
+        self.stats.connection_opened();
+        log::trace!("{id} {peer}: accepted");
+        self.arm(key, TimerKind::Header);
+    }
+
+    /// Acts on what driving a connection concluded.
+    fn apply(&mut self, key: usize, outcome: Outcome) {
+        match outcome {
+            Outcome::Close => self.close(key),
+            Outcome::Wait(kind) => {
+                if self.shared.draining && self.conns[key].is_idle() {
+                    self.close(key);
+                    return;
+                }
+                let current = self.conns[key].link.kind();
+                // Header and linger deadlines are absolute: progress does not extend
+                // them, or a client dripping a byte at a time would never time out.
+                let absolute = matches!(kind, TimerKind::Header | TimerKind::Linger);
+                if !(absolute && current == Some(kind)) {
+                    self.arm(key, kind);
+                }
+            }
+        }
+    }
+
+    fn arm(&mut self, key: usize, kind: TimerKind) {
+        let key = u32::try_from(key).expect("fewer than 2^32 connections");
+        self.timers.arm(&mut self.conns, key, kind, self.now);
+    }
+
+    fn close(&mut self, key: usize) {
+        if let Ok(k) = u32::try_from(key) {
+            self.timers.disarm(&mut self.conns, k);
+        }
+        let mut conn = self.conns.remove(key);
+        conn.release(&mut self.shared);
+        log::trace!("{}: closed", conn.id());
+        // Dropping the stream closes the socket, which also removes it from the epoll
+        // set: no deregister syscall needed.
+        drop(conn);
+        self.stats.connection_closed();
+    }
+
+    fn expire_timers(&mut self) {
+        while let Some((key, kind)) = self.timers.pop_expired(&mut self.conns, self.now) {
+            let key = key as usize;
+            let outcome = self.conns[key].expire(kind, &mut self.shared);
+            self.apply(key, outcome);
+        }
+    }
+
+    fn begin_drain(&mut self, grace: Duration) {
+        let grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+        let deadline = self.now.saturating_add(grace_ms);
+        self.state = match self.state {
+            RunState::Draining { deadline: earlier } => RunState::Draining {
+                deadline: earlier.min(deadline),
+            },
+            RunState::Running => RunState::Draining { deadline },
+        };
+        self.shared.draining = true;
+        let idle: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.is_idle())
+            .map(|(k, _)| k)
+            .collect();
+        log::debug!(
+            "draining: closing {} idle connections, {} busy ones get {grace:?}",
+            idle.len(),
+            self.conns.len() - idle.len()
+        );
+        for key in idle {
+            self.close(key);
+        }
+    }
+
+    fn close_all(&mut self) {
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        if !keys.is_empty() {
+            log::debug!("grace period over: closing {} connections", keys.len());
+        }
+        for key in keys {
+            self.close(key);
+        }
+    }
+
+    fn publish_stats(&mut self) {
+        if self.shared.served > 0 {
+            self.stats.requests_served(self.shared.served);
+            self.shared.served = 0;
+        }
+    }
+}
+
+impl Nodes for Slab<Conn> {
+    fn link(&self, key: u32) -> &Link {
+        &self[key as usize].link
+    }
+
+    fn link_mut(&mut self, key: u32) -> &mut Link {
+        &mut self[key as usize].link
+    }
+}

@@ -1,0 +1,175 @@
+//! The response a handler returns.
+
+use std::borrow::Cow;
+
+/// A response: a status, headers and a body. warden adds `Server`, `Date`, the length and
+/// `Connection` itself; headers are validated when encoded, and an invalid response is
+/// replaced by a 500 rather than written.
+///
+/// Built from `'static` strings, a response allocates nothing:
+///
+/// ```
+/// use warden_reactor::Response;
+///
+/// let hello = Response::text("Hello, World!");
+/// assert_eq!(hello.status(), 200);
+///
+/// let created = Response::json(r#"{"id":7}"#)
+///     .with_status(201)
+///     .with_header("Location", "/items/7");
+/// assert_eq!(created.header("location"), Some("/items/7"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    status: u16,
+    content_type: Option<Cow<'static, str>>,
+    headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    body: Cow<'static, [u8]>,
+}
+
+impl Response {
+    /// An empty response with `status`.
+    pub fn new(status: u16) -> Response {
+        Response {
+            status,
+            content_type: None,
+            headers: Vec::new(),
+            body: Cow::Borrowed(b""),
+        }
+    }
+
+    /// 200 with a `text/plain; charset=utf-8` body.
+    pub fn text(body: impl Into<Cow<'static, str>>) -> Response {
+        Response::new(200)
+            .with_content_type("text/plain; charset=utf-8")
+            .with_body(str_to_bytes(body.into()))
+    }
+
+    /// 200 with an `application/json` body, already serialized.
+    pub fn json(body: impl Into<Cow<'static, str>>) -> Response {
+        Response::new(200)
+            .with_content_type("application/json")
+            .with_body(str_to_bytes(body.into()))
+    }
+
+    /// 200 with a body of arbitrary bytes and the given content type.
+    pub fn bytes(
+        content_type: impl Into<Cow<'static, str>>,
+        body: impl Into<Cow<'static, [u8]>>,
+    ) -> Response {
+        Response::new(200)
+            .with_content_type(content_type)
+            .with_body(body)
+    }
+
+    /// An empty response with `status` whose body is its reason phrase, e.g. `404 Not Found`.
+    pub fn status_page(status: u16) -> Response {
+        Response::new(status)
+            .with_content_type("text/plain; charset=utf-8")
+            .with_body(crate::encode::status_page(status))
+    }
+
+    /// Replaces the status.
+    pub fn with_status(mut self, status: u16) -> Response {
+        self.status = status;
+        self
+    }
+
+    /// Replaces the body.
+    pub fn with_body(mut self, body: impl Into<Cow<'static, [u8]>>) -> Response {
+        self.body = body.into();
+        self
+    }
+
+    /// Sets the `Content-Type`.
+    pub fn with_content_type(mut self, content_type: impl Into<Cow<'static, str>>) -> Response {
+        self.content_type = Some(content_type.into());
+        self
+    }
+
+    /// Adds a header. A `Server` or `Date` header replaces warden's own; `Connection: close`
+    /// closes the connection after this response. `Content-Length` must match the body and
+    /// `Transfer-Encoding` is refused, since warden frames every response itself.
+    pub fn with_header(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Response {
+        self.add_header(name, value);
+        self
+    }
+
+    /// Adds a header to a response in place; see [`Response::with_header`].
+    pub fn add_header(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> &mut Response {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The content type, if set.
+    pub fn content_type(&self) -> Option<&str> {
+        self.content_type.as_deref()
+    }
+
+    /// The first header named `name` (case-insensitive), not counting the content type.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| &**v)
+    }
+
+    /// The headers added with [`Response::with_header`], in order.
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.headers.iter().map(|(n, v)| (&**n, &**v))
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+}
+
+fn str_to_bytes(s: Cow<'static, str>) -> Cow<'static, [u8]> {
+    match s {
+        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors() {
+        let r = Response::text("hi");
+        assert_eq!((r.status(), r.body()), (200, &b"hi"[..]));
+        assert_eq!(r.content_type(), Some("text/plain; charset=utf-8"));
+
+        let r = Response::json(String::from("{}")).with_status(202);
+        assert_eq!((r.status(), r.content_type()), (202, Some("application/json")));
+
+        let r = Response::status_page(404);
+        assert_eq!(r.body(), b"404 Not Found\n");
+
+        let r = Response::new(204).with_header("X-A", "1").with_header("x-b", "2");
+        assert_eq!(r.headers().collect::<Vec<_>>(), [("X-A", "1"), ("x-b", "2")]);
+        assert_eq!(r.header("X-B"), Some("2"));
+        assert!(r.body().is_empty());
+    }
+
+    #[test]
+    fn static_bodies_borrow() {
+        let r = Response::text("static");
+        assert!(matches!(r.body, Cow::Borrowed(_)));
+    }
+}
