@@ -121,6 +121,12 @@ impl Conn {
             && self.wbuf.as_ref().is_none_or(WriteBuf::is_empty)
     }
 
+    /// Whether only a goodbye is left: the final response is written and input is being
+    /// drained before the close. A shutdown need not wait for it.
+    pub(crate) fn is_lingering(&self) -> bool {
+        matches!(self.reading, Reading::Lingering)
+    }
+
     /// Makes all the progress the socket allows: writes pending output, answers buffered
     /// requests, reads. A pipelined batch costs one read and one write.
     pub(crate) fn drive<H: Handler>(&mut self, cx: &mut Shared<H>) -> Outcome {

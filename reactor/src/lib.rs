@@ -49,6 +49,7 @@ mod parse;
 mod reactor;
 mod request;
 mod response;
+mod slot;
 mod stats;
 mod timer;
 
@@ -61,6 +62,7 @@ pub use crate::{
     reactor::Reactor,
     request::{ConnId, Request},
     response::Response,
+    slot::SlotSignal,
     stats::{Stats, StatsSnapshot},
 };
 

@@ -18,6 +18,7 @@ use crate::encode::Preamble;
 use crate::handler::Handler;
 use crate::inbox::{Command, Inbox};
 use crate::request::ConnId;
+use crate::slot::SlotSignal;
 use crate::stats::Stats;
 use crate::timer::{Link, Nodes, TimerKind, Timers};
 
@@ -97,6 +98,7 @@ pub struct Reactor<H> {
     now: u64,
     next_id: u64,
     state: RunState,
+    slot_signal: Option<Arc<SlotSignal>>,
 }
 
 impl<H: Handler> Reactor<H> {
@@ -141,6 +143,7 @@ impl<H: Handler> Reactor<H> {
             now: 0,
             next_id: 0,
             state: RunState::Running,
+            slot_signal: None,
         };
         Ok((reactor, inbox))
     }
@@ -148,6 +151,12 @@ impl<H: Handler> Reactor<H> {
     /// The reactor's counters, shared with other threads.
     pub fn stats(&self) -> Arc<Stats> {
         Arc::clone(&self.stats)
+    }
+
+    /// Signals `signal` each time a connection closes, so an acceptor paused at its
+    /// connection limit can resume.
+    pub fn set_slot_signal(&mut self, signal: Arc<SlotSignal>) {
+        self.slot_signal = Some(signal);
     }
 
     /// The handler, e.g. to inspect per-worker state after `run` returns.
@@ -274,7 +283,8 @@ impl<H: Handler> Reactor<H> {
         match outcome {
             Outcome::Close => self.close(key),
             Outcome::Wait(kind) => {
-                if self.shared.draining && self.conns[key].is_idle() {
+                let conn = &self.conns[key];
+                if self.shared.draining && (conn.is_idle() || conn.is_lingering()) {
                     self.close(key);
                     return;
                 }
@@ -305,6 +315,9 @@ impl<H: Handler> Reactor<H> {
         // set: no deregister syscall needed.
         drop(conn);
         self.stats.connection_closed();
+        if let Some(signal) = &self.slot_signal {
+            signal.slot_freed();
+        }
     }
 
     fn expire_timers(&mut self) {
@@ -325,19 +338,16 @@ impl<H: Handler> Reactor<H> {
             RunState::Running => RunState::Draining { deadline },
         };
         self.shared.draining = true;
-        let idle: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.is_idle())
-            .map(|(k, _)| k)
-            .collect();
-        log::debug!(
-            "draining: closing {} idle connections, {} busy ones get {grace:?}",
-            idle.len(),
-            self.conns.len() - idle.len()
-        );
-        for key in idle {
-            self.close(key);
+        // Answer whatever already arrived, even on connections that looked idle (a request
+        // may be in the kernel with its event not yet seen): one read each, then close
+        // every connection left with nothing to do.
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        log::debug!("draining {} connections within {grace:?}", keys.len());
+        for key in keys {
+            let conn = &mut self.conns[key];
+            conn.ready(true, false);
+            let outcome = conn.drive(&mut self.shared);
+            self.apply(key, outcome);
         }
     }
 

@@ -41,6 +41,11 @@ impl Stats {
         self.snapshot().active_connections
     }
 
+    /// Connections closed since the reactor started.
+    pub fn closed(&self) -> u64 {
+        self.closed.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn connection_opened(&self) {
         bump(&self.accepted, 1);
     }

@@ -1,0 +1,398 @@
+//! The acceptor thread: accepts on every listener and hands each socket to the
+//! least-loaded worker.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use warden_reactor::{Inbox, SendError, SlotSignal, Stats};
+
+/// The token of the acceptor's waker; listeners use their index.
+const WAKER: Token = Token(usize::MAX);
+
+/// How long accepting pauses after the process or system runs out of descriptors or
+/// memory, as actix-server does: retrying at once would spin, since the pending
+/// connection stays ready.
+pub const RESOURCE_BACKOFF: Duration = Duration::from_millis(500);
+
+/// A worker as the acceptor sees it: where to send sockets and how loaded it is.
+#[derive(Debug)]
+pub struct WorkerSlot {
+    id: usize,
+    inbox: Inbox,
+    stats: Arc<Stats>,
+    /// Sockets sent to this worker; minus those it has closed, its load.
+    handed: u64,
+    /// False once the worker stopped taking sockets (its inbox is closed).
+    live: bool,
+}
+
+impl WorkerSlot {
+    /// The worker `id`, reached through `inbox`, whose reactor publishes `stats`.
+    pub fn new(id: usize, inbox: Inbox, stats: Arc<Stats>) -> WorkerSlot {
+        WorkerSlot {
+            id,
+            inbox,
+            stats,
+            handed: 0,
+            live: true,
+        }
+    }
+
+    /// Connections sent and not yet closed, queued ones included.
+    fn load(&self) -> u64 {
+        self.handed.saturating_sub(self.stats.closed())
+    }
+}
+
+/// What the acceptor is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Listeners registered; accepting.
+    Accepting,
+    /// Every worker is at its connection limit: listeners deregistered, new clients wait
+    /// in the kernel backlog until a reactor closes a connection and wakes us.
+    Full,
+    /// Out of descriptors or memory: listeners deregistered until `until`.
+    Backoff { until: Instant },
+}
+
+/// Messages to the acceptor thread.
+#[derive(Debug)]
+enum Control {
+    /// Close the listeners and exit.
+    Stop,
+}
+
+/// Settings of the acceptor.
+#[derive(Clone, Copy, Debug)]
+pub struct AcceptorConfig {
+    /// The most connections a worker holds before the acceptor stops giving it more.
+    pub max_connections_per_worker: usize,
+}
+
+/// A running acceptor thread.
+pub struct Acceptor {
+    control: Sender<Control>,
+    signal: Arc<SlotSignal>,
+    thread: Option<JoinHandle<io::Result<()>>>,
+}
+
+impl Acceptor {
+    /// Makes the acceptor's poll for `listeners`, without starting its thread: the
+    /// workers need its [`PreparedAcceptor::signal`] before the acceptor needs them.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the poll or its waker cannot be created.
+    pub fn prepare(
+        listeners: Vec<std::net::TcpListener>,
+        config: AcceptorConfig,
+    ) -> io::Result<PreparedAcceptor> {
+        let poll = Poll::new()?;
+        let signal = Arc::new(SlotSignal::new(Waker::new(poll.registry(), WAKER)?));
+        let listeners = listeners
+            .into_iter()
+            .map(TcpListener::from_std)
+            .collect();
+        Ok(PreparedAcceptor {
+            poll,
+            signal,
+            listeners,
+            config,
+        })
+    }
+
+    /// Asks the thread to close its listeners and exit.
+    pub fn stop(&self) {
+        if self.control.send(Control::Stop).is_ok() {
+            self.signal.wake();
+        }
+    }
+
+    /// Waits for the thread to exit.
+    ///
+    /// # Errors
+    ///
+    /// The poll error that ended the thread, or `Other` if it panicked.
+    pub fn join(mut self) -> io::Result<()> {
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(io::Error::other("the acceptor thread panicked")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acceptor").field("signal", &self.signal).finish()
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An acceptor whose poll exists but whose thread has not started: workers are made in
+/// between, since they need [`PreparedAcceptor::signal`].
+#[derive(Debug)]
+pub struct PreparedAcceptor {
+    poll: Poll,
+    signal: Arc<SlotSignal>,
+    listeners: Vec<TcpListener>,
+    config: AcceptorConfig,
+}
+
+impl PreparedAcceptor {
+    /// The signal to give every worker's reactor.
+    pub fn signal(&self) -> Arc<SlotSignal> {
+        Arc::clone(&self.signal)
+    }
+
+    /// The addresses the listeners are bound to.
+    pub fn local_addrs(&self) -> io::Result<Vec<SocketAddr>> {
+        self.listeners.iter().map(TcpListener::local_addr).collect()
+    }
+
+    /// Starts the thread `warden-acceptor`, handing sockets to `workers`.
+    ///
+    /// # Errors
+    ///
+    /// Fails if a listener cannot be registered or the thread cannot be spawned.
+    pub fn start(self, workers: Vec<WorkerSlot>) -> io::Result<Acceptor> {
+        let (control, rx) = crossbeam_channel::unbounded();
+        let signal = Arc::clone(&self.signal);
+        let mut looper = Loop {
+            poll: self.poll,
+            listeners: self.listeners,
+            workers,
+            signal: self.signal,
+            control: rx,
+            state: State::Accepting,
+            max_per_worker: self.config.max_connections_per_worker as u64,
+            cursor: 0,
+            exhausted_logged: false,
+        };
+        looper.register_listeners()?;
+        let thread = thread::Builder::new()
+            .name("warden-acceptor".to_owned())
+            .spawn(move || looper.run())?;
+        Ok(Acceptor {
+            control,
+            signal,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// The acceptor thread's state.
+struct Loop {
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+    workers: Vec<WorkerSlot>,
+    signal: Arc<SlotSignal>,
+    control: Receiver<Control>,
+    state: State,
+    max_per_worker: u64,
+    /// Where the round robin among equally loaded workers starts next.
+    cursor: usize,
+    /// A resource-exhaustion episode has been logged; cleared when accepting succeeds.
+    exhausted_logged: bool,
+}
+
+impl Loop {
+    fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(64);
+        loop {
+            let timeout = match self.state {
+                State::Backoff { until } => Some(until.saturating_duration_since(Instant::now())),
+                State::Accepting | State::Full => None,
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKER => {
+                        if self.take_control() {
+                            return Ok(());
+                        }
+                        if self.state == State::Full && self.has_capacity() {
+                            log::debug!("a worker freed a slot: accepting again");
+                            self.resume()?;
+                        }
+                    }
+                    Token(i) if self.state == State::Accepting => self.accept_all(i)?,
+                    Token(_) => {} // a stale event from before a pause
+                }
+            }
+            if let State::Backoff { until } = self.state
+                && Instant::now() >= until
+            {
+                log::debug!("retrying accept after the resource back-off");
+                self.resume()?;
+            }
+        }
+    }
+
+    /// Handles control messages; `true` means stop.
+    fn take_control(&mut self) -> bool {
+        loop {
+            match self.control.try_recv() {
+                Ok(Control::Stop) | Err(TryRecvError::Disconnected) => return true,
+                Err(TryRecvError::Empty) => return false,
+            }
+        }
+    }
+
+    /// Accepts from listener `i` until it would block, the workers are full, or the
+    /// process runs out of resources.
+    fn accept_all(&mut self, i: usize) -> io::Result<()> {
+        loop {
+            if !self.has_capacity() {
+                return self.pause_full();
+            }
+            match self.listeners[i].accept() {
+                Ok((stream, peer)) => {
+                    self.exhausted_logged = false;
+                    self.dispatch(stream, peer);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_resource_exhaustion(&e) => return self.pause_backoff(&e),
+                // ECONNABORTED, EPROTO, EPERM (firewall): that client is gone, the
+                // listener is fine.
+                Err(e) => log::debug!("accept failed: {e}; continuing"),
+            }
+        }
+    }
+
+    /// Hands a socket to the least-loaded live worker, round robin among equals.
+    fn dispatch(&mut self, stream: TcpStream, peer: SocketAddr) {
+        // Responses are written whole, once per batch: Nagle would only delay them.
+        if let Err(e) = stream.set_nodelay(true) {
+            log::debug!("{peer}: TCP_NODELAY failed: {e}");
+        }
+        let mut sending = (stream, peer);
+        loop {
+            let Some(w) = self.pick_worker() else {
+                log::warn!("{}: no live worker to take the connection; closing it", sending.1);
+                return;
+            };
+            let slot = &mut self.workers[w];
+            match slot.inbox.send(sending.0, sending.1) {
+                Ok(()) => {
+                    slot.handed += 1;
+                    return;
+                }
+                Err(SendError { stream, peer }) => {
+                    log::warn!("worker {} stopped taking connections", slot.id);
+                    slot.live = false;
+                    sending = (stream, peer);
+                }
+            }
+        }
+    }
+
+    fn pick_worker(&mut self) -> Option<usize> {
+        let n = self.workers.len();
+        let mut best: Option<(usize, u64)> = None;
+        for step in 0..n {
+            let i = (self.cursor + step) % n;
+            let slot = &self.workers[i];
+            if !slot.live {
+                continue;
+            }
+            let load = slot.load();
+            if load < self.max_per_worker && best.is_none_or(|(_, l)| load < l) {
+                best = Some((i, load));
+            }
+        }
+        let (i, _) = best?;
+        self.cursor = (i + 1) % n;
+        Some(i)
+    }
+
+    fn has_capacity(&self) -> bool {
+        self.workers
+            .iter()
+            .any(|w| w.live && w.load() < self.max_per_worker)
+    }
+
+    fn pause_full(&mut self) -> io::Result<()> {
+        self.deregister_listeners();
+        self.state = State::Full;
+        self.signal.arm();
+        // A worker may have freed a slot between the check and the arm.
+        if self.has_capacity() {
+            self.signal.disarm();
+            return self.resume();
+        }
+        if !self.workers.iter().any(|w| w.live) {
+            log::error!("no live worker left; not accepting");
+        } else {
+            log::info!("every worker is at its connection limit; pausing accept");
+        }
+        Ok(())
+    }
+
+    fn pause_backoff(&mut self, e: &io::Error) -> io::Result<()> {
+        if !self.exhausted_logged {
+            log::warn!("accept failed: {e}; pausing accept for {RESOURCE_BACKOFF:?}");
+            self.exhausted_logged = true;
+        }
+        self.deregister_listeners();
+        self.state = State::Backoff {
+            until: Instant::now() + RESOURCE_BACKOFF,
+        };
+        Ok(())
+    }
+
+    /// Registers the listeners again. A listener with connections queued meanwhile is
+    /// reported ready by the registration itself, so they are accepted on the next turn.
+    fn resume(&mut self) -> io::Result<()> {
+        self.signal.disarm();
+        self.state = State::Accepting;
+        self.register_listeners()
+    }
+
+    fn register_listeners(&mut self) -> io::Result<()> {
+        for (i, listener) in self.listeners.iter_mut().enumerate() {
+            self.poll
+                .registry()
+                .register(listener, Token(i), Interest::READABLE)?;
+        }
+        Ok(())
+    }
+
+    fn deregister_listeners(&mut self) {
+        for listener in &mut self.listeners {
+            if let Err(e) = self.poll.registry().deregister(listener) {
+                log::warn!("deregistering a listener failed: {e}");
+            }
+        }
+    }
+}
+
+/// Errors that mean the process or system is out of something, not that one client
+/// failed: EMFILE, ENFILE, ENOBUFS, ENOMEM (Linux numbering).
+fn is_resource_exhaustion(e: &io::Error) -> bool {
+    const ENOMEM: i32 = 12;
+    const ENFILE: i32 = 23;
+    const EMFILE: i32 = 24;
+    const ENOBUFS: i32 = 105;
+    matches!(e.raw_os_error(), Some(ENOMEM | ENFILE | EMFILE | ENOBUFS))
+        || e.kind() == io::ErrorKind::OutOfMemory
+}
