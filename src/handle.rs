@@ -39,7 +39,10 @@ impl ServerHandle {
         workers: Vec<Worker>,
         grace: Duration,
     ) -> ServerHandle {
-        let stats = workers.iter().map(|w| (w.id(), Arc::clone(w.stats()))).collect();
+        let stats = workers
+            .iter()
+            .map(|w| (w.id(), Arc::clone(w.stats())))
+            .collect();
         ServerHandle {
             inner: Arc::new(Inner {
                 addrs,
@@ -113,7 +116,10 @@ impl ServerHandle {
 
 impl Inner {
     fn shutdown(&self, grace: Duration) {
-        let guard = self.threads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let guard = self
+            .threads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(threads) = guard.as_ref() {
             log::info!("shutting down: grace {grace:?}");
             threads.acceptor.stop();

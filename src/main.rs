@@ -63,20 +63,28 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         }
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         let number = |v: String| -> Result<u64, String> {
-            v.parse().map_err(|_| format!("{flag}: {v:?} is not a whole number"))
+            v.parse()
+                .map_err(|_| format!("{flag}: {v:?} is not a whole number"))
         };
         match flag.as_str() {
             "--addr" => {
                 let v = value()?;
-                o.addrs.push(v.parse().map_err(|_| format!("--addr: {v:?} is not an IP:port"))?);
+                o.addrs.push(
+                    v.parse()
+                        .map_err(|_| format!("--addr: {v:?} is not an IP:port"))?,
+                );
             }
             "--workers" => o.workers = Some(number(value()?)? as usize),
-            "--header-timeout-ms" => o.header_timeout = Some(Duration::from_millis(number(value()?)?)),
+            "--header-timeout-ms" => {
+                o.header_timeout = Some(Duration::from_millis(number(value()?)?))
+            }
             "--keepalive-timeout-ms" => {
                 o.keepalive_timeout = Some(Duration::from_millis(number(value()?)?));
             }
             "--body-timeout-ms" => o.body_timeout = Some(Duration::from_millis(number(value()?)?)),
-            "--write-timeout-ms" => o.write_timeout = Some(Duration::from_millis(number(value()?)?)),
+            "--write-timeout-ms" => {
+                o.write_timeout = Some(Duration::from_millis(number(value()?)?))
+            }
             "--max-body" => o.max_body = Some(number(value()?)? as usize),
             "--max-connections" => o.max_connections = Some(number(value()?)? as usize),
             other => return Err(format!("unknown option {other:?}; see --help")),

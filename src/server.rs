@@ -197,7 +197,11 @@ impl Builder {
             return Err(Error::NoAddress);
         }
         let workers = match self.workers {
-            Some(0) => return Err(Error::Config { reason: "workers must be at least 1" }),
+            Some(0) => {
+                return Err(Error::Config {
+                    reason: "workers must be at least 1",
+                });
+            }
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, usize::from),
         };
@@ -206,7 +210,12 @@ impl Builder {
                 reason: "max_connections must be at least 1",
             });
         }
-        let name_ok = self.config.server_name.bytes().all(|b| b == b'\t' || b >= b' ') && !self.config.server_name.contains('\x7f');
+        let name_ok = self
+            .config
+            .server_name
+            .bytes()
+            .all(|b| b == b'\t' || b >= b' ')
+            && !self.config.server_name.contains('\x7f');
         if !name_ok {
             return Err(Error::Config {
                 reason: "server_name must be a valid header value",
@@ -241,7 +250,12 @@ impl Builder {
         let mut started = Vec::with_capacity(workers);
         for id in 0..workers {
             let factory = Arc::clone(&factory);
-            let worker = Worker::spawn(id, self.config.clone(), move || factory(id), Some(prepared.signal()));
+            let worker = Worker::spawn(
+                id,
+                self.config.clone(),
+                move || factory(id),
+                Some(prepared.signal()),
+            );
             match worker {
                 Ok(worker) => started.push(worker),
                 Err(e) => {
@@ -264,7 +278,12 @@ impl Builder {
         for addr in &local_addrs {
             log::info!("listening on {addr} with {workers} workers");
         }
-        Ok(ServerHandle::new(local_addrs, acceptor, started, self.shutdown_grace))
+        Ok(ServerHandle::new(
+            local_addrs,
+            acceptor,
+            started,
+            self.shutdown_grace,
+        ))
     }
 }
 

@@ -176,12 +176,20 @@ mod tests {
         assert_eq!(buf.filled(), b"cde");
         buf.reserve_total(7);
         assert_eq!(buf.filled(), b"cde");
-        assert_eq!(buf.capacity(), 8, "moving to the front made room without growing");
+        assert_eq!(
+            buf.capacity(),
+            8,
+            "moving to the front made room without growing"
+        );
         buf.reserve_total(20);
         assert_eq!(buf.capacity(), 20);
         buf.consume(3);
         assert!(buf.is_empty());
-        assert_eq!(buf.spare().len(), 20, "an emptied buffer starts over at the front");
+        assert_eq!(
+            buf.spare().len(),
+            20,
+            "an emptied buffer starts over at the front"
+        );
     }
 
     #[test]

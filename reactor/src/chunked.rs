@@ -126,7 +126,10 @@ impl ChunkedDecoder {
         use State::*;
         let chunk = |e: ChunkError| RequestError::Chunk(e);
         // Extensions and trailers are unbounded in the grammar; count them against a limit.
-        if matches!(self.state, SizeSpace | Extension | TrailerStart | Trailer | TrailerLf) {
+        if matches!(
+            self.state,
+            SizeSpace | Extension | TrailerStart | Trailer | TrailerLf
+        ) {
             self.metadata += 1;
             if self.metadata > self.max_metadata {
                 return Err(chunk(ChunkError::MetadataTooLarge));
@@ -203,8 +206,11 @@ fn hex_value(b: u8) -> u8 {
 mod tests {
     use super::*;
 
+    /// A finished body and the bytes after it; `None` while incomplete.
+    type Decoded = Result<Option<(Vec<u8>, Vec<u8>)>, RequestError>;
+
     /// Decodes `input` fed in pieces cut at `cuts`; returns the body and what follows it.
-    fn decode_split(input: &[u8], cuts: &[usize]) -> Result<Option<(Vec<u8>, Vec<u8>)>, RequestError> {
+    fn decode_split(input: &[u8], cuts: &[usize]) -> Decoded {
         let mut decoder = ChunkedDecoder::new(1 << 20, 4096);
         let mut buf = Vec::new();
         let mut cursor = Cursor::default();
@@ -213,49 +219,144 @@ mod tests {
             buf.extend_from_slice(&input[fed..cut]);
             fed = cut;
             if decoder.decode(&mut buf, &mut cursor)? {
-                return Ok(Some((buf[..cursor.written].to_vec(), buf[cursor.read..].to_vec())));
+                return Ok(Some((
+                    buf[..cursor.written].to_vec(),
+                    buf[cursor.read..].to_vec(),
+                )));
             }
         }
         Ok(None)
     }
 
-    fn decode(input: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>, RequestError> {
+    fn decode(input: &[u8]) -> Decoded {
         decode_split(input, &[])
     }
 
     const VALID: &[(&str, &[u8], &[u8])] = &[
         ("one chunk", b"5\r\nhello\r\n0\r\n\r\n", b"hello"),
-        ("two chunks", b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", b"hello world"),
+        (
+            "two chunks",
+            b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+            b"hello world",
+        ),
         ("upper hex", b"A\r\n0123456789\r\n0\r\n\r\n", b"0123456789"),
         ("lower hex", b"a\r\n0123456789\r\n0\r\n\r\n", b"0123456789"),
         ("leading zeros", b"0005\r\nhello\r\n000\r\n\r\n", b"hello"),
-        ("extension", b"5;name=value\r\nhello\r\n0;x\r\n\r\n", b"hello"),
-        ("quoted extension", b"5;n=\"a b\"\r\nhello\r\n0\r\n\r\n", b"hello"),
-        ("space before extension", b"5 ;n\r\nhello\r\n0\r\n\r\n", b"hello"),
-        ("trailers", b"5\r\nhello\r\n0\r\nX-Sum: 1\r\nX-B: 2\r\n\r\n", b"hello"),
+        (
+            "extension",
+            b"5;name=value\r\nhello\r\n0;x\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "quoted extension",
+            b"5;n=\"a b\"\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "space before extension",
+            b"5 ;n\r\nhello\r\n0\r\n\r\n",
+            b"hello",
+        ),
+        (
+            "trailers",
+            b"5\r\nhello\r\n0\r\nX-Sum: 1\r\nX-B: 2\r\n\r\n",
+            b"hello",
+        ),
         ("empty body", b"0\r\n\r\n", b""),
-        ("binary data with CRLF inside", b"4\r\n\r\n\r\n\r\n0\r\n\r\n", b"\r\n\r\n"),
+        (
+            "binary data with CRLF inside",
+            b"4\r\n\r\n\r\n\r\n0\r\n\r\n",
+            b"\r\n\r\n",
+        ),
     ];
 
     /// Each malformed form and the error it earns.
     const INVALID: &[(&str, &[u8], RequestError)] = &[
-        ("empty size", b"\r\nhello\r\n0\r\n\r\n", RequestError::Chunk(ChunkError::Size)),
-        ("non-hex size", b"g\r\nhello\r\n0\r\n\r\n", RequestError::Chunk(ChunkError::Size)),
-        ("0x prefix", b"0x5\r\nhello\r\n0\r\n\r\n", RequestError::Chunk(ChunkError::Size)),
-        ("negative", b"-5\r\nhello\r\n0\r\n\r\n", RequestError::Chunk(ChunkError::Size)),
-        ("space inside size", b"5 5\r\nhello\r\n0\r\n\r\n", RequestError::Chunk(ChunkError::Size)),
-        ("overflow", b"10000000000000000\r\n", RequestError::Chunk(ChunkError::SizeOverflow)),
-        ("bare LF after size", b"5\nhello\r\n0\r\n\r\n", RequestError::Chunk(ChunkError::LineEnding)),
-        ("bare CR after size", b"5\rhello\r\n0\r\n\r\n", RequestError::Chunk(ChunkError::LineEnding)),
-        ("bare LF in extension", b"5;a\nhello\r\n0\r\n\r\n", RequestError::Chunk(ChunkError::LineEnding)),
-        ("control byte in extension", b"5;a\x01\r\nhello\r\n0\r\n\r\n", RequestError::Chunk(ChunkError::Extension)),
-        ("data too long", b"5\r\nhello!\r\n0\r\n\r\n", RequestError::Chunk(ChunkError::DataTerminator)),
-        ("missing CRLF after data", b"5\r\nhello0\r\n\r\n", RequestError::Chunk(ChunkError::DataTerminator)),
-        ("bare LF after data", b"5\r\nhello\n0\r\n\r\n", RequestError::Chunk(ChunkError::DataTerminator)),
-        ("bare LF after last chunk", b"0\r\n\n", RequestError::Chunk(ChunkError::LineEnding)),
-        ("folded trailer", b"0\r\nX: a\r\n b\r\n\r\n", RequestError::Chunk(ChunkError::Trailer)),
-        ("control byte in trailer", b"0\r\nX: \x00\r\n\r\n", RequestError::Chunk(ChunkError::Trailer)),
-        ("bare LF in trailer", b"0\r\nX: a\n\r\n", RequestError::Chunk(ChunkError::LineEnding)),
+        (
+            "empty size",
+            b"\r\nhello\r\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::Size),
+        ),
+        (
+            "non-hex size",
+            b"g\r\nhello\r\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::Size),
+        ),
+        (
+            "0x prefix",
+            b"0x5\r\nhello\r\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::Size),
+        ),
+        (
+            "negative",
+            b"-5\r\nhello\r\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::Size),
+        ),
+        (
+            "space inside size",
+            b"5 5\r\nhello\r\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::Size),
+        ),
+        (
+            "overflow",
+            b"10000000000000000\r\n",
+            RequestError::Chunk(ChunkError::SizeOverflow),
+        ),
+        (
+            "bare LF after size",
+            b"5\nhello\r\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::LineEnding),
+        ),
+        (
+            "bare CR after size",
+            b"5\rhello\r\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::LineEnding),
+        ),
+        (
+            "bare LF in extension",
+            b"5;a\nhello\r\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::LineEnding),
+        ),
+        (
+            "control byte in extension",
+            b"5;a\x01\r\nhello\r\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::Extension),
+        ),
+        (
+            "data too long",
+            b"5\r\nhello!\r\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::DataTerminator),
+        ),
+        (
+            "missing CRLF after data",
+            b"5\r\nhello0\r\n\r\n",
+            RequestError::Chunk(ChunkError::DataTerminator),
+        ),
+        (
+            "bare LF after data",
+            b"5\r\nhello\n0\r\n\r\n",
+            RequestError::Chunk(ChunkError::DataTerminator),
+        ),
+        (
+            "bare LF after last chunk",
+            b"0\r\n\n",
+            RequestError::Chunk(ChunkError::LineEnding),
+        ),
+        (
+            "folded trailer",
+            b"0\r\nX: a\r\n b\r\n\r\n",
+            RequestError::Chunk(ChunkError::Trailer),
+        ),
+        (
+            "control byte in trailer",
+            b"0\r\nX: \x00\r\n\r\n",
+            RequestError::Chunk(ChunkError::Trailer),
+        ),
+        (
+            "bare LF in trailer",
+            b"0\r\nX: a\n\r\n",
+            RequestError::Chunk(ChunkError::LineEnding),
+        ),
         ("too large", b"100001\r\n", RequestError::BodyTooLarge),
     ];
 
@@ -266,7 +367,10 @@ mod tests {
             with_next.extend_from_slice(b"GET / HTTP/1.1\r\n");
             let (got, rest) = decode(&with_next).expect(name).expect(name);
             assert_eq!(got, *body, "{name}");
-            assert_eq!(rest, b"GET / HTTP/1.1\r\n", "{name}: what follows is left alone");
+            assert_eq!(
+                rest, b"GET / HTTP/1.1\r\n",
+                "{name}: what follows is left alone"
+            );
         }
     }
 
@@ -284,7 +388,11 @@ mod tests {
             for a in 0..input.len() {
                 assert_eq!(decode_split(input, &[a]), whole, "{name} cut at {a}");
                 for b in a..input.len() {
-                    assert_eq!(decode_split(input, &[a, b]), whole, "{name} cut at {a}, {b}");
+                    assert_eq!(
+                        decode_split(input, &[a, b]),
+                        whole,
+                        "{name} cut at {a}, {b}"
+                    );
                 }
             }
         }

@@ -10,12 +10,12 @@ use crate::buf::{ReadBuf, WriteBuf};
 use crate::chunked::{ChunkedDecoder, Cursor};
 use crate::encode::{self, CONTINUE, Exchange};
 use crate::error::RequestError;
+use crate::handler::Handler;
 use crate::parse::{self, Framing, Head, Status, Version};
 use crate::reactor::Shared;
 use crate::request::{ConnId, Request};
 use crate::response::Response;
 use crate::timer::{Link, TimerKind};
-use crate::handler::Handler;
 
 /// Past this much unwritten output, stop answering buffered requests until it drains, so a
 /// client that pipelines without reading cannot grow our memory without bound.
@@ -165,7 +165,7 @@ impl Conn {
                     Err(e) => return self.io_error("read", &e),
                 }
             }
-            if self.wbuf.is_none() {
+            if self.wbuf.is_none() && !matches!(self.reading, Reading::Closing { .. }) {
                 break;
             }
         }
@@ -180,7 +180,15 @@ impl Conn {
             TimerKind::Body => RequestError::BodyTimeout,
             TimerKind::Idle | TimerKind::Write | TimerKind::Linger => return Outcome::Close,
         };
-        reject(cx, self.rbuf.as_mut(), &mut self.wbuf, &mut self.reading, error, self.id, self.peer);
+        reject(
+            cx,
+            self.rbuf.as_mut(),
+            &mut self.wbuf,
+            &mut self.reading,
+            error,
+            self.id,
+            self.peer,
+        );
         self.drive(cx)
     }
 
@@ -305,7 +313,8 @@ impl Conn {
 
     fn release_read<H>(&mut self, cx: &mut Shared<H>) {
         if self.rbuf.as_ref().is_some_and(ReadBuf::is_empty) {
-            cx.pool.put_read(self.rbuf.take().expect("checked just above"));
+            cx.pool
+                .put_read(self.rbuf.take().expect("checked just above"));
         }
     }
 
@@ -334,7 +343,10 @@ impl Conn {
             if buf.is_empty() && matches!(reading, Reading::Head) {
                 return false;
             }
-            if wbuf.as_ref().is_some_and(|w| w.pending().len() >= HIGH_WATER) {
+            if wbuf
+                .as_ref()
+                .is_some_and(|w| w.pending().len() >= HIGH_WATER)
+            {
                 return true;
             }
             match reading {
@@ -361,7 +373,15 @@ impl Conn {
                             }
                         }
                         Framing::Length(n) if n > cx.config.max_body as u64 => {
-                            reject(cx, Some(buf), wbuf, reading, RequestError::BodyTooLarge, id, peer);
+                            reject(
+                                cx,
+                                Some(buf),
+                                wbuf,
+                                reading,
+                                RequestError::BodyTooLarge,
+                                id,
+                                peer,
+                            );
                             return false;
                         }
                         Framing::Length(n) => {
@@ -394,7 +414,8 @@ impl Conn {
                                     .data
                                     .extend_from_slice(CONTINUE);
                             }
-                            let decoder = ChunkedDecoder::new(cx.config.max_body, cx.config.max_head);
+                            let decoder =
+                                ChunkedDecoder::new(cx.config.max_body, cx.config.max_head);
                             *reading = Reading::Body {
                                 head_len: info.len,
                                 body: BodyProgress::Chunked(Box::new((decoder, Cursor::default()))),
@@ -422,7 +443,9 @@ impl Conn {
                                     if cursor.read > cursor.written {
                                         let len = encoded.len();
                                         encoded.copy_within(cursor.read.., cursor.written);
-                                        buf.truncate(head_len + cursor.written + (len - cursor.read));
+                                        buf.truncate(
+                                            head_len + cursor.written + (len - cursor.read),
+                                        );
                                         cursor.read = cursor.written;
                                     }
                                     return false;
@@ -467,7 +490,15 @@ fn respond<H: Handler>(
     id: ConnId,
 ) -> bool {
     let info = head.info;
-    let request = Request::new(head.method, head.target, info.version, head.headers, body, peer, id);
+    let request = Request::new(
+        head.method,
+        head.target,
+        info.version,
+        head.headers,
+        body,
+        peer,
+        id,
+    );
     // The request frame: a panicking handler costs its request a 500, nothing more. The
     // handler has finished (and unwound) by the time we look at the response.
     let response = match panic::catch_unwind(AssertUnwindSafe(|| cx.handler.call(&request))) {
@@ -497,8 +528,14 @@ fn respond<H: Handler>(
                 head.method,
                 request.path()
             );
-            encode::encode(&Response::status_page(500), exchange, &cx.preamble, cx.date.bytes(), out)
-                .expect("the 500 page is a valid response")
+            encode::encode(
+                &Response::status_page(500),
+                exchange,
+                &cx.preamble,
+                cx.date.bytes(),
+                out,
+            )
+            .expect("the 500 page is a valid response")
         }
     }
 }
@@ -514,15 +551,24 @@ fn reject<H>(
     id: ConnId,
     peer: SocketAddr,
 ) {
-    log::debug!("{id} {peer}: {error}; answering {} and closing", error.status());
+    log::debug!(
+        "{id} {peer}: {error}; answering {} and closing",
+        error.status()
+    );
     let exchange = Exchange {
         head_only: false,
         close: true,
         http10_keep_alive: false,
     };
     let out = &mut wbuf.get_or_insert_with(|| cx.pool.take_write()).data;
-    encode::encode(&Response::status_page(error.status()), exchange, &cx.preamble, cx.date.bytes(), out)
-        .expect("error pages are valid responses");
+    encode::encode(
+        &Response::status_page(error.status()),
+        exchange,
+        &cx.preamble,
+        cx.date.bytes(),
+        out,
+    )
+    .expect("error pages are valid responses");
     if let Some(buf) = rbuf {
         buf.clear();
     }

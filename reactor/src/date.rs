@@ -102,7 +102,11 @@ mod tests {
             (1_795_564_800, "Wed, 25 Nov 2026 00:00:00 GMT"),
         ];
         for (secs, want) in cases {
-            assert_eq!(std::str::from_utf8(&format_http_date(*secs)).unwrap(), *want, "{secs}");
+            assert_eq!(
+                std::str::from_utf8(&format_http_date(*secs)).unwrap(),
+                *want,
+                "{secs}"
+            );
         }
     }
 

@@ -162,8 +162,20 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
             b.is_ascii_alphanumeric()
                 || matches!(
                     b,
-                    b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^'
-                        | b'_' | b'`' | b'|' | b'~'
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
                 )
         })
 }
@@ -173,7 +185,8 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
 /// reject the message or replace each of those characters with SP", RFC 9110 5.5: a sender
 /// has no such leeway).
 fn is_valid_value(v: &[u8]) -> bool {
-    v.iter().all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
+    v.iter()
+        .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
 }
 
 /// The reason phrase of a status, or `""` for one without a registered phrase.
@@ -292,27 +305,139 @@ mod tests {
 
     #[test]
     fn table() {
-        let head = Exchange { head_only: true, ..keep() };
-        let close = Exchange { close: true, ..keep() };
-        let http10 = Exchange { http10_keep_alive: true, ..keep() };
-        // (name, response, exchange, fragments that must appear, fragments that must not, closes)
-        let cases: Vec<(&str, Response, Exchange, Vec<&str>, Vec<&str>, bool)> = vec![
-            ("head keeps length, drops body", Response::text("abc"), head, vec!["Content-Length: 3\r\n\r\n"], vec!["abc"], false),
-            ("head may declare a length", Response::new(200).with_header("Content-Length", "99"), head, vec!["Content-Length: 99\r\n"], vec![], false),
-            ("close announced", Response::text("x"), close, vec!["Connection: close\r\n"], vec![], true),
-            ("http/1.0 keep-alive announced", Response::text("x"), http10, vec!["Connection: keep-alive\r\n"], vec![], false),
-            ("handler closes", Response::text("x").with_header("Connection", "close"), keep(), vec!["Connection: close\r\n"], vec!["Connection: close\r\nConnection"], true),
-            ("204 has no length", Response::new(204), keep(), vec!["204 No Content"], vec!["Content-Length"], false),
-            ("304 has no length", Response::new(304), keep(), vec!["304 Not Modified"], vec!["Content-Length"], false),
-            ("own server replaces ours", Response::text("x").with_header("Server", "mine"), keep(), vec!["Server: mine\r\n"], vec!["Server: warden"], false),
-            ("own date replaces ours", Response::text("x").with_header("Date", "today"), keep(), vec!["Date: today\r\n"], vec!["1994"], false),
-            ("matching length kept once", Response::text("abc").with_header("content-length", "3"), keep(), vec!["Content-Length: 3\r\n"], vec!["content-length"], false),
-            ("unregistered status", Response::new(599), keep(), vec!["HTTP/1.1 599 \r\n", "Content-Length: 0"], vec![], false),
-            ("custom headers in order", Response::new(200).with_header("X-A", "1").with_header("X-B", "\tv\x7f".replace('\x7f', "")), keep(), vec!["X-A: 1\r\nX-B: \tv\r\n"], vec![], false),
-            ("obs-text value", Response::new(200).with_header("X-A", "caf\u{e9}"), keep(), vec!["X-A: caf\u{e9}\r\n"], vec![], false),
+        let head = Exchange {
+            head_only: true,
+            ..keep()
+        };
+        let close = Exchange {
+            close: true,
+            ..keep()
+        };
+        let http10 = Exchange {
+            http10_keep_alive: true,
+            ..keep()
+        };
+        /// (name, response, exchange, fragments that must appear, fragments that must not,
+        /// whether the connection closes)
+        type Case = (
+            &'static str,
+            Response,
+            Exchange,
+            Vec<&'static str>,
+            Vec<&'static str>,
+            bool,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "head keeps length, drops body",
+                Response::text("abc"),
+                head,
+                vec!["Content-Length: 3\r\n\r\n"],
+                vec!["abc"],
+                false,
+            ),
+            (
+                "head may declare a length",
+                Response::new(200).with_header("Content-Length", "99"),
+                head,
+                vec!["Content-Length: 99\r\n"],
+                vec![],
+                false,
+            ),
+            (
+                "close announced",
+                Response::text("x"),
+                close,
+                vec!["Connection: close\r\n"],
+                vec![],
+                true,
+            ),
+            (
+                "http/1.0 keep-alive announced",
+                Response::text("x"),
+                http10,
+                vec!["Connection: keep-alive\r\n"],
+                vec![],
+                false,
+            ),
+            (
+                "handler closes",
+                Response::text("x").with_header("Connection", "close"),
+                keep(),
+                vec!["Connection: close\r\n"],
+                vec!["Connection: close\r\nConnection"],
+                true,
+            ),
+            (
+                "204 has no length",
+                Response::new(204),
+                keep(),
+                vec!["204 No Content"],
+                vec!["Content-Length"],
+                false,
+            ),
+            (
+                "304 has no length",
+                Response::new(304),
+                keep(),
+                vec!["304 Not Modified"],
+                vec!["Content-Length"],
+                false,
+            ),
+            (
+                "own server replaces ours",
+                Response::text("x").with_header("Server", "mine"),
+                keep(),
+                vec!["Server: mine\r\n"],
+                vec!["Server: warden"],
+                false,
+            ),
+            (
+                "own date replaces ours",
+                Response::text("x").with_header("Date", "today"),
+                keep(),
+                vec!["Date: today\r\n"],
+                vec!["1994"],
+                false,
+            ),
+            (
+                "matching length kept once",
+                Response::text("abc").with_header("content-length", "3"),
+                keep(),
+                vec!["Content-Length: 3\r\n"],
+                vec!["content-length"],
+                false,
+            ),
+            (
+                "unregistered status",
+                Response::new(599),
+                keep(),
+                vec!["HTTP/1.1 599 \r\n", "Content-Length: 0"],
+                vec![],
+                false,
+            ),
+            (
+                "custom headers in order",
+                Response::new(200)
+                    .with_header("X-A", "1")
+                    .with_header("X-B", "\tv\x7f".replace('\x7f', "")),
+                keep(),
+                vec!["X-A: 1\r\nX-B: \tv\r\n"],
+                vec![],
+                false,
+            ),
+            (
+                "obs-text value",
+                Response::new(200).with_header("X-A", "caf\u{e9}"),
+                keep(),
+                vec!["X-A: caf\u{e9}\r\n"],
+                vec![],
+                false,
+            ),
         ];
         for (name, response, exchange, present, absent, closes) in cases {
-            let (wire, close) = render(&response, exchange).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let (wire, close) =
+                render(&response, exchange).unwrap_or_else(|e| panic!("{name}: {e}"));
             for p in present {
                 assert!(wire.contains(p), "{name}: {p:?} missing from {wire:?}");
             }
@@ -330,20 +455,55 @@ mod tests {
             ("status 99", Response::new(99)),
             ("status 100", Response::new(100)),
             ("status 600", Response::new(600)),
-            ("CRLF in value", Response::text("x").with_header("X-A", "a\r\nSet-Cookie: evil")),
-            ("LF in value", Response::text("x").with_header("X-A", "a\nb")),
-            ("CR in value", Response::text("x").with_header("X-A", "a\rb")),
-            ("NUL in value", Response::text("x").with_header("X-A", "a\0b")),
-            ("DEL in value", Response::text("x").with_header("X-A", "a\x7fb")),
-            ("CR in content type", Response::text("x").with_content_type("text/plain\r\nX: y")),
+            (
+                "CRLF in value",
+                Response::text("x").with_header("X-A", "a\r\nSet-Cookie: evil"),
+            ),
+            (
+                "LF in value",
+                Response::text("x").with_header("X-A", "a\nb"),
+            ),
+            (
+                "CR in value",
+                Response::text("x").with_header("X-A", "a\rb"),
+            ),
+            (
+                "NUL in value",
+                Response::text("x").with_header("X-A", "a\0b"),
+            ),
+            (
+                "DEL in value",
+                Response::text("x").with_header("X-A", "a\x7fb"),
+            ),
+            (
+                "CR in content type",
+                Response::text("x").with_content_type("text/plain\r\nX: y"),
+            ),
             ("space in name", Response::text("x").with_header("X A", "b")),
             ("colon in name", Response::text("x").with_header("X:A", "b")),
             ("empty name", Response::text("x").with_header("", "b")),
-            ("CRLF in name", Response::text("x").with_header("X\r\nA", "b")),
-            ("wrong length", Response::text("abc").with_header("Content-Length", "4")),
-            ("bad length", Response::text("abc").with_header("Content-Length", "x")),
-            ("two lengths", Response::text("abc").with_header("Content-Length", "3").with_header("Content-Length", "3")),
-            ("transfer-encoding", Response::text("abc").with_header("Transfer-Encoding", "chunked")),
+            (
+                "CRLF in name",
+                Response::text("x").with_header("X\r\nA", "b"),
+            ),
+            (
+                "wrong length",
+                Response::text("abc").with_header("Content-Length", "4"),
+            ),
+            (
+                "bad length",
+                Response::text("abc").with_header("Content-Length", "x"),
+            ),
+            (
+                "two lengths",
+                Response::text("abc")
+                    .with_header("Content-Length", "3")
+                    .with_header("Content-Length", "3"),
+            ),
+            (
+                "transfer-encoding",
+                Response::text("abc").with_header("Transfer-Encoding", "chunked"),
+            ),
             ("204 with body", Response::new(204).with_body(&b"x"[..])),
         ];
         let preamble = Preamble::new("warden").expect("valid name");

@@ -54,8 +54,16 @@ impl RequestError {
     pub fn status(self) -> u16 {
         use RequestError::*;
         match self {
-            RequestLine | Target | HeaderName | HeaderValue | LineEnding | Host | ContentLength
-            | ContentLengthWithTransferEncoding | TransferEncoding | TransferEncodingOnHttp10
+            RequestLine
+            | Target
+            | HeaderName
+            | HeaderValue
+            | LineEnding
+            | Host
+            | ContentLength
+            | ContentLengthWithTransferEncoding
+            | TransferEncoding
+            | TransferEncodingOnHttp10
             | Chunk(_) => 400,
             HeaderTimeout | BodyTimeout => 408,
             BodyTooLarge => 413,
@@ -73,7 +81,9 @@ impl fmt::Display for RequestError {
         let what = match self {
             RequestLine => "malformed request line",
             Target => "invalid request target for the method",
-            HeaderName => "invalid header field name (not a token, whitespace before the colon, or obs-fold)",
+            HeaderName => {
+                "invalid header field name (not a token, whitespace before the colon, or obs-fold)"
+            }
             HeaderValue => "invalid byte in a header field value",
             LineEnding => "bare CR in the request head",
             Host => "missing, repeated or invalid Host header",
@@ -173,7 +183,10 @@ impl fmt::Display for InvalidResponse {
             InvalidResponse::Status(s) => write!(f, "invalid response status {s}"),
             InvalidResponse::HeaderName(n) => write!(f, "invalid response header name {n:?}"),
             InvalidResponse::HeaderValue { name } => {
-                write!(f, "control character (CR, LF or other) in the value of response header {name:?}")
+                write!(
+                    f,
+                    "control character (CR, LF or other) in the value of response header {name:?}"
+                )
             }
             InvalidResponse::ContentLength { declared, actual } => write!(
                 f,

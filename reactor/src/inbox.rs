@@ -82,7 +82,9 @@ impl Inbox {
 
 impl fmt::Debug for Inbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Inbox").field("queued", &self.tx.len()).finish()
+        f.debug_struct("Inbox")
+            .field("queued", &self.tx.len())
+            .finish()
     }
 }
 
@@ -98,7 +100,11 @@ pub struct SendError {
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "reactor has stopped; connection from {} handed back", self.peer)
+        write!(
+            f,
+            "reactor has stopped; connection from {} handed back",
+            self.peer
+        )
     }
 }
 

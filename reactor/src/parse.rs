@@ -105,8 +105,12 @@ pub(crate) fn parse_head<'h, 'b>(
             if len > config.max_head {
                 return Err(RequestError::HeadTooLarge);
             }
-            let method = req.method.expect("httparse sets the method of a complete head");
-            let target = req.path.expect("httparse sets the target of a complete head");
+            let method = req
+                .method
+                .expect("httparse sets the method of a complete head");
+            let target = req
+                .path
+                .expect("httparse sets the target of a complete head");
             let version = match req.version {
                 Some(0) => Version::Http10,
                 _ => Version::Http11,
@@ -134,7 +138,8 @@ pub(crate) fn parse_head<'h, 'b>(
 
 /// The request line, without the empty lines a client may send before it
 /// (RFC 9112 section 2.2: a server "SHOULD ignore at least one empty line").
-/// `None` while its end has not arrived.
+/// `None` while its end has not arrived; the length is of the line without its CRLF,
+/// or of what has arrived so far.
 fn request_line(buf: &[u8]) -> (Option<&[u8]>, usize) {
     let start = buf
         .iter()
@@ -144,9 +149,10 @@ fn request_line(buf: &[u8]) -> (Option<&[u8]>, usize) {
     match rest.iter().position(|&b| b == b'\n') {
         Some(end) => {
             let line = &rest[..end];
-            (Some(line.strip_suffix(b"\r").unwrap_or(line)), end)
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            (Some(line), line.len())
         }
-        None => (None, rest.len()),
+        None => (None, rest.strip_suffix(b"\r").unwrap_or(rest).len()),
     }
 }
 
@@ -163,7 +169,10 @@ fn check_line_length(buf: &[u8], config: &Config) -> Result<(), RequestError> {
 
 /// httparse knows HTTP/1.0 and HTTP/1.1 only. A well-formed other version earns 505; a
 /// malformed one, 400. Which of the two can only be told once the line has ended.
-fn version_error<'h, 'b>(buf: &[u8], config: &Config) -> Result<Status<Head<'h, 'b>>, RequestError> {
+fn version_error<'h, 'b>(
+    buf: &[u8],
+    config: &Config,
+) -> Result<Status<Head<'h, 'b>>, RequestError> {
     check_line_length(buf, config)?;
     let line = match request_line(buf).0 {
         Some(line) => line,
@@ -514,7 +523,12 @@ mod tests {
     #[test]
     fn table() {
         for (name, bytes, want) in TABLE {
-            assert_eq!(status_of(bytes), *want, "{name}: {:?}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                status_of(bytes),
+                *want,
+                "{name}: {:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
 
@@ -535,16 +549,61 @@ mod tests {
     #[test]
     fn framing_and_persistence() {
         let cases: &[(&[u8], Framing, bool, bool)] = &[
-            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Framing::Empty, true, false),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", Framing::Empty, false, false),
-            (b"GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, Close\r\n\r\n", Framing::Empty, false, false),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+                Framing::Empty,
+                true,
+                false,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                Framing::Empty,
+                false,
+                false,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, Close\r\n\r\n",
+                Framing::Empty,
+                false,
+                false,
+            ),
             (b"GET / HTTP/1.0\r\n\r\n", Framing::Empty, false, false),
-            (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", Framing::Empty, true, false),
-            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", Framing::Empty, true, false),
-            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", Framing::Length(12), true, false),
-            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\nExpect: 100-Continue\r\n\r\n", Framing::Length(12), true, true),
-            (b"POST / HTTP/1.0\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n", Framing::Length(12), false, false),
-            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", Framing::Chunked, true, false),
+            (
+                b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+                Framing::Empty,
+                true,
+                false,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+                Framing::Empty,
+                true,
+                false,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n",
+                Framing::Length(12),
+                true,
+                false,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\nExpect: 100-Continue\r\n\r\n",
+                Framing::Length(12),
+                true,
+                true,
+            ),
+            (
+                b"POST / HTTP/1.0\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n",
+                Framing::Length(12),
+                false,
+                false,
+            ),
+            (
+                b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+                Framing::Chunked,
+                true,
+                false,
+            ),
         ];
         for (bytes, framing, keep_alive, expect) in cases {
             let Ok(Status::Complete(info)) = parse(bytes) else {
@@ -560,12 +619,21 @@ mod tests {
     #[test]
     fn limits() {
         let config = Config::default();
-        let long_target = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(config.max_request_line));
+        let long_target = format!(
+            "GET /{} HTTP/1.1\r\nHost: a\r\n\r\n",
+            "a".repeat(config.max_request_line)
+        );
         assert_eq!(status_of(long_target.as_bytes()), 414);
         // 414 as soon as the line is too long, before it ends.
-        assert_eq!(status_of(&long_target.as_bytes()[..config.max_request_line + 10]), 414);
+        assert_eq!(
+            status_of(&long_target.as_bytes()[..config.max_request_line + 10]),
+            414
+        );
 
-        let big_head = format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "b".repeat(config.max_head));
+        let big_head = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+            "b".repeat(config.max_head)
+        );
         assert_eq!(status_of(big_head.as_bytes()), 431);
         assert_eq!(status_of(&big_head.as_bytes()[..config.max_head + 1]), 431);
 

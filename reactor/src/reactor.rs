@@ -110,8 +110,9 @@ impl<H: Handler> Reactor<H> {
     /// descriptors), or with `InvalidInput` if `config.server_name` is not a valid header
     /// value.
     pub fn new(config: Config, handler: H) -> io::Result<(Reactor<H>, Inbox)> {
-        let preamble = Preamble::new(&config.server_name)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}")))?;
+        let preamble = Preamble::new(&config.server_name).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
+        })?;
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (inbox, rx) = Inbox::new(waker);

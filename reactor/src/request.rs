@@ -148,7 +148,15 @@ mod tests {
 
     fn request<'a>(target: &'a str, headers: &'a [Header<'a>]) -> Request<'a> {
         let peer = SocketAddr::from(([127, 0, 0, 1], 9));
-        Request::new("GET", target, Version::Http11, headers, b"", peer, ConnId(1))
+        Request::new(
+            "GET",
+            target,
+            Version::Http11,
+            headers,
+            b"",
+            peer,
+            ConnId(1),
+        )
     }
 
     #[test]
@@ -172,8 +180,14 @@ mod tests {
     #[test]
     fn headers_are_case_insensitive() {
         let headers = [
-            Header { name: "Content-Type", value: b"text/plain" },
-            Header { name: "X-Bin", value: b"\xff" },
+            Header {
+                name: "Content-Type",
+                value: b"text/plain",
+            },
+            Header {
+                name: "X-Bin",
+                value: b"\xff",
+            },
         ];
         let req = request("/", &headers);
         assert_eq!(req.header("content-type"), Some(&b"text/plain"[..]));

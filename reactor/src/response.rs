@@ -156,13 +156,21 @@ mod tests {
         assert_eq!(r.content_type(), Some("text/plain; charset=utf-8"));
 
         let r = Response::json(String::from("{}")).with_status(202);
-        assert_eq!((r.status(), r.content_type()), (202, Some("application/json")));
+        assert_eq!(
+            (r.status(), r.content_type()),
+            (202, Some("application/json"))
+        );
 
         let r = Response::status_page(404);
         assert_eq!(r.body(), b"404 Not Found\n");
 
-        let r = Response::new(204).with_header("X-A", "1").with_header("x-b", "2");
-        assert_eq!(r.headers().collect::<Vec<_>>(), [("X-A", "1"), ("x-b", "2")]);
+        let r = Response::new(204)
+            .with_header("X-A", "1")
+            .with_header("x-b", "2");
+        assert_eq!(
+            r.headers().collect::<Vec<_>>(),
+            [("X-A", "1"), ("x-b", "2")]
+        );
         assert_eq!(r.header("X-B"), Some("2"));
         assert!(r.body().is_empty());
     }

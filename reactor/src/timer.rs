@@ -88,7 +88,10 @@ impl Timers {
     /// Durations in the order of [`TimerKind`]'s variants.
     pub(crate) fn new(durations: [Duration; KINDS]) -> Timers {
         Timers {
-            lists: [List { head: NIL, tail: NIL }; KINDS],
+            lists: [List {
+                head: NIL,
+                tail: NIL,
+            }; KINDS],
             durations: durations.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         }
     }
@@ -141,7 +144,11 @@ impl Timers {
     }
 
     /// Disarms and returns one node whose deadline is at or before `now`.
-    pub(crate) fn pop_expired<N: Nodes>(&mut self, nodes: &mut N, now: u64) -> Option<(u32, TimerKind)> {
+    pub(crate) fn pop_expired<N: Nodes>(
+        &mut self,
+        nodes: &mut N,
+        now: u64,
+    ) -> Option<(u32, TimerKind)> {
         for kind in TimerKind::ALL {
             let head = self.lists[kind as usize].head;
             if head != NIL && nodes.link(head).deadline <= now {

@@ -97,10 +97,7 @@ impl Acceptor {
     ) -> io::Result<PreparedAcceptor> {
         let poll = Poll::new()?;
         let signal = Arc::new(SlotSignal::new(Waker::new(poll.registry(), WAKER)?));
-        let listeners = listeners
-            .into_iter()
-            .map(TcpListener::from_std)
-            .collect();
+        let listeners = listeners.into_iter().map(TcpListener::from_std).collect();
         Ok(PreparedAcceptor {
             poll,
             signal,
@@ -132,7 +129,9 @@ impl Acceptor {
 
 impl fmt::Debug for Acceptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Acceptor").field("signal", &self.signal).finish()
+        f.debug_struct("Acceptor")
+            .field("signal", &self.signal)
+            .finish()
     }
 }
 
@@ -249,11 +248,9 @@ impl Loop {
 
     /// Handles control messages; `true` means stop.
     fn take_control(&mut self) -> bool {
-        loop {
-            match self.control.try_recv() {
-                Ok(Control::Stop) | Err(TryRecvError::Disconnected) => return true,
-                Err(TryRecvError::Empty) => return false,
-            }
+        match self.control.try_recv() {
+            Ok(Control::Stop) | Err(TryRecvError::Disconnected) => true,
+            Err(TryRecvError::Empty) => false,
         }
     }
 
@@ -288,7 +285,10 @@ impl Loop {
         let mut sending = (stream, peer);
         loop {
             let Some(w) = self.pick_worker() else {
-                log::warn!("{}: no live worker to take the connection; closing it", sending.1);
+                log::warn!(
+                    "{}: no live worker to take the connection; closing it",
+                    sending.1
+                );
                 return;
             };
             let slot = &mut self.workers[w];

@@ -1,0 +1,200 @@
+//! Helpers shared by the integration tests: a server on a free loopback port and a raw
+//! HTTP/1.1 client that shows exactly what went over the wire.
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::time::Duration;
+
+use warden::{Builder, Request, Response, Server, ServerHandle};
+
+/// Upper bound on any single wait in a test. Tests never rely on it to pass: it only
+/// turns a hang into a failure.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The routes of the benchmark binary, plus a few for tests.
+pub fn routes(req: &Request<'_>) -> Response {
+    match (req.method(), req.path()) {
+        ("GET" | "HEAD", "/plaintext") => Response::text("Hello, World!"),
+        ("GET", "/json") => Response::json(r#"{"message":"Hello, World!"}"#),
+        ("POST", "/echo") => Response::bytes("application/octet-stream", req.body().to_vec()),
+        ("GET", "/bad-header") => Response::text("x").with_header("X-Evil", "a\r\nSet-Cookie: b"),
+        ("GET", "/panic") => panic!("handler asked to panic"),
+        (_, "/describe") | ("OPTIONS", "*") => Response::text(format!(
+            "{} {} {} body={}",
+            req.method(),
+            req.target(),
+            req.version().as_str(),
+            req.body().len()
+        )),
+        _ => Response::status_page(404),
+    }
+}
+
+/// A one-worker server on 127.0.0.1:0 with the test routes.
+pub fn server() -> ServerHandle {
+    server_with(|b| b)
+}
+
+/// A server on 127.0.0.1:0 with the test routes, configured by `configure`.
+pub fn server_with(configure: impl FnOnce(Builder) -> Builder) -> ServerHandle {
+    let builder = Server::builder().bind("127.0.0.1:0").workers(1);
+    configure(builder).serve(routes).expect("server starts")
+}
+
+/// One parsed response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A raw client over one connection.
+pub struct Client {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn to(server: &ServerHandle) -> Client {
+        Client::connect(server.local_addrs()[0])
+    }
+
+    pub fn send(&mut self, bytes: impl AsRef<[u8]>) -> &mut Client {
+        self.stream.write_all(bytes.as_ref()).expect("write");
+        self
+    }
+
+    /// Stops sending (half-close); responses can still be read.
+    pub fn finish_sending(&mut self) {
+        self.stream.shutdown(Shutdown::Write).expect("shutdown");
+    }
+
+    /// Reads more bytes; `false` on EOF or reset.
+    fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 8192];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => false,
+            Err(e) => panic!("read failed (a hang?): {e}"),
+        }
+    }
+
+    /// The next response; `None` if the connection closed before one arrived.
+    pub fn reply(&mut self) -> Option<Reply> {
+        self.reply_to(false)
+    }
+
+    /// The next response to a HEAD request (no body, whatever Content-Length says).
+    pub fn head_reply(&mut self) -> Option<Reply> {
+        self.reply_to(true)
+    }
+
+    fn reply_to(&mut self, head: bool) -> Option<Reply> {
+        loop {
+            let mut headers = [httparse::EMPTY_HEADER; 64];
+            let mut response = httparse::Response::new(&mut headers);
+            match response.parse(&self.buf).expect("a well-formed response") {
+                httparse::Status::Complete(len) => {
+                    let status = response.code.expect("status");
+                    let headers: Vec<(String, String)> = response
+                        .headers
+                        .iter()
+                        .map(|h| {
+                            (
+                                h.name.to_owned(),
+                                String::from_utf8_lossy(h.value).into_owned(),
+                            )
+                        })
+                        .collect();
+                    let reply = Reply {
+                        status,
+                        headers,
+                        body: Vec::new(),
+                    };
+                    let length: usize = if head || status == 204 || status == 304 || status < 200 {
+                        0
+                    } else {
+                        reply
+                            .header("content-length")
+                            .expect("every response is self-delimiting")
+                            .parse()
+                            .expect("numeric length")
+                    };
+                    while self.buf.len() < len + length {
+                        assert!(self.fill(), "connection closed inside a response body");
+                    }
+                    let body = self.buf[len..len + length].to_vec();
+                    self.buf.drain(..len + length);
+                    return Some(Reply { body, ..reply });
+                }
+                httparse::Status::Partial => {
+                    if !self.fill() {
+                        assert!(
+                            self.buf.is_empty(),
+                            "connection closed inside a response head: {:?}",
+                            String::from_utf8_lossy(&self.buf)
+                        );
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the server has closed the connection, with nothing more sent.
+    pub fn is_closed(&mut self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        !self.fill()
+    }
+
+    /// Everything until the server closes the connection.
+    pub fn read_to_close(&mut self) -> Vec<u8> {
+        while self.fill() {}
+        std::mem::take(&mut self.buf)
+    }
+}
+
+/// A request for `path` with a Host header.
+pub fn get(path: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n")
+}
+
+/// Waits until `condition` holds, for counters published by another thread; fails after
+/// [`PATIENCE`].
+pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < PATIENCE, "never happened: {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
