@@ -21,6 +21,11 @@ use crate::timer::{Link, TimerKind};
 /// client that pipelines without reading cannot grow our memory without bound.
 const HIGH_WATER: usize = 256 * 1024;
 
+/// Reads one connection may make per loop turn. Past it, the reactor comes back to the
+/// connection on its next turn, after serving the others: a client that sends without
+/// pause cannot monopolize the thread.
+const READ_BUDGET: u32 = 16;
+
 /// What the connection is reading next.
 #[derive(Debug)]
 enum Reading {
@@ -127,9 +132,21 @@ impl Conn {
         matches!(self.reading, Reading::Lingering)
     }
 
+    /// Whether input may be waiting that no readiness event will announce again: the
+    /// read budget ran out before the socket was drained.
+    pub(crate) fn wants_another_turn(&self) -> bool {
+        self.input != Input::Drained
+            && self.wbuf.is_none()
+            && matches!(
+                self.reading,
+                Reading::Head | Reading::Body { .. } | Reading::Lingering
+            )
+    }
+
     /// Makes all the progress the socket allows: writes pending output, answers buffered
     /// requests, reads. A pipelined batch costs one read and one write.
     pub(crate) fn drive<H: Handler>(&mut self, cx: &mut Shared<H>) -> Outcome {
+        let mut reads = 0;
         loop {
             if self.wbuf.is_some() {
                 match self.flush() {
@@ -151,15 +168,22 @@ impl Conn {
             if let Reading::Lingering = self.reading {
                 return self.linger();
             }
+            if reads == READ_BUDGET {
+                break;
+            }
 
             // Answer what is buffered, reading more while the socket has it.
             loop {
                 if self.process(cx) {
                     break; // output reached its high-water mark: write first
                 }
-                if self.input == Input::Drained || matches!(self.reading, Reading::Closing { .. }) {
+                if self.input == Input::Drained
+                    || matches!(self.reading, Reading::Closing { .. })
+                    || reads == READ_BUDGET
+                {
                     break;
                 }
+                reads += 1;
                 match self.read(cx) {
                     Ok(()) => {}
                     Err(e) => return self.io_error("read", &e),
@@ -291,9 +315,13 @@ impl Conn {
     /// Reads and drops input until the peer's EOF (close) or it would block (wait).
     fn linger(&mut self) -> Outcome {
         let mut sink = [0u8; 4096];
-        loop {
+        for _ in 0..READ_BUDGET {
             match self.stream.read(&mut sink) {
                 Ok(0) => return Outcome::Close,
+                Ok(n) if n < sink.len() && self.input == Input::Pending => {
+                    self.input = Input::Drained;
+                    return Outcome::Wait(TimerKind::Linger);
+                }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.input = Input::Drained;
@@ -303,6 +331,8 @@ impl Conn {
                 Err(_) => return Outcome::Close,
             }
         }
+        // Budget spent with input left: the reactor comes back next turn.
+        Outcome::Wait(TimerKind::Linger)
     }
 
     fn io_error(&self, op: &str, e: &io::Error) -> Outcome {
@@ -400,7 +430,8 @@ impl Conn {
                                         .data
                                         .extend_from_slice(CONTINUE);
                                 }
-                                buf.reserve_total(info.len + n);
+                                // The buffer grows as the body arrives, not up front: a
+                                // head claiming a large body costs nothing until it is sent.
                                 *reading = Reading::Body {
                                     head_len: info.len,
                                     body: BodyProgress::Length(n),

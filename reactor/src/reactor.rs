@@ -99,6 +99,11 @@ pub struct Reactor<H> {
     next_id: u64,
     state: RunState,
     slot_signal: Option<Arc<SlotSignal>>,
+    /// Connections that spent their read budget with input left: driven again next turn,
+    /// since no new readiness event will announce what is already there.
+    again: Vec<usize>,
+    /// The list being driven this turn; swapped with `again` to reuse both allocations.
+    again_now: Vec<usize>,
 }
 
 impl<H: Handler> Reactor<H> {
@@ -145,6 +150,8 @@ impl<H: Handler> Reactor<H> {
             next_id: 0,
             state: RunState::Running,
             slot_signal: None,
+            again: Vec::new(),
+            again_now: Vec::new(),
         };
         Ok((reactor, inbox))
     }
@@ -200,9 +207,16 @@ impl<H: Handler> Reactor<H> {
                             event.is_readable() || event.is_error(),
                             event.is_read_closed(),
                         );
-                        let outcome = conn.drive(&mut self.shared);
-                        self.apply(key, outcome);
+                        self.drive(key);
                     }
+                }
+            }
+            std::mem::swap(&mut self.again, &mut self.again_now);
+            while let Some(key) = self.again_now.pop() {
+                // The key may have been closed, or even reused, since: driving a
+                // connection with nothing to do is harmless.
+                if self.conns.contains(key) {
+                    self.drive(key);
                 }
             }
             self.expire_timers();
@@ -226,6 +240,9 @@ impl<H: Handler> Reactor<H> {
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
+        if !self.again.is_empty() {
+            return Some(Duration::ZERO);
+        }
         let timer = self.timers.next_deadline(&self.conns);
         let drain = match self.state {
             RunState::Draining { deadline } => Some(deadline),
@@ -277,6 +294,14 @@ impl<H: Handler> Reactor<H> {
         self.stats.connection_opened();
         log::trace!("{id} {peer}: accepted");
         self.arm(key, TimerKind::Header);
+    }
+
+    fn drive(&mut self, key: usize) {
+        let outcome = self.conns[key].drive(&mut self.shared);
+        self.apply(key, outcome);
+        if outcome != Outcome::Close && self.conns.get(key).is_some_and(Conn::wants_another_turn) {
+            self.again.push(key);
+        }
     }
 
     /// Acts on what driving a connection concluded.
