@@ -37,7 +37,8 @@ enum Reading {
     /// arriving. Back to `Head` once the body is in and the request answered.
     Body { head_len: usize, body: BodyProgress },
     /// No more requests are read. Once the output is written the connection closes;
-    /// with `linger`, first through `Lingering`.
+    /// with `linger` (unread input may follow: an error cut a request short, or requests
+    /// were pipelined after the last answered one), first through `Lingering`.
     Closing { linger: bool },
     /// Our side is shut down after the final response. Input is read and dropped until the
     /// peer closes or the linger timer fires: closing a socket with unread input makes the
@@ -126,12 +127,6 @@ impl Conn {
             && self.wbuf.as_ref().is_none_or(WriteBuf::is_empty)
     }
 
-    /// Whether only a goodbye is left: the final response is written and input is being
-    /// drained before the close. A shutdown need not wait for it.
-    pub(crate) fn is_lingering(&self) -> bool {
-        matches!(self.reading, Reading::Lingering)
-    }
-
     /// Whether input may be waiting that no readiness event will announce again: the
     /// read budget ran out before the socket was drained.
     pub(crate) fn wants_another_turn(&self) -> bool {
@@ -156,7 +151,13 @@ impl Conn {
                 }
             }
             match self.reading {
-                Reading::Closing { linger } if linger && self.input != Input::PendingEof => {
+                // Linger only when input may still be coming: bytes were left unanswered,
+                // or the socket had more than we read. A client that sent exactly its
+                // last request gets a plain close, and frees its slot at once.
+                Reading::Closing { linger }
+                    if (linger || self.input == Input::Pending)
+                        && self.input != Input::PendingEof =>
+                {
                     // Our final response is out; stop sending, keep draining input.
                     let _ = self.stream.shutdown(Shutdown::Write);
                     self.reading = Reading::Lingering;
@@ -395,11 +396,12 @@ impl Conn {
                     let waiting_for_body = data.len() == info.len;
                     match info.framing {
                         Framing::Empty => {
-                            let close = respond(cx, wbuf, &head, &[], peer, id);
+                            let last = data.len() == info.len;
+                            let close = respond(cx, wbuf, &head, &[], last, peer, id);
                             *served += 1;
                             buf.consume(info.len);
                             if close {
-                                *reading = Reading::Closing { linger: true };
+                                *reading = Reading::Closing { linger: !last };
                             }
                         }
                         Framing::Length(n) if n > cx.config.max_body as u64 => {
@@ -418,11 +420,12 @@ impl Conn {
                             let n = n as usize; // <= max_body, checked above
                             if data.len() >= info.len + n {
                                 let body = &data[info.len..info.len + n];
-                                let close = respond(cx, wbuf, &head, body, peer, id);
+                                let last = data.len() == info.len + n;
+                                let close = respond(cx, wbuf, &head, body, last, peer, id);
                                 *served += 1;
                                 buf.consume(info.len + n);
                                 if close {
-                                    *reading = Reading::Closing { linger: true };
+                                    *reading = Reading::Closing { linger: !last };
                                 }
                             } else {
                                 if info.expect_continue && waiting_for_body {
@@ -495,11 +498,12 @@ impl Conn {
                         _ => unreachable!("a head that parsed once parses again"),
                     };
                     let body = &data[head_len..head_len + body_len];
-                    let close = respond(cx, wbuf, &head, body, peer, id);
+                    let last = data.len() == head_len + consumed;
+                    let close = respond(cx, wbuf, &head, body, last, peer, id);
                     *served += 1;
                     buf.consume(head_len + consumed);
                     *reading = if close {
-                        Reading::Closing { linger: true }
+                        Reading::Closing { linger: !last }
                     } else {
                         Reading::Head
                     };
@@ -511,12 +515,15 @@ impl Conn {
 }
 
 /// Calls the handler for one complete request and appends its response to `out`.
-/// Returns whether the connection closes after it.
+/// `last` says no byte is buffered after this request. Returns whether the connection
+/// closes after it.
+#[allow(clippy::too_many_arguments)] // the split borrows of one connection, passed apart
 fn respond<H: Handler>(
     cx: &mut Shared<H>,
     out: &mut Option<WriteBuf>,
     head: &Head<'_, '_>,
     body: &[u8],
+    last: bool,
     peer: SocketAddr,
     id: ConnId,
 ) -> bool {
@@ -546,7 +553,9 @@ fn respond<H: Handler>(
     };
     let exchange = Exchange {
         head_only: info.is_head,
-        close: !info.keep_alive || cx.draining,
+        // While draining, requests already buffered are all answered; the last of them
+        // says the connection closes.
+        close: !info.keep_alive || (cx.draining && last),
         http10_keep_alive: info.keep_alive && info.version == Version::Http10,
     };
     cx.served += 1;

@@ -28,6 +28,7 @@
 //! let mut response = String::new();
 //! client.read_to_string(&mut response)?;
 //! assert!(response.ends_with("Hello, World!"));
+//! drop(client);
 //!
 //! inbox.shutdown(std::time::Duration::ZERO);
 //! thread.join().expect("reactor thread")?;

@@ -77,6 +77,7 @@ enum RunState {
 /// let mut response = String::new();
 /// client.read_to_string(&mut response)?;
 /// assert!(response.starts_with("HTTP/1.1 200 OK\r\n") && response.ends_with("\r\n\r\nhi"));
+/// drop(client);
 ///
 /// inbox.shutdown(std::time::Duration::from_secs(1));
 /// thread.join().expect("reactor thread")?;
@@ -309,8 +310,9 @@ impl<H: Handler> Reactor<H> {
         match outcome {
             Outcome::Close => self.close(key),
             Outcome::Wait(kind) => {
-                let conn = &self.conns[key];
-                if self.shared.draining && (conn.is_idle() || conn.is_lingering()) {
+                // A lingering connection is left to its linger timer: closing it now could
+                // reset the final response away.
+                if self.shared.draining && self.conns[key].is_idle() {
                     self.close(key);
                     return;
                 }
