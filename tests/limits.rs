@@ -1,21 +1,14 @@
 //! Size limits: 414, 431, 413, each with a closed connection.
 mod util;
 
-use util::{Client, get, server, server_with};
-
-fn rejected(client: &mut Client, status: u16) {
-    let reply = client.reply().expect("a response");
-    assert_eq!(reply.status, status);
-    assert_eq!(reply.header("connection"), Some("close"));
-    assert!(client.is_closed());
-}
+use util::{Client, expect_final, get, server, server_with};
 
 #[test]
 fn request_line_too_long_is_414() {
     let server = server();
     let mut client = Client::to(&server);
     client.send(get(&format!("/{}", "a".repeat(9 * 1024))));
-    rejected(&mut client, 414);
+    expect_final(&mut client, 414);
 }
 
 #[test]
@@ -38,7 +31,7 @@ fn head_too_large_is_431() {
     }
     request.push_str("\r\n");
     client.send(request);
-    rejected(&mut client, 431);
+    expect_final(&mut client, 431);
 }
 
 #[test]
@@ -51,7 +44,7 @@ fn too_many_headers_is_431() {
     }
     request.push_str("\r\n");
     client.send(request);
-    rejected(&mut client, 431);
+    expect_final(&mut client, 431);
 }
 
 #[test]
@@ -59,13 +52,13 @@ fn body_too_large_is_413() {
     let server = server_with(|b| b.max_body(1000));
     let mut client = Client::to(&server);
     client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n");
-    rejected(&mut client, 413);
+    expect_final(&mut client, 413);
 
     let mut client = Client::to(&server);
     client.send("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n");
     client.send("x".repeat(1000));
     client.send("\r\n1\r\n");
-    rejected(&mut client, 413);
+    expect_final(&mut client, 413);
 
     let mut client = Client::to(&server);
     client.send(format!(
@@ -87,5 +80,5 @@ fn default_body_limit_is_one_mebibyte() {
         "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
         (1 << 20) + 1
     ));
-    rejected(&mut client, 413);
+    expect_final(&mut client, 413);
 }

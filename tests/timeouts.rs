@@ -4,7 +4,7 @@ mod util;
 
 use std::time::Duration;
 
-use util::{Client, eventually, get, server_with};
+use util::{Client, eventually, expect_final, get, server_with};
 
 const SHORT: Duration = Duration::from_millis(200);
 
@@ -13,10 +13,7 @@ fn header_timeout_answers_408_and_closes() {
     let server = server_with(|b| b.header_timeout(SHORT));
     let mut client = Client::to(&server);
     client.send("GET /plaintext HTTP/1.1\r\nHost:");
-    let reply = client.reply().expect("408");
-    assert_eq!(reply.status, 408);
-    assert_eq!(reply.header("connection"), Some("close"));
-    assert!(client.is_closed());
+    expect_final(&mut client, 408);
 }
 
 #[test]
@@ -42,9 +39,7 @@ fn header_timeout_is_not_extended_by_dripping_bytes() {
 fn silent_new_connection_times_out_too() {
     let server = server_with(|b| b.header_timeout(SHORT));
     let mut client = Client::to(&server);
-    let reply = client.reply().expect("408");
-    assert_eq!(reply.status, 408);
-    assert!(client.is_closed());
+    expect_final(&mut client, 408);
 }
 
 #[test]
@@ -86,9 +81,7 @@ fn stalled_body_answers_408() {
     let server = server_with(|b| b.body_timeout(SHORT));
     let mut client = Client::to(&server);
     client.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
-    let reply = client.reply().expect("408");
-    assert_eq!(reply.status, 408);
-    assert!(client.is_closed());
+    expect_final(&mut client, 408);
 }
 
 #[test]

@@ -198,3 +198,15 @@ pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(2));
     }
 }
+
+/// Asserts that the next response has `status`, says `Connection: close`, and that the
+/// server then closes the connection.
+pub fn expect_final(client: &mut Client, status: u16) {
+    let reply = client.reply().expect("a response");
+    assert_eq!(reply.status, status);
+    assert_eq!(reply.header("connection"), Some("close"));
+    assert!(
+        client.is_closed(),
+        "the connection is closed after a final {status}"
+    );
+}
