@@ -4,6 +4,9 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use warden_reactor::Failure;
 
 /// Why a server could not start, or why it stopped.
 ///
@@ -40,13 +43,24 @@ pub enum Error {
         /// The OS error.
         source: Arc<io::Error>,
     },
-    /// A thread stopped with an error.
-    Thread {
-        /// Which thread, e.g. `warden-worker-3`.
-        name: String,
-        /// What ended it.
-        source: Arc<io::Error>,
+    /// A worker could not start: its handler factory panicked, or its event loop could
+    /// not be made.
+    Worker(Box<Failure>),
+    /// The server stopped because workers kept failing: more than `max` restarts within
+    /// `period` (OTP's restart intensity).
+    RestartIntensity {
+        /// The allowed restarts.
+        max: usize,
+        /// Within this period.
+        period: Duration,
     },
+    /// The server stopped because an error policy chose
+    /// [`Restart::Shutdown`](warden_reactor::Restart::Shutdown) for this failure.
+    Shutdown(Box<Failure>),
+    /// The server stopped because every worker was aborted.
+    AllWorkersAborted,
+    /// The supervisor thread panicked: a bug in warden.
+    SupervisorPanicked,
 }
 
 impl Error {
@@ -66,7 +80,18 @@ impl fmt::Display for Error {
             Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Error::Config { reason } => write!(f, "invalid configuration: {reason}"),
             Error::Start { what, source } => write!(f, "cannot start {what}: {source}"),
-            Error::Thread { name, source } => write!(f, "{name} stopped: {source}"),
+            Error::Worker(failure) => write!(
+                f,
+                "cannot start worker {}: {}",
+                failure.worker, failure.message
+            ),
+            Error::RestartIntensity { max, period } => write!(
+                f,
+                "restart intensity exceeded: more than {max} worker restarts within {period:?}"
+            ),
+            Error::Shutdown(failure) => write!(f, "shut down by the error policy after: {failure}"),
+            Error::AllWorkersAborted => f.write_str("every worker was aborted"),
+            Error::SupervisorPanicked => f.write_str("the supervisor thread panicked"),
         }
     }
 }
@@ -74,11 +99,10 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::NoAddress | Error::Config { .. } => None,
             Error::Resolve { source, .. }
             | Error::Bind { source, .. }
-            | Error::Start { source, .. }
-            | Error::Thread { source, .. } => Some(&**source),
+            | Error::Start { source, .. } => Some(&**source),
+            _ => None,
         }
     }
 }

@@ -1,12 +1,13 @@
-//! `ServerHandle`: addresses, stats, shutdown and wait.
+//! `ServerHandle`: addresses, stats, failures, shutdown and wait.
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use warden_reactor::StatsSnapshot;
-use warden_worker::{Acceptor, Worker};
+use crossbeam_channel::Receiver;
+use warden_reactor::{Failure, FailureKind, StatsSnapshot};
+use warden_worker::{FailureStats, Stop, WorkerPool};
 
 use crate::error::Error;
 
@@ -20,34 +21,16 @@ pub struct ServerHandle {
 }
 
 struct Inner {
-    addrs: Vec<SocketAddr>,
-    stats: Vec<(usize, Arc<warden_reactor::Stats>)>,
-    threads: Mutex<Option<Threads>>,
+    pool: WorkerPool,
     outcome: OnceLock<Result<(), Error>>,
     grace: Duration,
 }
 
-struct Threads {
-    acceptor: Acceptor,
-    workers: Vec<Worker>,
-}
-
 impl ServerHandle {
-    pub(crate) fn new(
-        addrs: Vec<SocketAddr>,
-        acceptor: Acceptor,
-        workers: Vec<Worker>,
-        grace: Duration,
-    ) -> ServerHandle {
-        let stats = workers
-            .iter()
-            .map(|w| (w.id(), Arc::clone(w.stats())))
-            .collect();
+    pub(crate) fn new(pool: WorkerPool, grace: Duration) -> ServerHandle {
         ServerHandle {
             inner: Arc::new(Inner {
-                addrs,
-                stats,
-                threads: Mutex::new(Some(Threads { acceptor, workers })),
+                pool,
                 outcome: OnceLock::new(),
                 grace,
             }),
@@ -56,124 +39,90 @@ impl ServerHandle {
 
     /// The addresses the server listens on, with the ports the OS picked for port 0.
     pub fn local_addrs(&self) -> &[SocketAddr] {
-        &self.inner.addrs
+        self.inner.pool.local_addrs()
     }
 
     /// Stops accepting, closes idle keep-alive connections at once, answers requests
-    /// already received (with `Connection: close`), and after `grace` closes whatever
-    /// remains. Returns at once; [`ServerHandle::wait`] returns when it is done.
+    /// already received (the last with `Connection: close`), and after `grace` closes
+    /// whatever remains. Returns at once; [`ServerHandle::wait`] returns when it is done.
     pub fn shutdown(&self, grace: Duration) {
-        self.inner.shutdown(grace);
+        self.inner.pool.shutdown(grace);
     }
 
-    /// Blocks until every thread of the server has exited, after a shutdown.
+    /// Blocks until the server has stopped, and says why: `Ok(())` after
+    /// [`ServerHandle::shutdown`], an error when the server stopped itself.
     ///
     /// # Errors
     ///
-    /// [`Error::Thread`] if a thread stopped with an error; every caller gets the same
-    /// answer.
+    /// [`Error::RestartIntensity`] when workers kept failing, [`Error::Shutdown`] with the
+    /// failure for which a policy chose to stop, [`Error::AllWorkersAborted`]. Every
+    /// caller gets the same answer.
     pub fn wait(&self) -> Result<(), Error> {
-        let threads = self
-            .inner
-            .threads
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(threads) = threads {
-            let result = join(threads);
-            let _ = self.inner.outcome.set(result);
+        if let Some(stop) = self.inner.pool.join() {
+            let _ = self.inner.outcome.set(outcome(stop));
         }
-        // A concurrent waiter that took the threads sets the outcome once it has joined.
+        // A concurrent waiter that joined first sets the outcome once it has.
         self.inner.outcome.wait().clone()
+    }
+
+    /// Every failure from now on, from every frame of every worker: a bounded channel
+    /// that never blocks a worker (reports that don't fit are counted in
+    /// [`ServerStats::dropped_failure_reports`]). Once it has been asked for, failures are
+    /// no longer logged at error level. Each failure goes to one receiver.
+    pub fn failures(&self) -> Receiver<Failure> {
+        self.inner.pool.failures()
     }
 
     /// Counters per worker and in total.
     pub fn stats(&self) -> ServerStats {
-        let workers: Vec<WorkerStats> = self
-            .inner
-            .stats
-            .iter()
-            .map(|(id, stats)| WorkerStats {
-                id: *id,
-                counters: stats.snapshot(),
-            })
-            .collect();
-        let mut total = ServerStats {
-            accepted: 0,
-            active_connections: 0,
-            requests: 0,
-            workers: Vec::new(),
-        };
-        for w in &workers {
-            total.accepted += w.counters.accepted;
-            total.active_connections += w.counters.active_connections;
-            total.requests += w.counters.requests;
+        let pool = self.inner.pool.stats();
+        ServerStats {
+            accepted: pool.accepted,
+            active_connections: pool.active_connections,
+            requests: pool.requests,
+            worker_restarts: pool.failures.worker_restarts,
+            last_restart: pool.failures.last_restart,
+            failures: pool.failures,
+            dropped_failure_reports: pool.failures.dropped_reports,
+            workers: pool
+                .workers
+                .iter()
+                .map(|w| WorkerStats {
+                    id: w.id,
+                    counters: w.counters,
+                })
+                .collect(),
         }
-        total.workers = workers;
-        total
     }
 }
 
-impl Inner {
-    fn shutdown(&self, grace: Duration) {
-        let guard = self
-            .threads
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(threads) = guard.as_ref() {
-            log::info!("shutting down: grace {grace:?}");
-            threads.acceptor.stop();
-            for worker in &threads.workers {
-                worker.shutdown(grace);
-            }
-        }
+fn outcome(stop: Stop) -> Result<(), Error> {
+    match stop {
+        Stop::Requested => Ok(()),
+        Stop::RestartIntensity { max, period } => Err(Error::RestartIntensity { max, period }),
+        Stop::Policy(failure) => Err(Error::Shutdown(failure)),
+        Stop::AllWorkersAborted => Err(Error::AllWorkersAborted),
+        _ => Err(Error::SupervisorPanicked),
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let threads = self
-            .threads
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(threads) = threads {
-            threads.acceptor.stop();
-            for worker in &threads.workers {
-                worker.shutdown(self.grace);
-            }
-            if let Err(e) = join(threads) {
-                log::error!("server stopped with an error: {e}");
+        if self.outcome.get().is_none() {
+            self.pool.shutdown(self.grace);
+            if let Some(stop) = self.pool.join()
+                && let Err(e) = outcome(stop)
+            {
+                log::error!("server stopped: {e}");
             }
         }
     }
-}
-
-fn join(threads: Threads) -> Result<(), Error> {
-    let mut first_error = None;
-    if let Err(e) = threads.acceptor.join() {
-        first_error.get_or_insert(Error::Thread {
-            name: "warden-acceptor".to_owned(),
-            source: Arc::new(e),
-        });
-    }
-    for worker in threads.workers {
-        let id = worker.id();
-        if let Err(e) = worker.join() {
-            first_error.get_or_insert(Error::Thread {
-                name: format!("warden-worker-{id}"),
-                source: Arc::new(e),
-            });
-        }
-    }
-    first_error.map_or(Ok(()), Err)
 }
 
 impl fmt::Debug for ServerHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerHandle")
-            .field("addrs", &self.inner.addrs)
-            .field("workers", &self.inner.stats.len())
+            .field("addrs", &self.local_addrs())
             .finish()
     }
 }
@@ -182,14 +131,29 @@ impl fmt::Debug for ServerHandle {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerStats {
-    /// Connections accepted.
+    /// Connections accepted (a connection handed to a worker's replacement counts again).
     pub accepted: u64,
     /// Connections open now.
     pub active_connections: u64,
     /// Requests answered.
     pub requests: u64,
+    /// Workers replaced after a crash, a restart policy or a hung handler.
+    pub worker_restarts: u64,
+    /// How long the last replacement took, from the failure to the new worker serving.
+    pub last_restart: Duration,
+    /// Failures by kind: `failures.count(FailureKind::Panic)`.
+    pub failures: FailureStats,
+    /// Failure reports the error channel had no room for.
+    pub dropped_failure_reports: u64,
     /// Per worker.
     pub workers: Vec<WorkerStats>,
+}
+
+impl ServerStats {
+    /// Failures of `kind` so far.
+    pub fn failures_of(&self, kind: FailureKind) -> u64 {
+        self.failures.count(kind)
+    }
 }
 
 /// One worker's counters.
@@ -198,6 +162,6 @@ pub struct ServerStats {
 pub struct WorkerStats {
     /// The worker's id.
     pub id: usize,
-    /// Its counters.
+    /// Its counters since it (re)started.
     pub counters: StatsSnapshot,
 }

@@ -36,9 +36,13 @@ mod server;
 pub use crate::{
     error::Error,
     handle::{ServerHandle, ServerStats, WorkerStats},
-    server::{Builder, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE, Server},
+    server::{
+        Builder, DEFAULT_HANDLER_DEADLINE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESTARTS,
+        DEFAULT_RESTART_PERIOD, DEFAULT_SHUTDOWN_GRACE, Server,
+    },
 };
 pub use warden_reactor::{
-    Config, ConnId, Handler, InvalidResponse, Request, RequestError, Response, StatsSnapshot,
-    Version,
+    Config, ConnId, Failure, FailureKind, Fault, Handler, InvalidResponse, Request, RequestError,
+    Response, Restart, StatsSnapshot, Version,
 };
+pub use warden_worker::FailureStats;

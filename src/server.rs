@@ -5,8 +5,8 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
 
-use warden_reactor::{Config, Handler, Request, Response};
-use warden_worker::{Acceptor, AcceptorConfig, DEFAULT_BACKLOG, Worker, WorkerSlot};
+use warden_reactor::{Config, Failure, Handler, Request, Response, Restart};
+use warden_worker::{DEFAULT_BACKLOG, OnError, Policies, PoolConfig, StartError, WorkerPool};
 
 use crate::error::Error;
 use crate::handle::ServerHandle;
@@ -16,6 +16,16 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 25_000;
 
 /// Default grace period of a shutdown (actix: 30 s).
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Default handler deadline: past it the watchdog reports the handler `Hung` and
+/// replaces its worker (AnyEvent::Task: 30 s).
+pub const DEFAULT_HANDLER_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Default restart intensity: more than 10 restarts...
+pub const DEFAULT_MAX_RESTARTS: usize = 10;
+
+/// ...within 10 s stop the server.
+pub const DEFAULT_RESTART_PERIOD: Duration = Duration::from_secs(10);
 
 /// The entry point: `Server::builder()`.
 #[derive(Debug)]
@@ -47,28 +57,58 @@ impl Server {
             backlog: DEFAULT_BACKLOG,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            handler_deadline: Some(DEFAULT_HANDLER_DEADLINE),
+            max_restarts: DEFAULT_MAX_RESTARTS,
+            restart_period: DEFAULT_RESTART_PERIOD,
+            failure_channel: 1024,
+            on_error: None,
         }
     }
 }
 
 /// Configures and starts a server. Every setting has a default; see `DESIGN.md`.
 pub struct Builder {
-    addrs: Vec<SocketAddr>,
+    /// Each address, with the policy of the `bind_with` that added it.
+    addrs: Vec<(SocketAddr, Option<OnError>)>,
     errors: Vec<Error>,
     workers: Option<usize>,
     config: Config,
     backlog: i32,
     max_connections: usize,
     shutdown_grace: Duration,
+    handler_deadline: Option<Duration>,
+    max_restarts: usize,
+    restart_period: Duration,
+    failure_channel: usize,
+    on_error: Option<OnError>,
 }
 
 impl Builder {
     /// Adds an address to listen on; may be called several times. Port 0 picks a free
     /// port: read it back with [`ServerHandle::local_addrs`]. A name that resolves to
     /// several addresses listens on each.
-    pub fn bind<A: ToSocketAddrs + fmt::Debug>(mut self, addr: A) -> Builder {
+    pub fn bind<A: ToSocketAddrs + fmt::Debug>(self, addr: A) -> Builder {
+        self.add_listener(addr, None)
+    }
+
+    /// Adds an address whose connections have their own error policy, in place of the
+    /// server's [`Builder::on_error`]: a public listener and an admin listener in one
+    /// process can treat failures differently.
+    pub fn bind_with<A, P>(self, addr: A, on_error: P) -> Builder
+    where
+        A: ToSocketAddrs + fmt::Debug,
+        P: Fn(&Failure) -> Restart + Send + Sync + 'static,
+    {
+        self.add_listener(addr, Some(Arc::new(on_error)))
+    }
+
+    fn add_listener<A: ToSocketAddrs + fmt::Debug>(
+        mut self,
+        addr: A,
+        on_error: Option<OnError>,
+    ) -> Builder {
         match addr.to_socket_addrs() {
-            Ok(addrs) => self.addrs.extend(addrs),
+            Ok(addrs) => self.addrs.extend(addrs.map(|a| (a, on_error.clone()))),
             Err(e) => self.errors.push(Error::Resolve {
                 addr: format!("{addr:?}"),
                 source: Arc::new(e),
@@ -152,8 +192,67 @@ impl Builder {
         self
     }
 
+    /// The error policy: called with every [`Failure`] on the thread where it happened,
+    /// before anything unwinds further, it picks the [`Restart`]. Without one, each frame's
+    /// default applies: a 500 for a handler's failure, closing the connection for the
+    /// connection's, a fresh worker for a crashed or hung one. If the policy itself
+    /// panics, the default applies.
+    ///
+    /// ```
+    /// use warden::{FailureKind, Request, Response, Restart, Server};
+    ///
+    /// let server = Server::builder()
+    ///     .bind("127.0.0.1:0")
+    ///     .on_error(|failure| match failure.kind {
+    ///         FailureKind::Panic => Restart::Respond(Response::status_page(503)),
+    ///         _ => failure.kind.default_restart(),
+    ///     })
+    ///     .serve(|_: &Request<'_>| -> Response { panic!("not today") })?;
+    /// server.shutdown(std::time::Duration::ZERO);
+    /// server.wait()?;
+    /// # Ok::<(), warden::Error>(())
+    /// ```
+    pub fn on_error<P>(mut self, policy: P) -> Builder
+    where
+        P: Fn(&Failure) -> Restart + Send + Sync + 'static,
+    {
+        self.on_error = Some(Arc::new(policy));
+        self
+    }
+
+    /// How long a handler may run before the watchdog reports it `Hung`, stops routing
+    /// to its worker and starts a replacement (the old thread finishes the handler and
+    /// exits). `None` turns the watchdog off. Default 30 s.
+    pub fn handler_deadline(mut self, deadline: Option<Duration>) -> Builder {
+        self.handler_deadline = deadline;
+        self
+    }
+
+    /// Restart intensity: more than `max` worker restarts within `period` stop the
+    /// server, and [`ServerHandle::wait`] returns [`Error::RestartIntensity`].
+    /// Default 10 in 10 s.
+    pub fn restart_intensity(mut self, max: usize, period: Duration) -> Builder {
+        self.max_restarts = max;
+        self.restart_period = period;
+        self
+    }
+
+    /// Room in the error channel ([`ServerHandle::failures`]). Default 1024.
+    pub fn failure_channel_capacity(mut self, capacity: usize) -> Builder {
+        self.failure_channel = capacity;
+        self
+    }
+
+    /// Lets responses stage a [`Fault`](warden_reactor::Fault) (a panic of the
+    /// connection's processing or of the worker's loop), to test supervision. Off by
+    /// default; never turn it on in production.
+    pub fn fault_injection(mut self, on: bool) -> Builder {
+        self.config.fault_injection = on;
+        self
+    }
+
     /// The grace period used when the server shuts itself down (the last handle is
-    /// dropped). Default 30 s.
+    /// dropped, or a policy chose to stop). Default 30 s.
     pub fn shutdown_grace(mut self, grace: Duration) -> Builder {
         self.shutdown_grace = grace;
         self
@@ -183,8 +282,8 @@ impl Builder {
     ///
     /// [`Error::NoAddress`] without `bind`; [`Error::Resolve`] or [`Error::Bind`] naming
     /// the address and the OS error; [`Error::Config`] for `workers(0)`,
-    /// `max_connections(0)` or an invalid server name; [`Error::Start`] if a thread or
-    /// poll cannot be created.
+    /// `max_connections(0)` or an invalid server name; [`Error::Worker`] if the factory
+    /// panics for a first worker; [`Error::Start`] if a thread or poll cannot be created.
     pub fn serve_with<H, F>(self, factory: F) -> Result<ServerHandle, Error>
     where
         H: Handler,
@@ -228,80 +327,57 @@ impl Builder {
         }
 
         let mut listeners = Vec::with_capacity(self.addrs.len());
-        for addr in &self.addrs {
+        let mut listener_policies = Vec::with_capacity(self.addrs.len());
+        for (addr, policy) in &self.addrs {
             let listener = warden_worker::bind(*addr, self.backlog).map_err(|e| Error::Bind {
                 addr: *addr,
                 source: Arc::new(e),
             })?;
             listeners.push(listener);
+            listener_policies.push(policy.clone());
         }
-        let prepared = Acceptor::prepare(
-            listeners,
-            AcceptorConfig {
-                max_connections_per_worker: self.max_connections,
-            },
-        )
-        .map_err(|e| Error::start("the acceptor", e))?;
-        let local_addrs = prepared
-            .local_addrs()
-            .map_err(|e| Error::start("the acceptor", e))?;
-
-        let factory = Arc::new(factory);
-        let mut started = Vec::with_capacity(workers);
-        for id in 0..workers {
-            let factory = Arc::clone(&factory);
-            let worker = Worker::spawn(
-                id,
-                self.config.clone(),
-                move || factory(id),
-                Some(prepared.signal()),
-            );
-            match worker {
-                Ok(worker) => started.push(worker),
-                Err(e) => {
-                    stop_workers(started);
-                    return Err(Error::start(format!("worker {id}"), e));
-                }
-            }
-        }
-        let slots = started
-            .iter()
-            .map(|w| WorkerSlot::new(w.id(), w.inbox().clone(), Arc::clone(w.stats())))
-            .collect();
-        let acceptor = match prepared.start(slots) {
-            Ok(acceptor) => acceptor,
-            Err(e) => {
-                stop_workers(started);
-                return Err(Error::start("the acceptor", e));
-            }
+        let mut config = PoolConfig::default();
+        config.workers = workers;
+        config.reactor = self.config;
+        config.max_connections_per_worker = self.max_connections;
+        config.handler_deadline = self.handler_deadline;
+        config.max_restarts = self.max_restarts;
+        config.restart_period = self.restart_period;
+        config.shutdown_grace = self.shutdown_grace;
+        config.failure_channel = self.failure_channel;
+        let policies = Policies {
+            server: self.on_error,
+            listeners: listener_policies,
         };
-        for addr in &local_addrs {
+        let pool =
+            WorkerPool::start(listeners, config, policies, factory).map_err(|e| match e {
+                StartError::Worker(failure) => Error::Worker(failure),
+                StartError::Acceptor(e) => Error::start("the acceptor", e),
+                StartError::Supervisor(e) => Error::start("the supervisor", e),
+                other => Error::start("the server", std::io::Error::other(other.to_string())),
+            })?;
+        for addr in pool.local_addrs() {
             log::info!("listening on {addr} with {workers} workers");
         }
-        Ok(ServerHandle::new(
-            local_addrs,
-            acceptor,
-            started,
-            self.shutdown_grace,
-        ))
-    }
-}
-
-fn stop_workers(workers: Vec<Worker>) {
-    for worker in workers {
-        worker.shutdown(Duration::ZERO);
-        let _ = worker.join();
+        Ok(ServerHandle::new(pool, self.shutdown_grace))
     }
 }
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
-            .field("addrs", &self.addrs)
+            .field(
+                "addrs",
+                &self.addrs.iter().map(|(a, _)| a).collect::<Vec<_>>(),
+            )
             .field("workers", &self.workers)
             .field("config", &self.config)
             .field("backlog", &self.backlog)
             .field("max_connections", &self.max_connections)
-            .finish()
+            .field("handler_deadline", &self.handler_deadline)
+            .field("max_restarts", &self.max_restarts)
+            .field("restart_period", &self.restart_period)
+            .field("on_error", &self.on_error.is_some())
+            .finish_non_exhaustive()
     }
 }

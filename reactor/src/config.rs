@@ -58,6 +58,9 @@ pub struct Config {
     pub pooled_buffers: usize,
     /// The `Server` header value on every response. Default `warden`.
     pub server_name: String,
+    /// Honour the [`Fault`](crate::Fault)s that responses stage. For tests of supervision
+    /// only; off by default, so a handler cannot crash a production worker on purpose.
+    pub fault_injection: bool,
 }
 
 impl Default for Config {
@@ -76,6 +79,7 @@ impl Default for Config {
             read_buffer: 16 * 1024,
             pooled_buffers: 256,
             server_name: "warden".to_owned(),
+            fault_injection: false,
         }
     }
 }

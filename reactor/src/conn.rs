@@ -2,7 +2,6 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::panic::{self, AssertUnwindSafe};
 
 use mio::net::TcpStream;
 
@@ -10,6 +9,8 @@ use crate::buf::{ReadBuf, WriteBuf};
 use crate::chunked::{ChunkedDecoder, Cursor};
 use crate::encode::{self, CONTINUE, Exchange};
 use crate::error::RequestError;
+use crate::failure::{Failure, FailureKind, Restart};
+use crate::frame;
 use crate::handler::Handler;
 use crate::parse::{self, Framing, Head, Status, Version};
 use crate::reactor::Shared;
@@ -83,24 +84,31 @@ pub(crate) struct Conn {
     pub(crate) stream: TcpStream,
     peer: SocketAddr,
     id: ConnId,
+    /// The listener that accepted it (index in bind order).
+    listener: usize,
     reading: Reading,
     input: Input,
     /// Requests answered on this connection.
     served: u32,
+    /// Responses were written since the client last sent anything: if it resets the
+    /// connection now, it left without reading them.
+    unread_response: bool,
     rbuf: Option<ReadBuf>,
     wbuf: Option<WriteBuf>,
     pub(crate) link: Link,
 }
 
 impl Conn {
-    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, id: ConnId) -> Conn {
+    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, id: ConnId, listener: usize) -> Conn {
         Conn {
             stream,
             peer,
             id,
+            listener,
             reading: Reading::Head,
             input: Input::Pending,
             served: 0,
+            unread_response: false,
             rbuf: None,
             wbuf: None,
             link: Link::default(),
@@ -109,6 +117,32 @@ impl Conn {
 
     pub(crate) fn id(&self) -> ConnId {
         self.id
+    }
+
+    pub(crate) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub(crate) fn listener(&self) -> usize {
+        self.listener
+    }
+
+    /// A failure of `kind` concerning this connection, with its context.
+    pub(crate) fn failure<H>(
+        &self,
+        kind: FailureKind,
+        message: impl Into<String>,
+        cx: &Shared<H>,
+    ) -> Failure {
+        let mut failure = Failure::new(kind, message);
+        failure.conn = Some(self.id);
+        failure.peer = Some(self.peer);
+        failure.listener = Some(self.listener);
+        if let Some((method, path)) = cx.activity.last_request(self.id) {
+            failure.method = Some(method);
+            failure.path = Some(path);
+        }
+        failure
     }
 
     /// Records a readiness event.
@@ -147,7 +181,7 @@ impl Conn {
                 match self.flush() {
                     Ok(true) => self.release_write(cx),
                     Ok(false) => return Outcome::Wait(TimerKind::Write),
-                    Err(e) => return self.io_error("write", &e),
+                    Err(e) => return self.io_error("write", &e, cx),
                 }
             }
             match self.reading {
@@ -187,7 +221,7 @@ impl Conn {
                 reads += 1;
                 match self.read(cx) {
                     Ok(()) => {}
-                    Err(e) => return self.io_error("read", &e),
+                    Err(e) => return self.io_error("read", &e, cx),
                 }
             }
             if self.wbuf.is_none() && !matches!(self.reading, Reading::Closing { .. }) {
@@ -266,6 +300,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     buf.commit(n);
+                    self.unread_response = false;
                     // A short read means the socket is drained (the kernel copies all it
                     // has), and with edge-triggered readiness a new event will follow new
                     // data: no need for a read that only says EAGAIN. Not so once the
@@ -304,7 +339,10 @@ impl Conn {
         while !out.is_empty() {
             match self.stream.write(out.pending()) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => out.pos += n,
+                Ok(n) => {
+                    out.pos += n;
+                    self.unread_response = true;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
@@ -336,9 +374,29 @@ impl Conn {
         Outcome::Wait(TimerKind::Linger)
     }
 
-    fn io_error(&self, op: &str, e: &io::Error) -> Outcome {
-        // A peer that resets or vanishes is ordinary traffic, not a server failure.
-        log::debug!("{} {}: {op} failed: {e}; closing", self.id, self.peer);
+    /// A read or write failed: the connection is done. A client that vanished with a
+    /// response pending or unread is a `ClientGone` failure (its response was
+    /// discarded); other errors are `Io` failures; an ordinary reset between requests is
+    /// just traffic.
+    fn io_error<H>(&self, op: &str, e: &io::Error, cx: &mut Shared<H>) -> Outcome {
+        use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+        let peer_left = matches!(e.kind(), BrokenPipe | ConnectionReset | ConnectionAborted);
+        let pending = self.wbuf.as_ref().is_some_and(|w| !w.is_empty());
+        let kind = match (peer_left, op) {
+            (true, "write") if pending => FailureKind::ClientGone,
+            (true, "read") if self.unread_response => FailureKind::ClientGone,
+            (true, _) => {
+                log::debug!("{} {}: {op}: {e}; closing", self.id, self.peer);
+                return Outcome::Close;
+            }
+            (false, _) => FailureKind::Io,
+        };
+        let message = match kind {
+            FailureKind::ClientGone => format!("client went away ({op}: {e}); response discarded"),
+            _ => format!("{op} failed: {e}"),
+        };
+        let restart = cx.supervisor.failure(self.failure(kind, message, cx));
+        cx.stop_for(&restart);
         Outcome::Close
     }
 
@@ -366,9 +424,15 @@ impl Conn {
             served,
             peer,
             id,
+            listener,
             ..
         } = self;
-        let (peer, id) = (*peer, *id);
+        let origin = Origin {
+            peer: *peer,
+            id: *id,
+            listener: *listener,
+        };
+        let (peer, id) = (origin.peer, origin.id);
         let Some(buf) = rbuf else { return false };
         loop {
             if buf.is_empty() && matches!(reading, Reading::Head) {
@@ -397,7 +461,7 @@ impl Conn {
                     match info.framing {
                         Framing::Empty => {
                             let last = data.len() == info.len;
-                            let close = respond(cx, wbuf, &head, &[], last, peer, id);
+                            let close = respond(cx, wbuf, &head, &[], last, origin);
                             *served += 1;
                             buf.consume(info.len);
                             if close {
@@ -421,7 +485,7 @@ impl Conn {
                             if data.len() >= info.len + n {
                                 let body = &data[info.len..info.len + n];
                                 let last = data.len() == info.len + n;
-                                let close = respond(cx, wbuf, &head, body, last, peer, id);
+                                let close = respond(cx, wbuf, &head, body, last, origin);
                                 *served += 1;
                                 buf.consume(info.len + n);
                                 if close {
@@ -499,7 +563,7 @@ impl Conn {
                     };
                     let body = &data[head_len..head_len + body_len];
                     let last = data.len() == head_len + consumed;
-                    let close = respond(cx, wbuf, &head, body, last, peer, id);
+                    let close = respond(cx, wbuf, &head, body, last, origin);
                     *served += 1;
                     buf.consume(head_len + consumed);
                     *reading = if close {
@@ -514,18 +578,25 @@ impl Conn {
     }
 }
 
-/// Calls the handler for one complete request and appends its response to `out`.
-/// `last` says no byte is buffered after this request. Returns whether the connection
-/// closes after it.
-#[allow(clippy::too_many_arguments)] // the split borrows of one connection, passed apart
+/// Where a request came from.
+#[derive(Clone, Copy, Debug)]
+struct Origin {
+    peer: SocketAddr,
+    id: ConnId,
+    listener: usize,
+}
+
+/// The request frame: calls the handler for one complete request and appends its
+/// response to `out`. A panic or an invalid response becomes a [`Failure`] whose restart
+/// the supervisor picks, here, while the request is still at hand. `last` says no byte is
+/// buffered after this request. Returns whether the connection closes after it.
 fn respond<H: Handler>(
     cx: &mut Shared<H>,
     out: &mut Option<WriteBuf>,
     head: &Head<'_, '_>,
     body: &[u8],
     last: bool,
-    peer: SocketAddr,
-    id: ConnId,
+    origin: Origin,
 ) -> bool {
     let info = head.info;
     let request = Request::new(
@@ -534,23 +605,10 @@ fn respond<H: Handler>(
         info.version,
         head.headers,
         body,
-        peer,
-        id,
+        origin.peer,
+        origin.id,
     );
-    // The request frame: a panicking handler costs its request a 500, nothing more. The
-    // handler has finished (and unwound) by the time we look at the response.
-    let response = match panic::catch_unwind(AssertUnwindSafe(|| cx.handler.call(&request))) {
-        Ok(response) => response,
-        Err(payload) => {
-            log::error!(
-                "{id} {peer}: handler panicked on {} {}: {}; answered 500",
-                head.method,
-                request.path(),
-                panic_message(payload.as_ref())
-            );
-            Response::status_page(500)
-        }
-    };
+    let path = request.path();
     let exchange = Exchange {
         head_only: info.is_head,
         // While draining, requests already buffered are all answered; the last of them
@@ -559,14 +617,51 @@ fn respond<H: Handler>(
         http10_keep_alive: info.keep_alive && info.version == Version::Http10,
     };
     cx.served += 1;
+    cx.activity
+        .enter(origin.id, origin.peer, origin.listener, head.method, path);
+    let called = frame::catch(|| cx.handler.call(&request));
+    cx.activity.exit();
     let out = &mut out.get_or_insert_with(|| cx.pool.take_write()).data;
-    match encode::encode(&response, exchange, &cx.preamble, cx.date.bytes(), out) {
+    let failure = match called {
+        Ok(response) => {
+            match encode::encode(&response, exchange, &cx.preamble, cx.date.bytes(), out) {
+                Ok(close) => {
+                    if cx.config.fault_injection && response.fault().is_some() {
+                        cx.pending_fault = response.fault();
+                    }
+                    return close;
+                }
+                Err(e) => Failure::new(FailureKind::InvalidResponse, e.to_string()),
+            }
+        }
+        Err(payload) => {
+            let mut failure = Failure::new(FailureKind::Panic, "");
+            frame::describe_panic(payload.as_ref(), &mut failure);
+            failure
+        }
+    };
+    let mut failure = failure;
+    failure.conn = Some(origin.id);
+    failure.peer = Some(origin.peer);
+    failure.listener = Some(origin.listener);
+    failure.method = Some(head.method.to_owned());
+    failure.path = Some(path.to_owned());
+    let restart = cx.supervisor.failure(failure);
+    cx.stop_for(&restart);
+    let replacement = match restart {
+        Restart::Respond(response) => response,
+        // Answer nothing more; what was queued for earlier requests still goes out.
+        Restart::CloseConnection => return true,
+        // The worker or the server is going away: say so.
+        _ => Response::status_page(500).with_header("Connection", "close"),
+    };
+    match encode::encode(&replacement, exchange, &cx.preamble, cx.date.bytes(), out) {
         Ok(close) => close,
         Err(e) => {
             log::error!(
-                "{id} {peer}: invalid response to {} {}: {e}; answered 500",
-                head.method,
-                request.path()
+                "{} {}: the policy's response is invalid too ({e}); answered 500",
+                origin.id,
+                origin.peer
             );
             encode::encode(
                 &Response::status_page(500),
@@ -613,13 +708,4 @@ fn reject<H>(
         buf.clear();
     }
     *reading = Reading::Closing { linger: true };
-}
-
-/// The text of a panic payload: `panic!` gives a `&str` or a `String`.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("<non-string panic payload>")
 }

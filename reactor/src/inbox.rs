@@ -5,20 +5,34 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::Waker;
 use mio::net::TcpStream;
+
+/// An accepted, non-blocking socket on its way to a reactor.
+#[derive(Debug)]
+pub struct Handoff {
+    /// The socket.
+    pub stream: TcpStream,
+    /// Its peer.
+    pub peer: SocketAddr,
+    /// Which listener accepted it (index in bind order): picks its error policy.
+    pub listener: usize,
+}
 
 /// What an inbox carries.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// An accepted socket, non-blocking, and its peer.
-    Connection(TcpStream, SocketAddr),
+    /// An accepted socket.
+    Connection(Handoff),
     /// Stop taking connections and drain, closing what remains after the grace period.
     Shutdown(Duration),
+    /// Stop at once: this worker is being replaced (its handler was hung). Idle
+    /// connections and queued sockets are handed back through [`Orphans`].
+    Retire,
 }
 
-/// The sending side of a reactor: hands it accepted sockets and asks it to shut down.
+/// The sending side of a reactor: hands it accepted sockets and asks it to stop.
 /// Cheap to clone; any thread may hold one.
 #[derive(Clone)]
 pub struct Inbox {
@@ -32,20 +46,33 @@ impl Inbox {
         (Inbox { tx, waker }, rx)
     }
 
-    /// Hands the reactor an accepted, non-blocking socket.
+    /// Hands the reactor an accepted, non-blocking socket from listener 0.
     ///
     /// # Errors
     ///
     /// If the reactor has stopped, the socket comes back in the error, still open, so the
     /// caller can give it to another reactor.
     pub fn send(&self, stream: TcpStream, peer: SocketAddr) -> Result<(), SendError> {
-        match self.tx.send(Command::Connection(stream, peer)) {
+        self.hand_off(Handoff {
+            stream,
+            peer,
+            listener: 0,
+        })
+    }
+
+    /// Hands the reactor an accepted socket, with the listener it came from.
+    ///
+    /// # Errors
+    ///
+    /// As [`Inbox::send`]: the socket comes back if the reactor has stopped.
+    pub fn hand_off(&self, handoff: Handoff) -> Result<(), SendError> {
+        match self.tx.send(Command::Connection(handoff)) {
             Ok(()) => {
                 self.wake();
                 Ok(())
             }
-            Err(crossbeam_channel::SendError(Command::Connection(stream, peer))) => {
-                Err(SendError { stream, peer })
+            Err(crossbeam_channel::SendError(Command::Connection(handoff))) => {
+                Err(SendError(handoff))
             }
             Err(_) => unreachable!("the channel hands back the command it was given"),
         }
@@ -56,9 +83,13 @@ impl Inbox {
     /// remains. [`Reactor::run`](crate::Reactor::run) then returns. Does nothing if the
     /// reactor has already stopped.
     pub fn shutdown(&self, grace: Duration) {
-        if self.tx.send(Command::Shutdown(grace)).is_ok() {
-            self.wake();
-        }
+        self.command(Command::Shutdown(grace));
+    }
+
+    /// Asks the reactor to stop as soon as its current handler returns, handing back its
+    /// idle connections and queued sockets ([`Reactor::salvage`](crate::Reactor::salvage)).
+    pub fn retire(&self) {
+        self.command(Command::Retire);
     }
 
     /// How many commands wait to be taken.
@@ -69,6 +100,12 @@ impl Inbox {
     /// Whether no command waits to be taken.
     pub fn is_empty(&self) -> bool {
         self.tx.is_empty()
+    }
+
+    fn command(&self, command: Command) {
+        if self.tx.send(command).is_ok() {
+            self.wake();
+        }
     }
 
     fn wake(&self) {
@@ -91,21 +128,45 @@ impl fmt::Debug for Inbox {
 /// A socket that could not be handed over because its reactor has stopped. The socket
 /// is still open: give it to another reactor, or drop it to close it.
 #[derive(Debug)]
-pub struct SendError {
-    /// The socket, still open.
-    pub stream: TcpStream,
-    /// Its peer.
-    pub peer: SocketAddr,
-}
+pub struct SendError(pub Handoff);
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "reactor has stopped; connection from {} handed back",
-            self.peer
+            self.0.peer
         )
     }
 }
 
 impl std::error::Error for SendError {}
+
+/// What a stopped reactor leaves behind for another to serve: its idle keep-alive
+/// connections, and the sockets still queued in its inbox. Nothing accepted is lost to a
+/// crash or a restart.
+#[derive(Debug)]
+pub struct Orphans {
+    idle: Vec<Handoff>,
+    queue: Receiver<Command>,
+}
+
+impl Orphans {
+    pub(crate) fn new(idle: Vec<Handoff>, queue: Receiver<Command>) -> Orphans {
+        Orphans { idle, queue }
+    }
+
+    /// Takes every connection left so far: the idle ones, then those queued. Call it
+    /// again after whoever sent to the old inbox has stopped doing so, to collect
+    /// stragglers.
+    pub fn take(&mut self) -> Vec<Handoff> {
+        let mut taken = std::mem::take(&mut self.idle);
+        loop {
+            match self.queue.try_recv() {
+                Ok(Command::Connection(handoff)) => taken.push(handoff),
+                Ok(Command::Shutdown(_) | Command::Retire) => {}
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => return taken,
+            }
+        }
+    }
+}

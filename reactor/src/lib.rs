@@ -37,6 +37,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
+mod activity;
 mod buf;
 mod chunked;
 mod config;
@@ -44,6 +45,8 @@ mod conn;
 mod date;
 mod encode;
 mod error;
+mod failure;
+mod frame;
 mod handler;
 mod inbox;
 mod parse;
@@ -55,14 +58,20 @@ mod stats;
 mod timer;
 
 pub use crate::{
+    activity::{Activity, InFlight},
     config::{Config, HEADER_SLOTS},
     error::{ChunkError, InvalidResponse, RequestError},
+    failure::{Failure, FailureKind, Restart},
+    frame::{
+        LogFailures, Supervisor, catch, describe_panic, install_panic_hook, panic_message,
+        set_supervised,
+    },
     handler::Handler,
-    inbox::{Inbox, SendError},
+    inbox::{Handoff, Inbox, Orphans, SendError},
     parse::Version,
-    reactor::Reactor,
+    reactor::{Exit, Reactor},
     request::{ConnId, Request},
-    response::Response,
+    response::{Fault, Response},
     slot::SlotSignal,
     stats::{Stats, StatsSnapshot},
 };

@@ -1,23 +1,25 @@
 //! The event loop: one `mio::Poll`, the connection slab, the timers and the inbox.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
-use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
+use crate::activity::Activity;
 use crate::buf::Pool;
 use crate::config::Config;
 use crate::conn::{Conn, Outcome};
 use crate::date::DateCache;
 use crate::encode::Preamble;
+use crate::failure::{Failure, FailureKind, Restart};
+use crate::frame::{self, LogFailures, Supervisor};
 use crate::handler::Handler;
-use crate::inbox::{Command, Inbox};
+use crate::inbox::{Command, Handoff, Inbox, Orphans};
 use crate::request::ConnId;
+use crate::response::Fault;
 use crate::slot::SlotSignal;
 use crate::stats::Stats;
 use crate::timer::{Link, Nodes, TimerKind, Timers};
@@ -28,8 +30,23 @@ pub(crate) const WAKER: Token = Token(usize::MAX);
 /// Readiness events taken per `poll` call.
 const EVENTS: usize = 1024;
 
+/// Why [`Reactor::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exit {
+    /// A shutdown drained every connection.
+    Drained,
+    /// A failure's restart asked for this worker to be replaced
+    /// ([`Restart::RestartWorker`]).
+    Restart,
+    /// A failure's restart asked for this worker to stop for good
+    /// ([`Restart::AbortWorker`]).
+    Abort,
+    /// It was retired through its inbox ([`Inbox::retire`]).
+    Retired,
+}
+
 /// What connections share within one reactor: everything but the sockets.
-#[derive(Debug)]
 pub(crate) struct Shared<H> {
     pub(crate) handler: H,
     pub(crate) config: Config,
@@ -40,6 +57,37 @@ pub(crate) struct Shared<H> {
     pub(crate) draining: bool,
     /// Requests answered since the last time the stats were published.
     pub(crate) served: u64,
+    /// Where failures are reported and restarts chosen.
+    pub(crate) supervisor: Box<dyn Supervisor>,
+    /// What the handler is doing, for the watchdog.
+    pub(crate) activity: Arc<Activity>,
+    /// A fault a response staged, to fire once the turn's output is written.
+    pub(crate) pending_fault: Option<Fault>,
+    /// A restart stopped this reactor: return from `run` at the end of the turn.
+    pub(crate) stop: Option<Exit>,
+}
+
+impl<H> Shared<H> {
+    /// Records what a chosen restart means for the reactor itself.
+    pub(crate) fn stop_for(&mut self, restart: &Restart) {
+        match restart {
+            Restart::RestartWorker => {
+                self.stop.get_or_insert(Exit::Restart);
+            }
+            Restart::AbortWorker => self.stop = Some(Exit::Abort),
+            Restart::Respond(_) | Restart::CloseConnection | Restart::Shutdown => {}
+        }
+    }
+}
+
+impl<H> std::fmt::Debug for Shared<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .field("draining", &self.draining)
+            .field("stop", &self.stop)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Whether the loop is serving or on its way out.
@@ -84,7 +132,6 @@ enum RunState {
 /// assert_eq!(stats.snapshot().requests, 1);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Reactor<H> {
     poll: Poll,
     events: Option<Events>,
@@ -116,6 +163,7 @@ impl<H: Handler> Reactor<H> {
     /// descriptors), or with `InvalidInput` if `config.server_name` is not a valid header
     /// value.
     pub fn new(config: Config, handler: H) -> io::Result<(Reactor<H>, Inbox)> {
+        frame::install_panic_hook();
         let preamble = Preamble::new(&config.server_name).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
         })?;
@@ -144,6 +192,10 @@ impl<H: Handler> Reactor<H> {
                 preamble,
                 draining: false,
                 served: 0,
+                supervisor: Box::new(LogFailures),
+                activity: Arc::new(Activity::default()),
+                pending_fault: None,
+                stop: None,
             },
             stats: Arc::new(Stats::default()),
             epoch,
@@ -162,6 +214,16 @@ impl<H: Handler> Reactor<H> {
         Arc::clone(&self.stats)
     }
 
+    /// Reports failures to `supervisor` instead of logging them ([`LogFailures`]).
+    pub fn set_supervisor(&mut self, supervisor: Box<dyn Supervisor>) {
+        self.shared.supervisor = supervisor;
+    }
+
+    /// What the handler is doing right now, for a watchdog on another thread.
+    pub fn activity(&self) -> Arc<Activity> {
+        Arc::clone(&self.shared.activity)
+    }
+
     /// Signals `signal` each time a connection closes, so an acceptor paused at its
     /// connection limit can resume.
     pub fn set_slot_signal(&mut self, signal: Arc<SlotSignal>) {
@@ -174,20 +236,56 @@ impl<H: Handler> Reactor<H> {
     }
 
     /// Serves until a shutdown asked for through the [`Inbox`] (or the drop of every inbox)
-    /// has drained every connection.
+    /// has drained every connection, or a failure's restart stops the reactor.
+    ///
+    /// Handler panics and invalid responses (the request frame) and panics in a
+    /// connection's processing (the connection frame) are caught here and reported to the
+    /// [`Supervisor`]; a panic of the loop itself unwinds out of `run`, for the worker
+    /// frame around it to catch. The reactor is still intact then: [`Reactor::salvage`]
+    /// hands its connections on.
     ///
     /// # Errors
     ///
     /// Fails only if polling itself fails, which leaves the reactor unusable; connection
     /// errors close their connection and never end the loop.
-    pub fn run(&mut self) -> io::Result<()> {
-        let mut events = self.events.take().expect("run is not re-entered");
+    pub fn run(&mut self) -> io::Result<Exit> {
+        let mut events = self
+            .events
+            .take()
+            .unwrap_or_else(|| Events::with_capacity(EVENTS));
+        let was_supervised = frame::set_supervised(true);
         let result = self.run_with(&mut events);
+        frame::set_supervised(was_supervised);
         self.events = Some(events);
         result
     }
 
-    fn run_with(&mut self, events: &mut Events) -> io::Result<()> {
+    /// Takes what this stopped reactor leaves behind: its idle connections (deregistered,
+    /// ready for another reactor) and its inbox's queue. Busy connections are closed.
+    pub fn salvage(&mut self) -> Orphans {
+        let mut idle = Vec::new();
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            if let Ok(k) = u32::try_from(key) {
+                self.timers.disarm(&mut self.conns, k);
+            }
+            let mut conn = self.conns.remove(key);
+            conn.release(&mut self.shared);
+            self.stats.connection_closed();
+            if conn.is_idle() && self.poll.registry().deregister(&mut conn.stream).is_ok() {
+                let (peer, listener) = (conn.peer(), conn.listener());
+                idle.push(Handoff {
+                    stream: conn.stream,
+                    peer,
+                    listener,
+                });
+            }
+        }
+        let queue = std::mem::replace(&mut self.inbox, crossbeam_channel::never());
+        Orphans::new(idle, queue)
+    }
+
+    fn run_with(&mut self, events: &mut Events) -> io::Result<Exit> {
         loop {
             let timeout = self.poll_timeout();
             if let Err(e) = self.poll.poll(events, timeout) {
@@ -222,12 +320,18 @@ impl<H: Handler> Reactor<H> {
             }
             self.expire_timers();
             self.publish_stats();
+            if self.shared.pending_fault.take() == Some(Fault::WorkerPanic) {
+                panic!("injected fault: the worker's event loop panics");
+            }
+            if let Some(exit) = self.shared.stop.take() {
+                return Ok(exit);
+            }
             if let RunState::Draining { deadline } = self.state {
                 if self.now >= deadline {
                     self.close_all();
                 }
                 if self.conns.is_empty() {
-                    return Ok(());
+                    return Ok(Exit::Drained);
                 }
             }
         }
@@ -262,8 +366,13 @@ impl<H: Handler> Reactor<H> {
     fn drain_inbox(&mut self) {
         loop {
             match self.inbox.try_recv() {
-                Ok(Command::Connection(stream, peer)) => self.register(stream, peer),
+                Ok(Command::Connection(handoff)) => self.register(handoff),
                 Ok(Command::Shutdown(grace)) => self.begin_drain(grace),
+                Ok(Command::Retire) => {
+                    // Leave what is still queued for the salvage.
+                    self.shared.stop = Some(Exit::Retired);
+                    return;
+                }
                 Err(TryRecvError::Empty) => return,
                 Err(TryRecvError::Disconnected) => {
                     // Nobody can reach us any more: drain with the configured grace.
@@ -276,7 +385,12 @@ impl<H: Handler> Reactor<H> {
         }
     }
 
-    fn register(&mut self, mut stream: TcpStream, peer: SocketAddr) {
+    fn register(&mut self, handoff: Handoff) {
+        let Handoff {
+            mut stream,
+            peer,
+            listener,
+        } = handoff;
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         // Both interests, once: readiness is edge-triggered, so an unused WRITABLE costs
@@ -286,22 +400,60 @@ impl<H: Handler> Reactor<H> {
             Token(key),
             Interest::READABLE | Interest::WRITABLE,
         ) {
-            log::warn!("{peer}: cannot register the connection: {e}; dropping it");
+            let mut failure = Failure::new(
+                FailureKind::Io,
+                format!("cannot register the connection: {e}"),
+            );
+            failure.peer = Some(peer);
+            failure.listener = Some(listener);
+            let restart = self.shared.supervisor.failure(failure);
+            self.shared.stop_for(&restart);
             return;
         }
         let id = ConnId(self.next_id);
         self.next_id += 1;
-        entry.insert(Conn::new(stream, peer, id));
+        entry.insert(Conn::new(stream, peer, id, listener));
         self.stats.connection_opened();
         log::trace!("{id} {peer}: accepted");
         self.arm(key, TimerKind::Header);
     }
 
     fn drive(&mut self, key: usize) {
-        let outcome = self.conns[key].drive(&mut self.shared);
+        let outcome = self.in_frame(key, |conn, shared| conn.drive(shared));
         self.apply(key, outcome);
         if outcome != Outcome::Close && self.conns.get(key).is_some_and(Conn::wants_another_turn) {
             self.again.push(key);
+        }
+    }
+
+    /// The connection frame: runs `f` on connection `key`, and if it panics, reports a
+    /// `ConnectionPanic` and closes that connection only. Its state may be broken; nothing
+    /// else is.
+    fn in_frame(
+        &mut self,
+        key: usize,
+        f: impl FnOnce(&mut Conn, &mut Shared<H>) -> Outcome,
+    ) -> Outcome {
+        let conn = &mut self.conns[key];
+        let shared = &mut self.shared;
+        let result = frame::catch(|| {
+            let outcome = f(conn, shared);
+            if shared.pending_fault == Some(Fault::ConnectionPanic) {
+                shared.pending_fault = None;
+                panic!("injected fault: the connection's processing panics");
+            }
+            outcome
+        });
+        match result {
+            Ok(outcome) => outcome,
+            Err(payload) => {
+                let mut failure =
+                    self.conns[key].failure(FailureKind::ConnectionPanic, "", &self.shared);
+                frame::describe_panic(payload.as_ref(), &mut failure);
+                let restart = self.shared.supervisor.failure(failure);
+                self.shared.stop_for(&restart);
+                Outcome::Close
+            }
         }
     }
 
@@ -351,7 +503,7 @@ impl<H: Handler> Reactor<H> {
     fn expire_timers(&mut self) {
         while let Some((key, kind)) = self.timers.pop_expired(&mut self.conns, self.now) {
             let key = key as usize;
-            let outcome = self.conns[key].expire(kind, &mut self.shared);
+            let outcome = self.in_frame(key, |conn, shared| conn.expire(kind, shared));
             self.apply(key, outcome);
         }
     }
@@ -372,9 +524,8 @@ impl<H: Handler> Reactor<H> {
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         log::debug!("draining {} connections within {grace:?}", keys.len());
         for key in keys {
-            let conn = &mut self.conns[key];
-            conn.ready(true, false);
-            let outcome = conn.drive(&mut self.shared);
+            self.conns[key].ready(true, false);
+            let outcome = self.in_frame(key, |conn, shared| conn.drive(shared));
             self.apply(key, outcome);
         }
     }
@@ -394,6 +545,16 @@ impl<H: Handler> Reactor<H> {
             self.stats.requests_served(self.shared.served);
             self.shared.served = 0;
         }
+    }
+}
+
+impl<H> std::fmt::Debug for Reactor<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reactor")
+            .field("connections", &self.conns.len())
+            .field("state", &self.state)
+            .field("shared", &self.shared)
+            .finish_non_exhaustive()
     }
 }
 

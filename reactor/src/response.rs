@@ -25,6 +25,20 @@ pub struct Response {
     content_type: Option<Cow<'static, str>>,
     headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     body: Cow<'static, [u8]>,
+    fault: Option<Fault>,
+}
+
+/// A failure staged after a response, for testing supervision: honoured only when
+/// [`Config::fault_injection`](crate::Config::fault_injection) is on, ignored otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// The connection's own processing panics once the response is written: the
+    /// connection frame catches it.
+    ConnectionPanic,
+    /// The worker's event loop panics at the end of the turn that wrote the response: the
+    /// worker frame catches it.
+    WorkerPanic,
 }
 
 impl Response {
@@ -35,6 +49,7 @@ impl Response {
             content_type: None,
             headers: Vec::new(),
             body: Cow::Borrowed(b""),
+            fault: None,
         }
     }
 
@@ -107,6 +122,17 @@ impl Response {
     ) -> &mut Response {
         self.headers.push((name.into(), value.into()));
         self
+    }
+
+    /// Stages `fault` after this response; see [`Fault`].
+    pub fn with_fault(mut self, fault: Fault) -> Response {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// The fault staged after this response, if any.
+    pub fn fault(&self) -> Option<Fault> {
+        self.fault
     }
 
     /// The status code.

@@ -9,9 +9,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use warden_reactor::{Inbox, SendError, SlotSignal, Stats};
+use warden_reactor::{Handoff, Inbox, Orphans, SendError, SlotSignal, Stats};
 
 /// The token of the acceptor's waker; listeners use their index.
 const WAKER: Token = Token(usize::MAX);
@@ -68,6 +68,13 @@ enum State {
 enum Control {
     /// Close the listeners and exit.
     Stop,
+    /// Route to `slot` instead of the worker with the same id, then hand out what the
+    /// old one left behind.
+    Replace(WorkerSlot, Option<Orphans>),
+    /// Stop routing to worker `id`; hand out what it left behind.
+    Remove(usize, Option<Orphans>),
+    /// Hand out connections a stopped worker left behind.
+    Adopt(Orphans),
 }
 
 /// Settings of the acceptor.
@@ -108,7 +115,32 @@ impl Acceptor {
 
     /// Asks the thread to close its listeners and exit.
     pub fn stop(&self) {
-        if self.control.send(Control::Stop).is_ok() {
+        self.send(Control::Stop);
+    }
+
+    /// Routes new connections to `slot` instead of the worker with the same id (a
+    /// restarted worker), then hands out `orphans`, the old worker's leftovers: its idle
+    /// connections and what was queued for it. Since the acceptor is what sent to the old
+    /// worker, nothing can be queued there after this.
+    pub fn replace(&self, slot: WorkerSlot, orphans: Option<Orphans>) {
+        self.send(Control::Replace(slot, orphans));
+    }
+
+    /// Stops routing to worker `id` (aborted, or retired without replacement) and hands
+    /// out `orphans` to the others.
+    pub fn remove(&self, id: usize, orphans: Option<Orphans>) {
+        self.send(Control::Remove(id, orphans));
+    }
+
+    /// Hands out connections a stopped worker left behind.
+    pub fn adopt(&self, orphans: Orphans) {
+        self.send(Control::Adopt(orphans));
+    }
+
+    /// Sends a control message; after the thread has stopped there is nobody to act on
+    /// it, and whatever it carried (sockets) is dropped, which closes them.
+    fn send(&self, control: Control) {
+        if self.control.send(control).is_ok() {
             self.signal.wake();
         }
     }
@@ -248,9 +280,38 @@ impl Loop {
 
     /// Handles control messages; `true` means stop.
     fn take_control(&mut self) -> bool {
-        match self.control.try_recv() {
-            Ok(Control::Stop) | Err(TryRecvError::Disconnected) => true,
-            Err(TryRecvError::Empty) => false,
+        loop {
+            match self.control.try_recv() {
+                Ok(Control::Stop) | Err(TryRecvError::Disconnected) => return true,
+                Err(TryRecvError::Empty) => return false,
+                Ok(Control::Replace(slot, orphans)) => {
+                    match self.workers.iter_mut().find(|w| w.id == slot.id) {
+                        Some(old) => *old = slot,
+                        None => self.workers.push(slot),
+                    }
+                    self.rehome(orphans);
+                }
+                Ok(Control::Remove(id, orphans)) => {
+                    self.workers.retain(|w| w.id != id);
+                    self.rehome(orphans);
+                }
+                Ok(Control::Adopt(orphans)) => self.rehome(Some(orphans)),
+            }
+        }
+    }
+
+    /// Routes a stopped worker's leftovers like freshly accepted sockets.
+    fn rehome(&mut self, orphans: Option<Orphans>) {
+        let Some(mut orphans) = orphans else { return };
+        let handoffs = orphans.take();
+        if !handoffs.is_empty() {
+            log::debug!(
+                "handing {} connections of a stopped worker to the others",
+                handoffs.len()
+            );
+        }
+        for handoff in handoffs {
+            self.dispatch(handoff);
         }
     }
 
@@ -264,7 +325,16 @@ impl Loop {
             match self.listeners[i].accept() {
                 Ok((stream, peer)) => {
                     self.exhausted_logged = false;
-                    self.dispatch(stream, peer);
+                    // Responses are written whole, once per batch: Nagle would only
+                    // delay them.
+                    if let Err(e) = stream.set_nodelay(true) {
+                        log::debug!("{peer}: TCP_NODELAY failed: {e}");
+                    }
+                    self.dispatch(Handoff {
+                        stream,
+                        peer,
+                        listener: i,
+                    });
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -276,31 +346,27 @@ impl Loop {
         }
     }
 
-    /// Hands a socket to the least-loaded live worker, round robin among equals.
-    fn dispatch(&mut self, stream: TcpStream, peer: SocketAddr) {
-        // Responses are written whole, once per batch: Nagle would only delay them.
-        if let Err(e) = stream.set_nodelay(true) {
-            log::debug!("{peer}: TCP_NODELAY failed: {e}");
-        }
-        let mut sending = (stream, peer);
+    /// Hands a socket to the least-loaded live worker, round robin among equals. With no
+    /// worker left to take it, the socket is dropped, which closes it.
+    fn dispatch(&mut self, mut handoff: Handoff) {
         loop {
             let Some(w) = self.pick_worker() else {
                 log::warn!(
                     "{}: no live worker to take the connection; closing it",
-                    sending.1
+                    handoff.peer
                 );
                 return;
             };
             let slot = &mut self.workers[w];
-            match slot.inbox.send(sending.0, sending.1) {
+            match slot.inbox.hand_off(handoff) {
                 Ok(()) => {
                     slot.handed += 1;
                     return;
                 }
-                Err(SendError { stream, peer }) => {
+                Err(SendError(returned)) => {
                     log::warn!("worker {} stopped taking connections", slot.id);
                     slot.live = false;
-                    sending = (stream, peer);
+                    handoff = returned;
                 }
             }
         }
@@ -308,6 +374,9 @@ impl Loop {
 
     fn pick_worker(&mut self) -> Option<usize> {
         let n = self.workers.len();
+        if n == 0 {
+            return None;
+        }
         let mut best: Option<(usize, u64)> = None;
         for step in 0..n {
             let i = (self.cursor + step) % n;

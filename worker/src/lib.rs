@@ -1,27 +1,33 @@
-//! Threads for warden: the acceptor that hands sockets to workers, and the worker threads
-//! that each run one [`warden_reactor::Reactor`].
+//! Threads for warden: the acceptor that hands sockets to workers, the worker threads that
+//! each run one [`warden_reactor::Reactor`], and the supervisor that keeps them going.
+//!
+//! Every worker runs inside frames that catch what goes wrong (the request and connection
+//! frames in the reactor, the worker frame around its loop, the watchdog for hung
+//! handlers). Each failure is decided by the application's policy ([`OnError`]) on the
+//! thread where it happened, then reported to one error channel.
 //!
 //! ```
-//! use warden_reactor::{Config, Request, Response};
-//! use warden_worker::{Acceptor, AcceptorConfig, Worker, WorkerSlot, bind, DEFAULT_BACKLOG};
+//! use std::sync::Arc;
+//! use warden_reactor::{Request, Response, Restart};
+//! use warden_worker::{Policies, PoolConfig, WorkerPool, bind, DEFAULT_BACKLOG};
 //!
 //! let listener = bind("127.0.0.1:0".parse().unwrap(), DEFAULT_BACKLOG)?;
-//! let prepared = Acceptor::prepare(vec![listener], AcceptorConfig { max_connections_per_worker: 100 })?;
-//! let addr = prepared.local_addrs()?[0];
-//! let worker = Worker::spawn(0, Config::default(), || |_: &Request<'_>| Response::text("hi"), Some(prepared.signal()))?;
-//! let acceptor = prepared.start(vec![WorkerSlot::new(0, worker.inbox().clone(), worker.stats().clone())])?;
+//! let mut config = PoolConfig::default();
+//! config.workers = 2;
+//! let policies = Policies { server: Some(Arc::new(|_| Restart::CloseConnection)), listeners: vec![] };
+//! let pool = WorkerPool::start(vec![listener], config, policies, |_worker| {
+//!     |_: &Request<'_>| Response::text("hi")
+//! }).expect("pool starts");
 //!
-//! let mut client = std::net::TcpStream::connect(addr)?;
 //! use std::io::{Read, Write};
+//! let mut client = std::net::TcpStream::connect(pool.local_addrs()[0])?;
 //! client.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
 //! let mut response = String::new();
 //! client.read_to_string(&mut response)?;
 //! assert!(response.ends_with("hi"));
 //!
-//! acceptor.stop();
-//! acceptor.join()?;
-//! worker.shutdown(std::time::Duration::ZERO);
-//! worker.join()?;
+//! pool.shutdown(std::time::Duration::from_secs(1));
+//! println!("stopped: {}", pool.join().expect("first join"));
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
@@ -29,10 +35,14 @@
 
 mod acceptor;
 mod listener;
+mod pool;
+mod report;
+mod supervisor;
 mod worker;
 
 pub use crate::{
     acceptor::{Acceptor, AcceptorConfig, PreparedAcceptor, RESOURCE_BACKOFF, WorkerSlot},
     listener::{DEFAULT_BACKLOG, bind},
-    worker::Worker,
+    pool::{PoolConfig, PoolStats, StartError, Stop, WorkerPool, WorkerStats},
+    report::{FailureCounters, FailureStats, OnError, Policies},
 };

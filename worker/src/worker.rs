@@ -1,112 +1,221 @@
-//! Worker threads, each running one reactor.
+//! Worker threads, each running one reactor inside the worker frame.
 
 use std::fmt;
-use std::io;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use warden_reactor::{Config, Handler, Inbox, Reactor, SlotSignal, Stats};
+use crossbeam_channel::Sender;
+use warden_reactor::{
+    Activity, Config, Exit, Failure, FailureKind, Handler, Inbox, Orphans, Reactor, Restart,
+    SlotSignal, Stats, catch, describe_panic, set_supervised,
+};
+
+use crate::report::Reporter;
+use crate::supervisor::Event;
+
+/// How a worker thread ended, as the supervisor sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// A shutdown drained it.
+    Drained,
+    /// Replace it.
+    Restart,
+    /// Do not replace it.
+    Abort,
+    /// It was retired after a hung handler; its replacement already runs.
+    Retired,
+    /// Its failure's policy chose to stop the server, which is already under way.
+    Shutdown,
+}
 
 /// A running worker thread (`warden-worker-{id}`) and the ways to reach its reactor.
-pub struct Worker {
-    id: usize,
-    inbox: Inbox,
-    stats: Arc<Stats>,
-    thread: Option<JoinHandle<io::Result<()>>>,
+pub(crate) struct Worker {
+    pub(crate) id: usize,
+    /// Bumped on each restart, so an exit is matched to the worker it concerns.
+    pub(crate) generation: u64,
+    pub(crate) inbox: Inbox,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) activity: Arc<Activity>,
+    pub(crate) thread: Option<JoinHandle<()>>,
+}
+
+/// What a worker thread reports when it ends.
+pub(crate) struct Exited {
+    pub(crate) id: usize,
+    pub(crate) generation: u64,
+    pub(crate) ending: Ending,
+    /// Its idle connections and queued sockets, for another worker.
+    pub(crate) orphans: Orphans,
+    /// When the loop stopped: the start of a restart's clock.
+    pub(crate) at: Instant,
+}
+
+impl fmt::Debug for Exited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exited")
+            .field("id", &self.id)
+            .field("generation", &self.generation)
+            .field("ending", &self.ending)
+            .finish()
+    }
+}
+
+/// Everything a worker thread needs.
+pub(crate) struct Spawn<F> {
+    pub(crate) id: usize,
+    pub(crate) generation: u64,
+    pub(crate) config: Config,
+    pub(crate) factory: F,
+    pub(crate) signal: Arc<SlotSignal>,
+    pub(crate) reporter: Reporter,
+    pub(crate) events: Sender<Event>,
 }
 
 impl Worker {
-    /// Starts worker `id`. `factory` runs on the new thread and builds the handler there,
-    /// so a handler may own per-worker state that is neither `Send` nor `Sync`.
+    /// Starts a worker thread. The factory runs on the new thread and builds the handler
+    /// there, so a handler may own per-worker state that is neither `Send` nor `Sync`.
     ///
-    /// # Errors
-    ///
-    /// Fails if the thread cannot be spawned, the reactor cannot be created (out of file
-    /// descriptors, invalid configuration), or the factory panics.
-    pub fn spawn<H, F>(
-        id: usize,
-        config: Config,
-        factory: F,
-        signal: Option<Arc<SlotSignal>>,
-    ) -> io::Result<Worker>
+    /// Fails if the thread cannot be spawned, the reactor cannot be created, or the
+    /// factory panics (then with the panic as a [`Failure`]).
+    pub(crate) fn spawn<H, F>(spawn: Spawn<F>) -> Result<Worker, Box<Failure>>
     where
         H: Handler,
         F: FnOnce() -> H + Send + 'static,
     {
+        let Spawn {
+            id,
+            generation,
+            config,
+            factory,
+            signal,
+            reporter,
+            events,
+        } = spawn;
         let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
         let thread = thread::Builder::new()
             .name(format!("warden-worker-{id}"))
             .spawn(move || {
-                let (mut reactor, inbox) = match Reactor::new(config, factory()) {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return Ok(());
+                set_supervised(true);
+                let made = catch(factory).map_err(|payload| {
+                    let mut failure = Failure::new(FailureKind::WorkerPanic, "");
+                    describe_panic(payload.as_ref(), &mut failure);
+                    failure.message = format!("the handler factory panicked: {}", failure.message);
+                    failure.worker = id;
+                    failure
+                });
+                let handler = match made {
+                    Ok(handler) => handler,
+                    Err(failure) => {
+                        let _ = ready_tx.send(Err(failure));
+                        return;
                     }
                 };
-                if let Some(signal) = signal {
-                    reactor.set_slot_signal(signal);
-                }
-                let _ = ready_tx.send(Ok((inbox, reactor.stats())));
+                let (mut reactor, inbox) = match Reactor::new(config, handler) {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        let mut failure = Failure::new(
+                            FailureKind::Io,
+                            format!("cannot create the event loop: {e}"),
+                        );
+                        failure.worker = id;
+                        let _ = ready_tx.send(Err(failure));
+                        return;
+                    }
+                };
+                reactor.set_slot_signal(signal);
+                reactor.set_supervisor(Box::new(reporter.clone()));
+                let _ = ready_tx.send(Ok((inbox, reactor.stats(), reactor.activity())));
                 drop(ready_tx);
-                log::debug!("worker {id}: serving");
-                let result = reactor.run();
-                log::debug!("worker {id}: stopped");
-                result
+                log::debug!("worker {id}: serving (generation {generation})");
+
+                let ending = run_in_worker_frame(&mut reactor, &reporter);
+                let at = Instant::now();
+                let orphans = reactor.salvage();
+                log::debug!("worker {id}: stopped ({ending:?})");
+                let _ = events.send(Event::Exited(Exited {
+                    id,
+                    generation,
+                    ending,
+                    orphans,
+                    at,
+                }));
+            })
+            .map_err(|e| {
+                let mut failure = Failure::new(
+                    FailureKind::Io,
+                    format!("cannot spawn a worker thread: {e}"),
+                );
+                failure.worker = id;
+                failure
             })?;
         match ready_rx.recv() {
-            Ok(Ok((inbox, stats))) => Ok(Worker {
+            Ok(Ok((inbox, stats, activity))) => Ok(Worker {
                 id,
+                generation,
                 inbox,
                 stats,
+                activity,
                 thread: Some(thread),
             }),
-            Ok(Err(e)) => {
+            Ok(Err(failure)) => {
                 let _ = thread.join();
-                Err(e)
+                Err(Box::new(failure))
             }
             Err(_) => {
                 let _ = thread.join();
-                Err(io::Error::other(format!(
-                    "worker {id}: the handler factory panicked"
+                Err(Box::new(Failure::new(
+                    FailureKind::WorkerPanic,
+                    "the worker thread died while starting",
                 )))
             }
         }
     }
 
-    /// The worker's id.
-    pub fn id(&self) -> usize {
-        self.id
-    }
-
-    /// Where to send it sockets.
-    pub fn inbox(&self) -> &Inbox {
-        &self.inbox
-    }
-
-    /// Its reactor's counters.
-    pub fn stats(&self) -> &Arc<Stats> {
-        &self.stats
-    }
-
     /// Asks the reactor to drain and stop within `grace`.
-    pub fn shutdown(&self, grace: Duration) {
+    pub(crate) fn shutdown(&self, grace: Duration) {
         self.inbox.shutdown(grace);
     }
 
-    /// Waits for the thread to exit.
-    ///
-    /// # Errors
-    ///
-    /// The poll error that ended the reactor, or `Other` if the thread panicked.
-    pub fn join(mut self) -> io::Result<()> {
-        let id = self.id;
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(io::Error::other(format!("worker {id} panicked"))),
-            None => Ok(()),
+    /// Waits for the thread to exit; it has reported its exit already.
+    pub(crate) fn join(&mut self) {
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            log::error!("worker {}: the thread panicked after its report", self.id);
         }
+    }
+}
+
+/// The worker frame: runs the loop; a panic or an error of the loop itself becomes a
+/// `WorkerPanic` failure, decided on this thread by the policy before the worker goes.
+fn run_in_worker_frame<H: Handler>(reactor: &mut Reactor<H>, reporter: &Reporter) -> Ending {
+    let failure = match catch(|| reactor.run()) {
+        Ok(Ok(Exit::Drained)) => return Ending::Drained,
+        Ok(Ok(Exit::Restart)) => return Ending::Restart,
+        Ok(Ok(Exit::Abort)) => return Ending::Abort,
+        Ok(Ok(Exit::Retired)) => return Ending::Retired,
+        Ok(Ok(other)) => {
+            log::error!(
+                "worker {}: the loop stopped for an unknown reason ({other:?})",
+                reporter.worker
+            );
+            return Ending::Restart;
+        }
+        Ok(Err(e)) => Failure::new(
+            FailureKind::WorkerPanic,
+            format!("the event loop failed: {e}"),
+        ),
+        Err(payload) => {
+            let mut failure = Failure::new(FailureKind::WorkerPanic, "");
+            describe_panic(payload.as_ref(), &mut failure);
+            failure
+        }
+    };
+    match reporter.decide(failure) {
+        Restart::AbortWorker => Ending::Abort,
+        Restart::Shutdown => Ending::Shutdown,
+        _ => Ending::Restart,
     }
 }
 
@@ -114,6 +223,7 @@ impl fmt::Debug for Worker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Worker")
             .field("id", &self.id)
+            .field("generation", &self.generation)
             .field("stats", &self.stats.snapshot())
             .finish()
     }

@@ -1,0 +1,333 @@
+//! The worker pool: acceptor, workers and their supervisor, started together.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use warden_reactor::{Config, Failure, Handler, Stats, StatsSnapshot};
+
+use crate::acceptor::{Acceptor, AcceptorConfig, WorkerSlot};
+use crate::report::{FailureStats, Policies, Reports};
+use crate::supervisor::{Event, Intensity, Settings, Supervision, Wiring};
+
+/// Settings of a worker pool.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PoolConfig {
+    /// Worker threads.
+    pub workers: usize,
+    /// Each worker's reactor settings.
+    pub reactor: Config,
+    /// Connections a worker holds before the acceptor stops giving it more.
+    pub max_connections_per_worker: usize,
+    /// How long a handler may run before the watchdog reports it `Hung`; `None` turns the
+    /// watchdog off.
+    pub handler_deadline: Option<Duration>,
+    /// Restart intensity: more than this many restarts within `restart_period` stop the
+    /// server.
+    pub max_restarts: usize,
+    /// See `max_restarts`.
+    pub restart_period: Duration,
+    /// The grace period of a shutdown the server starts itself.
+    pub shutdown_grace: Duration,
+    /// Room in the error channel; reports beyond it are dropped and counted.
+    pub failure_channel: usize,
+}
+
+impl Default for PoolConfig {
+    fn default() -> PoolConfig {
+        PoolConfig {
+            workers: thread::available_parallelism().map_or(1, usize::from),
+            reactor: Config::default(),
+            max_connections_per_worker: 25_000,
+            handler_deadline: Some(Duration::from_secs(30)),
+            max_restarts: 10,
+            restart_period: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
+            failure_channel: 1024,
+        }
+    }
+}
+
+/// Why a pool stopped.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Stop {
+    /// `shutdown` was called.
+    Requested,
+    /// More than `max` worker restarts within `period`.
+    RestartIntensity {
+        /// The allowed restarts.
+        max: usize,
+        /// Within this period.
+        period: Duration,
+    },
+    /// An error policy chose [`Restart::Shutdown`](warden_reactor::Restart::Shutdown) for
+    /// this failure.
+    Policy(Box<Failure>),
+    /// Every worker was aborted; nothing is left to serve.
+    AllWorkersAborted,
+    /// The supervisor thread itself panicked.
+    SupervisorPanicked,
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::Requested => f.write_str("shutdown requested"),
+            Stop::RestartIntensity { max, period } => write!(
+                f,
+                "restart intensity exceeded: more than {max} worker restarts within {period:?}"
+            ),
+            Stop::Policy(failure) => write!(f, "the error policy chose shutdown for: {failure}"),
+            Stop::AllWorkersAborted => f.write_str("every worker was aborted"),
+            Stop::SupervisorPanicked => f.write_str("the supervisor thread panicked"),
+        }
+    }
+}
+
+/// Why a pool could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The acceptor's poll or thread could not be created.
+    Acceptor(io::Error),
+    /// A worker could not start (its factory panicked, or its loop could not be made).
+    Worker(Box<Failure>),
+    /// The supervisor thread could not be spawned.
+    Supervisor(io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Acceptor(e) => write!(f, "cannot start the acceptor: {e}"),
+            StartError::Worker(failure) => write!(
+                f,
+                "cannot start worker {}: {}",
+                failure.worker, failure.message
+            ),
+            StartError::Supervisor(e) => write!(f, "cannot start the supervisor: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StartError::Acceptor(e) | StartError::Supervisor(e) => Some(e),
+            StartError::Worker(_) => None,
+        }
+    }
+}
+
+/// The counters of the workers running now, plus what stopped workers had counted.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    current: Vec<(usize, Arc<Stats>)>,
+    retired_accepted: u64,
+    retired_requests: u64,
+}
+
+impl Registry {
+    pub(crate) fn add(&mut self, id: usize, stats: Arc<Stats>) {
+        self.current.push((id, stats));
+        self.current.sort_by_key(|(id, _)| *id);
+    }
+
+    pub(crate) fn retire(&mut self, id: usize, stats: &Arc<Stats>) {
+        if let Some(i) = self
+            .current
+            .iter()
+            .position(|(i, s)| *i == id && Arc::ptr_eq(s, stats))
+        {
+            let (_, stats) = self.current.remove(i);
+            let snapshot = stats.snapshot();
+            self.retired_accepted += snapshot.accepted;
+            self.retired_requests += snapshot.requests;
+        }
+    }
+}
+
+/// One worker's counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerStats {
+    /// The worker's id (a restarted worker keeps its id).
+    pub id: usize,
+    /// Its reactor's counters since it (re)started.
+    pub counters: StatsSnapshot,
+}
+
+/// A pool's counters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Connections accepted, by current and past workers.
+    pub accepted: u64,
+    /// Connections open now.
+    pub active_connections: u64,
+    /// Requests answered, by current and past workers.
+    pub requests: u64,
+    /// The current workers.
+    pub workers: Vec<WorkerStats>,
+    /// Failures and what supervision did about them.
+    pub failures: FailureStats,
+}
+
+/// A running pool: an acceptor thread, worker threads, and the supervisor thread that
+/// keeps them going.
+pub struct WorkerPool {
+    events: Sender<Event>,
+    reports: Arc<Reports>,
+    registry: Arc<Mutex<Registry>>,
+    addrs: Vec<SocketAddr>,
+    thread: Mutex<Option<JoinHandle<Stop>>>,
+}
+
+impl WorkerPool {
+    /// Starts `config.workers` workers with handlers from `factory(worker_id)` (called on
+    /// each worker's thread when it starts, and again whenever it is restarted), an
+    /// acceptor over `listeners` (index in this list = listener id for `policies`), and
+    /// the supervisor.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`] if any thread, poll or first handler cannot be made; whatever did
+    /// start is stopped again.
+    pub fn start<H, F>(
+        listeners: Vec<TcpListener>,
+        config: PoolConfig,
+        policies: Policies,
+        factory: F,
+    ) -> Result<WorkerPool, StartError>
+    where
+        H: Handler,
+        F: Fn(usize) -> H + Send + Sync + 'static,
+    {
+        warden_reactor::install_panic_hook();
+        let prepared = Acceptor::prepare(
+            listeners,
+            AcceptorConfig {
+                max_connections_per_worker: config.max_connections_per_worker,
+            },
+        )
+        .map_err(StartError::Acceptor)?;
+        let addrs = prepared.local_addrs().map_err(StartError::Acceptor)?;
+        let reports = Arc::new(Reports::new(config.failure_channel));
+        let registry = Arc::new(Mutex::new(Registry::default()));
+        let channel = crossbeam_channel::unbounded();
+        let events = channel.0.clone();
+        let mut supervision = Supervision::new(
+            Settings {
+                config: config.reactor.clone(),
+                handler_deadline: config.handler_deadline,
+                grace: config.shutdown_grace,
+            },
+            Arc::new(factory),
+            prepared.signal(),
+            Wiring {
+                policies: Arc::new(policies),
+                reports: Arc::clone(&reports),
+                registry: Arc::clone(&registry),
+            },
+            channel,
+            Intensity::new(config.max_restarts, config.restart_period),
+        );
+        let mut slots = Vec::with_capacity(config.workers);
+        for id in 0..config.workers {
+            match supervision.spawn_worker(id, 0) {
+                Ok(worker) => {
+                    slots.push(WorkerSlot::new(
+                        id,
+                        worker.inbox.clone(),
+                        Arc::clone(&worker.stats),
+                    ));
+                    supervision.adopt_worker(worker);
+                }
+                Err(failure) => {
+                    drop(supervision); // its workers stop as their inboxes close
+                    return Err(StartError::Worker(failure));
+                }
+            }
+        }
+        let acceptor = prepared.start(slots).map_err(StartError::Acceptor)?;
+        supervision.set_acceptor(acceptor);
+        let thread = thread::Builder::new()
+            .name("warden-supervisor".to_owned())
+            .spawn(move || supervision.run())
+            .map_err(StartError::Supervisor)?;
+        Ok(WorkerPool {
+            events,
+            reports,
+            registry,
+            addrs,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// The addresses the listeners are bound to.
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// Starts a graceful shutdown: stop accepting, close idle connections, answer what
+    /// was received, and after `grace` close the rest.
+    pub fn shutdown(&self, grace: Duration) {
+        let _ = self.events.send(Event::Shutdown {
+            grace: Some(grace),
+            reason: None,
+        });
+    }
+
+    /// A receiver of every failure from now on (each failure goes to one receiver).
+    /// Once someone has asked, failures are no longer logged at error level.
+    pub fn failures(&self) -> Receiver<Failure> {
+        self.reports.subscribe()
+    }
+
+    /// The pool's counters.
+    pub fn stats(&self) -> PoolStats {
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        let workers: Vec<WorkerStats> = registry
+            .current
+            .iter()
+            .map(|(id, stats)| WorkerStats {
+                id: *id,
+                counters: stats.snapshot(),
+            })
+            .collect();
+        PoolStats {
+            accepted: registry.retired_accepted
+                + workers.iter().map(|w| w.counters.accepted).sum::<u64>(),
+            active_connections: workers.iter().map(|w| w.counters.active_connections).sum(),
+            requests: registry.retired_requests
+                + workers.iter().map(|w| w.counters.requests).sum::<u64>(),
+            workers,
+            failures: self.reports.counters.snapshot(),
+        }
+    }
+
+    /// Waits until the pool has stopped, and says why. `None` if another caller has
+    /// already joined it.
+    pub fn join(&self) -> Option<Stop> {
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()?;
+        Some(thread.join().unwrap_or(Stop::SupervisorPanicked))
+    }
+}
+
+impl fmt::Debug for WorkerPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorkerPool")
+            .field("addrs", &self.addrs)
+            .finish()
+    }
+}

@@ -1,0 +1,307 @@
+//! Failure reports: the application's policy picks the restart, then the failure goes to
+//! the central error channel (or the log), and is counted.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use warden_reactor::{Failure, FailureKind, Restart, Supervisor, catch, panic_message};
+
+use crate::supervisor::Event;
+
+/// An error policy: sees a failure on the thread where it happened, returns the restart.
+pub type OnError = Arc<dyn Fn(&Failure) -> Restart + Send + Sync>;
+
+/// The policies of a server: one for the whole server, and optionally one per listener
+/// (index in bind order), which wins for that listener's connections.
+#[derive(Clone, Default)]
+pub struct Policies {
+    /// The server's policy; without one, each frame's default applies.
+    pub server: Option<OnError>,
+    /// Per-listener policies.
+    pub listeners: Vec<Option<OnError>>,
+}
+
+impl Policies {
+    fn for_listener(&self, listener: Option<usize>) -> Option<&OnError> {
+        listener
+            .and_then(|l| self.listeners.get(l))
+            .and_then(Option::as_ref)
+            .or(self.server.as_ref())
+    }
+}
+
+impl fmt::Debug for Policies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policies")
+            .field("server", &self.server.is_some())
+            .field(
+                "listeners",
+                &self
+                    .listeners
+                    .iter()
+                    .map(Option::is_some)
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// Counters of failures, by kind, and of what supervision did about them.
+#[derive(Debug, Default)]
+pub struct FailureCounters {
+    by_kind: [AtomicU64; FailureKind::ALL.len()],
+    dropped: AtomicU64,
+    restarts: AtomicU64,
+    last_restart_micros: AtomicU64,
+}
+
+/// The failure counters at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FailureStats {
+    /// Failures per kind, indexed like [`FailureKind::ALL`].
+    pub by_kind: [u64; FailureKind::ALL.len()],
+    /// Reports the error channel had no room for.
+    pub dropped_reports: u64,
+    /// Workers replaced after a crash, a restart policy or a hung handler.
+    pub worker_restarts: u64,
+    /// How long the last replacement took, from the failure to the new worker serving.
+    pub last_restart: Duration,
+}
+
+impl FailureStats {
+    /// Failures of `kind`.
+    pub fn count(&self, kind: FailureKind) -> u64 {
+        let index = FailureKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .expect("ALL lists every kind");
+        self.by_kind[index]
+    }
+}
+
+impl FailureCounters {
+    fn count(&self, kind: FailureKind) {
+        if let Some(i) = FailureKind::ALL.iter().position(|k| *k == kind) {
+            self.by_kind[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn restarted(&self, took: Duration) {
+        self.restarts.fetch_add(1, Ordering::Relaxed);
+        self.last_restart_micros.store(
+            u64::try_from(took.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Reads the counters.
+    pub fn snapshot(&self) -> FailureStats {
+        FailureStats {
+            by_kind: std::array::from_fn(|i| self.by_kind[i].load(Ordering::Relaxed)),
+            dropped_reports: self.dropped.load(Ordering::Relaxed),
+            worker_restarts: self.restarts.load(Ordering::Relaxed),
+            last_restart: Duration::from_micros(self.last_restart_micros.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// Where every failure of a server goes: counters, the bounded channel (when someone
+/// reads it) or the log.
+#[derive(Debug)]
+pub(crate) struct Reports {
+    pub(crate) counters: FailureCounters,
+    tx: Sender<Failure>,
+    rx: Receiver<Failure>,
+    has_reader: AtomicBool,
+}
+
+impl Reports {
+    pub(crate) fn new(capacity: usize) -> Reports {
+        let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
+        Reports {
+            counters: FailureCounters::default(),
+            tx,
+            rx,
+            has_reader: AtomicBool::new(false),
+        }
+    }
+
+    /// A receiver of every failure from now on. From then on failures are no longer
+    /// logged at error level: the reader owns them.
+    pub(crate) fn subscribe(&self) -> Receiver<Failure> {
+        self.has_reader.store(true, Ordering::Relaxed);
+        self.rx.clone()
+    }
+
+    /// Counts `failure` and delivers it. Never blocks: a full channel drops the report
+    /// and counts it.
+    pub(crate) fn publish(&self, failure: Failure) {
+        self.counters.count(failure.kind);
+        if !self.has_reader.load(Ordering::Relaxed) {
+            match &failure.backtrace {
+                Some(backtrace) => log::error!("{failure}\n{backtrace}"),
+                None => log::error!("{failure}"),
+            }
+            return;
+        }
+        log::debug!("{failure}");
+        if let Err(TrySendError::Full(failure) | TrySendError::Disconnected(failure)) =
+            self.tx.try_send(failure)
+        {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            log::debug!("error channel full; report dropped: {failure}");
+        }
+    }
+}
+
+/// A worker's [`Supervisor`]: applies the policy on the failing thread, publishes the
+/// failure, and starts a server shutdown when the policy asks for one.
+#[derive(Clone)]
+pub(crate) struct Reporter {
+    pub(crate) worker: usize,
+    pub(crate) policies: Arc<Policies>,
+    pub(crate) reports: Arc<Reports>,
+    pub(crate) events: Sender<Event>,
+}
+
+impl Reporter {
+    /// Picks the restart for `failure` (stamped with this worker) and reports it.
+    pub(crate) fn decide(&self, mut failure: Failure) -> Restart {
+        failure.worker = self.worker;
+        let default = failure.kind.default_restart();
+        let chosen = match self.policies.for_listener(failure.listener) {
+            None => default,
+            Some(policy) => match catch(|| policy(&failure)) {
+                Ok(restart) => restart,
+                Err(payload) => {
+                    log::error!(
+                        "on_error panicked ({}) handling \"{failure}\"; applying the default",
+                        panic_message(payload.as_ref())
+                    );
+                    default
+                }
+            },
+        };
+        let restart = applicable(chosen, failure.kind);
+        log::debug!("worker {}: {} -> {restart:?}", self.worker, failure.kind);
+        if restart == Restart::Shutdown {
+            let _ = self.events.send(Event::Shutdown {
+                grace: None,
+                reason: Some(Box::new(failure.clone())),
+            });
+        }
+        self.reports.publish(failure);
+        restart
+    }
+}
+
+impl Supervisor for Reporter {
+    fn failure(&self, failure: Failure) -> Restart {
+        self.decide(failure)
+    }
+}
+
+impl fmt::Debug for Reporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reporter")
+            .field("worker", &self.worker)
+            .finish()
+    }
+}
+
+/// A restart that makes no sense for the failure's frame means the frame's default: there
+/// is no request to answer when a worker's loop panics or a handler hangs.
+fn applicable(restart: Restart, kind: FailureKind) -> Restart {
+    let request_frame = matches!(kind, FailureKind::Panic | FailureKind::InvalidResponse);
+    let connection_frame = request_frame
+        || matches!(
+            kind,
+            FailureKind::ConnectionPanic | FailureKind::ClientGone | FailureKind::Io
+        );
+    match restart {
+        Restart::Respond(_) if !request_frame => kind.default_restart(),
+        Restart::CloseConnection if !connection_frame => kind.default_restart(),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_reactor::Response;
+
+    #[test]
+    fn inapplicable_restarts_fall_back_to_the_frame_default() {
+        let respond = Restart::Respond(Response::status_page(503));
+        assert_eq!(applicable(respond.clone(), FailureKind::Panic), respond);
+        assert_eq!(
+            applicable(respond, FailureKind::WorkerPanic),
+            Restart::RestartWorker
+        );
+        assert_eq!(
+            applicable(Restart::CloseConnection, FailureKind::Hung),
+            Restart::RestartWorker
+        );
+        assert_eq!(
+            applicable(Restart::AbortWorker, FailureKind::ClientGone),
+            Restart::AbortWorker
+        );
+    }
+
+    #[test]
+    fn full_channel_drops_and_counts() {
+        let reports = Reports::new(1);
+        let rx = reports.subscribe();
+        reports.publish(Failure::new(FailureKind::Panic, "one"));
+        reports.publish(Failure::new(FailureKind::Panic, "two"));
+        let stats = reports.counters.snapshot();
+        assert_eq!(stats.count(FailureKind::Panic), 2);
+        assert_eq!(stats.dropped_reports, 1);
+        assert_eq!(
+            rx.try_recv().map(|f| f.message).ok(),
+            Some("one".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_panicking_policy_means_the_default() {
+        let (events, _rx) = crossbeam_channel::unbounded();
+        let policy: OnError = Arc::new(|_| panic!("policy bug"));
+        let reporter = Reporter {
+            worker: 2,
+            policies: Arc::new(Policies {
+                server: Some(policy),
+                listeners: Vec::new(),
+            }),
+            reports: Arc::new(Reports::new(4)),
+            events,
+        };
+        let restart = reporter.decide(Failure::new(FailureKind::ConnectionPanic, "x"));
+        assert_eq!(restart, Restart::CloseConnection);
+    }
+
+    #[test]
+    fn listener_policy_wins() {
+        let (events, _rx) = crossbeam_channel::unbounded();
+        let server: OnError = Arc::new(|_| Restart::AbortWorker);
+        let admin: OnError = Arc::new(|_| Restart::CloseConnection);
+        let reporter = Reporter {
+            worker: 0,
+            policies: Arc::new(Policies {
+                server: Some(server),
+                listeners: vec![None, Some(admin)],
+            }),
+            reports: Arc::new(Reports::new(4)),
+            events,
+        };
+        let mut failure = Failure::new(FailureKind::Panic, "x");
+        failure.listener = Some(1);
+        assert_eq!(reporter.decide(failure.clone()), Restart::CloseConnection);
+        failure.listener = Some(0);
+        assert_eq!(reporter.decide(failure), Restart::AbortWorker);
+    }
+}

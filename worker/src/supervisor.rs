@@ -1,0 +1,472 @@
+//! The supervisor thread (`warden-supervisor`): respawns crashed workers with fresh
+//! handler state, enforces restart intensity, watches for hung handlers, and runs the
+//! shutdown.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use warden_reactor::{Config, Failure, FailureKind, Handler, Restart, SlotSignal};
+
+use crate::acceptor::{Acceptor, WorkerSlot};
+use crate::pool::{Registry, Stop};
+use crate::report::{Policies, Reporter, Reports};
+use crate::worker::{Ending, Exited, Spawn, Worker};
+
+/// What the supervisor thread hears about.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A worker thread ended.
+    Exited(Exited),
+    /// Stop the server: from `shutdown()` (no reason), or from a policy that chose
+    /// [`Restart::Shutdown`] (the failure is the reason). `None` grace: the configured one.
+    Shutdown {
+        grace: Option<Duration>,
+        reason: Option<Box<Failure>>,
+    },
+}
+
+/// Restart intensity, as in OTP: more than `max` restarts within `period` means the
+/// failures are not transient, and restarting again would only hide them.
+#[derive(Debug)]
+pub(crate) struct Intensity {
+    max: usize,
+    period: Duration,
+    recent: VecDeque<Instant>,
+}
+
+impl Intensity {
+    pub(crate) fn new(max: usize, period: Duration) -> Intensity {
+        Intensity {
+            max,
+            period,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Records a restart at `now`; `false` when that makes one too many.
+    pub(crate) fn allow(&mut self, now: Instant) -> bool {
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > self.period)
+        {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(now);
+        self.recent.len() <= self.max
+    }
+}
+
+/// The supervisor's settings.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    pub(crate) config: Config,
+    pub(crate) handler_deadline: Option<Duration>,
+    pub(crate) grace: Duration,
+}
+
+/// What the supervisor shares with the pool's handle and the workers.
+pub(crate) struct Wiring {
+    pub(crate) policies: Arc<Policies>,
+    pub(crate) reports: Arc<Reports>,
+    pub(crate) registry: Arc<Mutex<Registry>>,
+}
+
+/// What the watchdog last saw of one worker.
+struct Watch {
+    id: usize,
+    generation: u64,
+    counter: u64,
+    since: Instant,
+    reported: bool,
+}
+
+/// What the supervisor thread owns.
+pub(crate) struct Supervision<F> {
+    pub(crate) settings: Settings,
+    pub(crate) factory: Arc<F>,
+    pub(crate) acceptor: Option<Acceptor>,
+    pub(crate) signal: Arc<SlotSignal>,
+    /// Current workers, by id.
+    pub(crate) workers: Vec<Worker>,
+    /// Workers retired after a hung handler, still finishing it.
+    pub(crate) retiring: Vec<Worker>,
+    pub(crate) policies: Arc<Policies>,
+    pub(crate) reports: Arc<Reports>,
+    pub(crate) registry: Arc<Mutex<Registry>>,
+    pub(crate) events: Sender<Event>,
+    pub(crate) inbox: Receiver<Event>,
+    pub(crate) intensity: Intensity,
+    watches: Vec<Watch>,
+    /// Set once a shutdown starts: why, and when to stop waiting for workers.
+    stopping: Option<(Stop, Instant)>,
+}
+
+impl<H, F> Supervision<F>
+where
+    H: Handler,
+    F: Fn(usize) -> H + Send + Sync + 'static,
+{
+    pub(crate) fn new(
+        settings: Settings,
+        factory: Arc<F>,
+        signal: Arc<SlotSignal>,
+        wiring: Wiring,
+        (events, inbox): (Sender<Event>, Receiver<Event>),
+        intensity: Intensity,
+    ) -> Supervision<F> {
+        let Wiring {
+            policies,
+            reports,
+            registry,
+        } = wiring;
+        Supervision {
+            settings,
+            factory,
+            acceptor: None,
+            signal,
+            workers: Vec::new(),
+            retiring: Vec::new(),
+            policies,
+            reports,
+            registry,
+            events,
+            inbox,
+            intensity,
+            watches: Vec::new(),
+            stopping: None,
+        }
+    }
+
+    /// Adds a worker started by the pool.
+    pub(crate) fn adopt_worker(&mut self, worker: Worker) {
+        self.register_stats(&worker);
+        self.workers.push(worker);
+    }
+
+    /// Gives the supervisor the running acceptor.
+    pub(crate) fn set_acceptor(&mut self, acceptor: Acceptor) {
+        self.acceptor = Some(acceptor);
+    }
+
+    /// Spawns worker `id` of `generation`.
+    pub(crate) fn spawn_worker(&self, id: usize, generation: u64) -> Result<Worker, Box<Failure>> {
+        let factory = Arc::clone(&self.factory);
+        Worker::spawn(Spawn {
+            id,
+            generation,
+            config: self.settings.config.clone(),
+            factory: move || factory(id),
+            signal: Arc::clone(&self.signal),
+            reporter: self.reporter(id),
+            events: self.events.clone(),
+        })
+    }
+
+    fn reporter(&self, worker: usize) -> Reporter {
+        Reporter {
+            worker,
+            policies: Arc::clone(&self.policies),
+            reports: Arc::clone(&self.reports),
+            events: self.events.clone(),
+        }
+    }
+
+    /// The thread's body: returns why the server stopped.
+    pub(crate) fn run(mut self) -> Stop {
+        let tick = self
+            .settings
+            .handler_deadline
+            .map_or(Duration::from_secs(1), |d| {
+                (d / 4).clamp(Duration::from_millis(5), Duration::from_secs(1))
+            });
+        loop {
+            if let Some((_, deadline)) = &self.stopping {
+                if self.workers.is_empty() && self.retiring.is_empty() {
+                    break;
+                }
+                if Instant::now() >= *deadline {
+                    self.abandon_stragglers();
+                    break;
+                }
+            }
+            match self.inbox.recv_timeout(tick) {
+                Ok(Event::Exited(exited)) => self.on_exit(exited),
+                Ok(Event::Shutdown { grace, reason }) => {
+                    let stop = match reason {
+                        Some(failure) => Stop::Policy(failure),
+                        None => Stop::Requested,
+                    };
+                    self.begin_shutdown(stop, grace.unwrap_or(self.settings.grace));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    unreachable!("the supervisor holds a sender of its own channel")
+                }
+            }
+            self.watch();
+        }
+        if let Some(acceptor) = self.acceptor.take()
+            && let Err(e) = acceptor.join()
+        {
+            log::error!("the acceptor stopped with an error: {e}");
+        }
+        let (stop, _) = self
+            .stopping
+            .take()
+            .expect("the loop ends only once stopping");
+        log::info!("server stopped: {stop}");
+        stop
+    }
+
+    fn on_exit(&mut self, exited: Exited) {
+        // A retired worker finishing its hung handler: hand on what it leaves.
+        if let Some(i) = self
+            .retiring
+            .iter()
+            .position(|w| w.id == exited.id && w.generation == exited.generation)
+        {
+            let mut worker = self.retiring.swap_remove(i);
+            worker.join();
+            self.retire_stats(&worker);
+            if let (None, Some(acceptor)) = (&self.stopping, &self.acceptor) {
+                acceptor.adopt(exited.orphans);
+            }
+            return;
+        }
+        let Some(i) = self
+            .workers
+            .iter()
+            .position(|w| w.id == exited.id && w.generation == exited.generation)
+        else {
+            log::warn!(
+                "exit of unknown worker {} (generation {})",
+                exited.id,
+                exited.generation
+            );
+            return;
+        };
+        let mut worker = self.workers.remove(i);
+        worker.join();
+        self.retire_stats(&worker);
+        if self.stopping.is_some() {
+            // Shutting down: nothing is restarted; leftovers close as they drop.
+            return;
+        }
+        match exited.ending {
+            Ending::Restart => self.restart(worker.id, worker.generation + 1, Some(exited), None),
+            Ending::Abort => {
+                log::warn!("worker {} aborted; not replaced", worker.id);
+                if let Some(acceptor) = &self.acceptor {
+                    acceptor.remove(worker.id, Some(exited.orphans));
+                }
+                if self.workers.is_empty() && self.retiring.is_empty() {
+                    self.begin_shutdown(Stop::AllWorkersAborted, Duration::ZERO);
+                }
+            }
+            Ending::Drained | Ending::Retired | Ending::Shutdown => {}
+        }
+    }
+
+    /// Starts worker `id` afresh (the factory runs again), routes to it, and gives it
+    /// what the old one left. Too many restarts in the period stop the server instead.
+    fn restart(
+        &mut self,
+        id: usize,
+        mut generation: u64,
+        exited: Option<Exited>,
+        hung_since: Option<Instant>,
+    ) {
+        let started = exited
+            .as_ref()
+            .map(|e| e.at)
+            .or(hung_since)
+            .unwrap_or_else(Instant::now);
+        let mut orphans = exited.map(|e| e.orphans);
+        loop {
+            if !self.intensity.allow(Instant::now()) {
+                let stop = Stop::RestartIntensity {
+                    max: self.intensity.max,
+                    period: self.intensity.period,
+                };
+                log::error!("worker {id}: {stop}; stopping the server");
+                self.begin_shutdown(stop, self.settings.grace);
+                return;
+            }
+            match self.spawn_worker(id, generation) {
+                Ok(worker) => {
+                    let slot = WorkerSlot::new(id, worker.inbox.clone(), Arc::clone(&worker.stats));
+                    self.register_stats(&worker);
+                    self.workers.push(worker);
+                    if let Some(acceptor) = &self.acceptor {
+                        acceptor.replace(slot, orphans.take());
+                    }
+                    let took = started.elapsed();
+                    self.reports.counters.restarted(took);
+                    log::info!("worker {id} restarted in {took:?}");
+                    return;
+                }
+                Err(failure) => {
+                    // The factory or the loop could not start: that is a failure too, and
+                    // counts against the intensity on the next try.
+                    self.reports.publish(*failure);
+                    generation += 1;
+                }
+            }
+        }
+    }
+
+    /// The watchdog: a handler counter that stays odd (a handler running) for longer
+    /// than the deadline is a hung handler.
+    fn watch(&mut self) {
+        let Some(deadline) = self.settings.handler_deadline else {
+            return;
+        };
+        if self.stopping.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        let workers = &self.workers;
+        self.watches.retain(|w| {
+            workers
+                .iter()
+                .any(|k| k.id == w.id && k.generation == w.generation)
+        });
+        let mut hung = Vec::new();
+        for (i, worker) in self.workers.iter().enumerate() {
+            let counter = worker.activity.counter();
+            let found = self
+                .watches
+                .iter_mut()
+                .find(|w| w.id == worker.id && w.generation == worker.generation);
+            match found {
+                Some(w) if w.counter == counter => {
+                    if !counter.is_multiple_of(2)
+                        && !w.reported
+                        && now.duration_since(w.since) >= deadline
+                    {
+                        w.reported = true;
+                        hung.push((i, w.since));
+                    }
+                }
+                Some(w) => {
+                    w.counter = counter;
+                    w.since = now;
+                    w.reported = false;
+                }
+                None => self.watches.push(Watch {
+                    id: worker.id,
+                    generation: worker.generation,
+                    counter,
+                    since: now,
+                    reported: false,
+                }),
+            }
+        }
+        // Highest index first, so removing one leaves the others' indices valid.
+        for (i, since) in hung.into_iter().rev() {
+            self.on_hung(i, since, deadline);
+        }
+    }
+
+    fn on_hung(&mut self, index: usize, since: Instant, deadline: Duration) {
+        let worker = &self.workers[index];
+        let mut failure = Failure::new(
+            FailureKind::Hung,
+            format!(
+                "handler still running after {:?} (deadline {deadline:?})",
+                since.elapsed()
+            ),
+        );
+        if let Some(request) = worker.activity.in_flight() {
+            failure.conn = Some(request.conn);
+            failure.peer = Some(request.peer);
+            failure.listener = Some(request.listener);
+            failure.method = Some(request.method);
+            failure.path = Some(request.path);
+        }
+        // The policy runs here, on the supervisor thread: the hung thread cannot run it.
+        let restart = self.reporter(worker.id).decide(failure);
+        match restart {
+            Restart::Shutdown => {} // the reporter has asked for the shutdown
+            Restart::AbortWorker => {
+                let worker = self.workers.remove(index);
+                worker.inbox.retire();
+                if let Some(acceptor) = &self.acceptor {
+                    acceptor.remove(worker.id, None);
+                }
+                self.retiring.push(worker);
+            }
+            _ => {
+                // Never kill the thread: stop routing to it, let its handler finish, and
+                // serve from a fresh worker meanwhile.
+                let worker = self.workers.remove(index);
+                worker.inbox.retire();
+                let (id, generation) = (worker.id, worker.generation + 1);
+                self.retiring.push(worker);
+                self.restart(id, generation, None, Some(since + deadline));
+            }
+        }
+    }
+
+    fn begin_shutdown(&mut self, stop: Stop, grace: Duration) {
+        if self.stopping.is_some() {
+            return;
+        }
+        log::info!("shutting down ({stop}); grace {grace:?}");
+        // Past the grace the reactors close what remains themselves; the margin is for a
+        // handler that never returns, whose worker cannot even notice the deadline.
+        let margin = Duration::from_secs(1);
+        self.stopping = Some((stop, Instant::now() + grace + margin));
+        if let Some(acceptor) = &self.acceptor {
+            acceptor.stop();
+        }
+        for worker in self.workers.iter().chain(&self.retiring) {
+            worker.shutdown(grace);
+        }
+    }
+
+    /// Workers that did not stop in time are stuck in a handler: their threads cannot be
+    /// killed, so they are left to finish on their own, detached.
+    fn abandon_stragglers(&mut self) {
+        for worker in self.workers.drain(..).chain(self.retiring.drain(..)) {
+            log::error!(
+                "worker {} did not stop within the grace period (a handler never returned); abandoning its thread",
+                worker.id
+            );
+        }
+    }
+
+    fn register_stats(&self, worker: &Worker) {
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        registry.add(worker.id, Arc::clone(&worker.stats));
+    }
+
+    fn retire_stats(&self, worker: &Worker) {
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        registry.retire(worker.id, &worker.stats);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intensity_counts_restarts_within_the_period() {
+        let mut intensity = Intensity::new(2, Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert!(intensity.allow(t0));
+        assert!(intensity.allow(t0 + Duration::from_secs(1)));
+        assert!(
+            !intensity.allow(t0 + Duration::from_secs(2)),
+            "a third within 10 s"
+        );
+        // Long after, the old ones no longer count.
+        let later = t0 + Duration::from_secs(60);
+        assert!(intensity.allow(later));
+        assert!(intensity.allow(later + Duration::from_secs(1)));
+    }
+}
