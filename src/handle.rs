@@ -90,6 +90,7 @@ impl ServerHandle {
                 .map(|w| WorkerStats {
                     id: w.id,
                     counters: w.counters,
+                    queued: w.queued,
                 })
                 .collect(),
         }
@@ -164,4 +165,6 @@ pub struct WorkerStats {
     pub id: usize,
     /// Its counters since it (re)started.
     pub counters: StatsSnapshot,
+    /// Sockets handed to it that it has not taken yet.
+    pub queued: usize,
 }

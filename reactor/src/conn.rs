@@ -99,7 +99,15 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(stream: TcpStream, peer: SocketAddr, id: ConnId, listener: usize) -> Conn {
+    /// A connection; `kept_alive` when it comes from another reactor after serving
+    /// requests there.
+    pub(crate) fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        id: ConnId,
+        listener: usize,
+        kept_alive: bool,
+    ) -> Conn {
         Conn {
             stream,
             peer,
@@ -107,7 +115,7 @@ impl Conn {
             listener,
             reading: Reading::Head,
             input: Input::Pending,
-            served: 0,
+            served: u32::from(kept_alive),
             unread_response: false,
             rbuf: None,
             wbuf: None,
@@ -125,6 +133,11 @@ impl Conn {
 
     pub(crate) fn listener(&self) -> usize {
         self.listener
+    }
+
+    /// Whether it has answered a request: an idle connection is then between requests.
+    pub(crate) fn has_served(&self) -> bool {
+        self.served > 0
     }
 
     /// A failure of `kind` concerning this connection, with its context.

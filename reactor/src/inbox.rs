@@ -18,6 +18,22 @@ pub struct Handoff {
     pub peer: SocketAddr,
     /// Which listener accepted it (index in bind order): picks its error policy.
     pub listener: usize,
+    /// It has served requests already and sits idle between them: a keep-alive
+    /// connection moving from a stopped worker. It waits under the keep-alive timeout,
+    /// not the header timeout.
+    pub kept_alive: bool,
+}
+
+impl Handoff {
+    /// A freshly accepted socket.
+    pub fn new(stream: TcpStream, peer: SocketAddr, listener: usize) -> Handoff {
+        Handoff {
+            stream,
+            peer,
+            listener,
+            kept_alive: false,
+        }
+    }
 }
 
 /// What an inbox carries.
@@ -53,11 +69,7 @@ impl Inbox {
     /// If the reactor has stopped, the socket comes back in the error, still open, so the
     /// caller can give it to another reactor.
     pub fn send(&self, stream: TcpStream, peer: SocketAddr) -> Result<(), SendError> {
-        self.hand_off(Handoff {
-            stream,
-            peer,
-            listener: 0,
-        })
+        self.hand_off(Handoff::new(stream, peer, 0))
     }
 
     /// Hands the reactor an accepted socket, with the listener it came from.

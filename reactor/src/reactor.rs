@@ -273,11 +273,13 @@ impl<H: Handler> Reactor<H> {
             conn.release(&mut self.shared);
             self.stats.connection_closed();
             if conn.is_idle() && self.poll.registry().deregister(&mut conn.stream).is_ok() {
-                let (peer, listener) = (conn.peer(), conn.listener());
+                let (peer, listener, kept_alive) =
+                    (conn.peer(), conn.listener(), conn.has_served());
                 idle.push(Handoff {
                     stream: conn.stream,
                     peer,
                     listener,
+                    kept_alive,
                 });
             }
         }
@@ -390,6 +392,7 @@ impl<H: Handler> Reactor<H> {
             mut stream,
             peer,
             listener,
+            kept_alive,
         } = handoff;
         let entry = self.conns.vacant_entry();
         let key = entry.key();
@@ -412,10 +415,17 @@ impl<H: Handler> Reactor<H> {
         }
         let id = ConnId(self.next_id);
         self.next_id += 1;
-        entry.insert(Conn::new(stream, peer, id, listener));
+        entry.insert(Conn::new(stream, peer, id, listener, kept_alive));
         self.stats.connection_opened();
         log::trace!("{id} {peer}: accepted");
-        self.arm(key, TimerKind::Header);
+        self.arm(
+            key,
+            if kept_alive {
+                TimerKind::Idle
+            } else {
+                TimerKind::Header
+            },
+        );
     }
 
     fn drive(&mut self, key: usize) {

@@ -33,8 +33,8 @@ pub struct Response {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
-    /// The connection's own processing panics once the response is written: the
-    /// connection frame catches it.
+    /// The connection's own processing panics at the end of the turn that wrote the
+    /// response: the connection frame catches it and closes the connection.
     ConnectionPanic,
     /// The worker's event loop panics at the end of the turn that wrote the response: the
     /// worker frame catches it.

@@ -210,3 +210,21 @@ pub fn expect_final(client: &mut Client, status: u16) {
         "the connection is closed after a final {status}"
     );
 }
+
+/// Routes that stage failures, for the supervision tests (the server needs
+/// `fault_injection(true)` for `/crash` and `/conn-crash`).
+pub fn fault_routes(req: &Request<'_>) -> Response {
+    use warden::Fault;
+    match req.path() {
+        "/panic" => panic!("handler asked to panic"),
+        "/bad-header" => Response::text("x").with_header("X-Evil", "a\r\nb"),
+        "/crash" => Response::text("crashing").with_fault(Fault::WorkerPanic),
+        "/conn-crash" => Response::text("lost").with_fault(Fault::ConnectionPanic),
+        _ => routes(req),
+    }
+}
+
+/// The next failure reported on `failures`; fails the test after [`PATIENCE`].
+pub fn next_failure(failures: &crossbeam_channel::Receiver<warden::Failure>) -> warden::Failure {
+    failures.recv_timeout(PATIENCE).expect("a failure report")
+}

@@ -330,11 +330,7 @@ impl Loop {
                     if let Err(e) = stream.set_nodelay(true) {
                         log::debug!("{peer}: TCP_NODELAY failed: {e}");
                     }
-                    self.dispatch(Handoff {
-                        stream,
-                        peer,
-                        listener: i,
-                    });
+                    self.dispatch(Handoff::new(stream, peer, i));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -8,7 +8,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
-use warden_reactor::{Config, Failure, Handler, Stats, StatsSnapshot};
+use warden_reactor::{Config, Failure, Handler, Inbox, Stats, StatsSnapshot};
 
 use crate::acceptor::{Acceptor, AcceptorConfig, WorkerSlot};
 use crate::report::{FailureStats, Policies, Reports};
@@ -128,24 +128,24 @@ impl std::error::Error for StartError {
 /// The counters of the workers running now, plus what stopped workers had counted.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    current: Vec<(usize, Arc<Stats>)>,
+    current: Vec<(usize, Arc<Stats>, Inbox)>,
     retired_accepted: u64,
     retired_requests: u64,
 }
 
 impl Registry {
-    pub(crate) fn add(&mut self, id: usize, stats: Arc<Stats>) {
-        self.current.push((id, stats));
-        self.current.sort_by_key(|(id, _)| *id);
+    pub(crate) fn add(&mut self, id: usize, stats: Arc<Stats>, inbox: Inbox) {
+        self.current.push((id, stats, inbox));
+        self.current.sort_by_key(|(id, _, _)| *id);
     }
 
     pub(crate) fn retire(&mut self, id: usize, stats: &Arc<Stats>) {
         if let Some(i) = self
             .current
             .iter()
-            .position(|(i, s)| *i == id && Arc::ptr_eq(s, stats))
+            .position(|(i, s, _)| *i == id && Arc::ptr_eq(s, stats))
         {
-            let (_, stats) = self.current.remove(i);
+            let (_, stats, _) = self.current.remove(i);
             let snapshot = stats.snapshot();
             self.retired_accepted += snapshot.accepted;
             self.retired_requests += snapshot.requests;
@@ -161,6 +161,8 @@ pub struct WorkerStats {
     pub id: usize,
     /// Its reactor's counters since it (re)started.
     pub counters: StatsSnapshot,
+    /// Sockets handed to it that it has not taken yet.
+    pub queued: usize,
 }
 
 /// A pool's counters.
@@ -296,9 +298,10 @@ impl WorkerPool {
         let workers: Vec<WorkerStats> = registry
             .current
             .iter()
-            .map(|(id, stats)| WorkerStats {
+            .map(|(id, stats, inbox)| WorkerStats {
                 id: *id,
                 counters: stats.snapshot(),
+                queued: inbox.len(),
             })
             .collect();
         PoolStats {

@@ -441,7 +441,7 @@ where
 
     fn register_stats(&self, worker: &Worker) {
         let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
-        registry.add(worker.id, Arc::clone(&worker.stats));
+        registry.add(worker.id, Arc::clone(&worker.stats), worker.inbox.clone());
     }
 
     fn retire_stats(&self, worker: &Worker) {

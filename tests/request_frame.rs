@@ -1,0 +1,207 @@
+//! The request frame: a handler's panic or invalid response is caught, reported with its
+//! request, and answered as the policy says (a 500 by default) on a connection that stays
+//! usable.
+mod util;
+
+use std::sync::{Arc, Mutex};
+
+use util::{Client, fault_routes, get, next_failure};
+use warden::{FailureKind, Request, Response, Restart, Server};
+
+#[test]
+fn panic_is_answered_500_and_reported_with_its_request() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .serve(fault_routes)
+        .expect("serve");
+    let failures = server.failures();
+    let mut client = Client::to(&server);
+    client.send(format!("{}{}", get("/panic?x=1"), get("/plaintext")));
+    assert_eq!(client.reply().expect("500").status, 500);
+    assert_eq!(
+        client.reply().expect("the connection stays usable").status,
+        200
+    );
+
+    let failure = next_failure(&failures);
+    assert_eq!(failure.kind, FailureKind::Panic);
+    assert_eq!(failure.message, "handler asked to panic");
+    assert_eq!(
+        (failure.method.as_deref(), failure.path.as_deref()),
+        (Some("GET"), Some("/panic"))
+    );
+    assert_eq!(failure.worker, 0);
+    assert!(failure.conn.is_some());
+    assert_eq!(
+        failure.peer,
+        Some(client.stream.local_addr().expect("addr"))
+    );
+    assert!(
+        failure
+            .location
+            .as_deref()
+            .is_some_and(|l| l.contains("tests/util/mod.rs")),
+        "{failure:?}"
+    );
+    let line = failure.to_string();
+    assert!(
+        line.contains("panic") && line.contains("GET /panic") && !line.contains('\n'),
+        "{line}"
+    );
+    assert_eq!(server.stats().failures_of(FailureKind::Panic), 1);
+}
+
+#[test]
+fn invalid_response_is_never_written_and_reported() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .serve(fault_routes)
+        .expect("serve");
+    let failures = server.failures();
+    let mut client = Client::to(&server);
+    let reply = client.send(get("/bad-header")).reply().expect("500");
+    assert_eq!(reply.status, 500);
+    assert!(reply.header("x-evil").is_none());
+    let failure = next_failure(&failures);
+    assert_eq!(failure.kind, FailureKind::InvalidResponse);
+    assert!(failure.message.contains("X-Evil"), "{}", failure.message);
+    assert_eq!(failure.path.as_deref(), Some("/bad-header"));
+}
+
+#[test]
+fn the_policy_runs_on_the_worker_thread_and_picks_the_response() {
+    let seen_on = Arc::new(Mutex::new(None));
+    let seen = Arc::clone(&seen_on);
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .on_error(move |failure| {
+            *seen.lock().expect("lock") = std::thread::current().name().map(str::to_owned);
+            match failure.kind {
+                FailureKind::Panic => {
+                    Restart::Respond(Response::status_page(503).with_header("Retry-After", "1"))
+                }
+                _ => failure.kind.default_restart(),
+            }
+        })
+        .serve(fault_routes)
+        .expect("serve");
+    let mut client = Client::to(&server);
+    let reply = client.send(get("/panic")).reply().expect("503");
+    assert_eq!(
+        (reply.status, reply.header("retry-after")),
+        (503, Some("1"))
+    );
+    assert_eq!(
+        seen_on.lock().expect("lock").as_deref(),
+        Some("warden-worker-0")
+    );
+    assert_eq!(
+        client.send(get("/plaintext")).reply().expect("next").status,
+        200
+    );
+}
+
+#[test]
+fn close_connection_answers_nothing_more() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .on_error(|_| Restart::CloseConnection)
+        .serve(fault_routes)
+        .expect("serve");
+    let mut client = Client::to(&server);
+    client.send(format!(
+        "{}{}{}",
+        get("/plaintext"),
+        get("/panic"),
+        get("/plaintext")
+    ));
+    assert_eq!(
+        client
+            .reply()
+            .expect("the earlier answer still goes out")
+            .status,
+        200
+    );
+    assert!(
+        client.is_closed(),
+        "nothing for the failed request or after it"
+    );
+}
+
+#[test]
+fn a_panicking_policy_means_the_default() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .on_error(|_| panic!("the policy itself is broken"))
+        .serve(fault_routes)
+        .expect("serve");
+    let mut client = Client::to(&server);
+    assert_eq!(client.send(get("/panic")).reply().expect("500").status, 500);
+    assert_eq!(
+        client.send(get("/plaintext")).reply().expect("200").status,
+        200
+    );
+}
+
+#[test]
+fn each_listener_has_its_own_policy() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .bind_with("127.0.0.1:0", |_| {
+            Restart::Respond(Response::text("admin keeps calm"))
+        })
+        .workers(1)
+        .on_error(|_| Restart::Respond(Response::status_page(502)))
+        .serve(fault_routes)
+        .expect("serve");
+    let (public, admin) = (server.local_addrs()[0], server.local_addrs()[1]);
+    assert_eq!(
+        Client::connect(public)
+            .send(get("/panic"))
+            .reply()
+            .expect("public")
+            .status,
+        502
+    );
+    let reply = Client::connect(admin)
+        .send(get("/panic"))
+        .reply()
+        .expect("admin");
+    assert_eq!(
+        (reply.status, reply.text().as_str()),
+        (200, "admin keeps calm")
+    );
+}
+
+#[test]
+fn a_handler_can_be_fine_after_another_request_failed() {
+    // Failures are per request: the worker and its handler state carry on.
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .serve_with(|_| {
+            let count = std::cell::Cell::new(0);
+            move |req: &Request<'_>| {
+                count.set(count.get() + 1);
+                if req.path() == "/panic" {
+                    panic!("boom");
+                }
+                Response::text(count.get().to_string())
+            }
+        })
+        .expect("serve");
+    let mut client = Client::to(&server);
+    client.send(format!("{}{}{}", get("/a"), get("/panic"), get("/b")));
+    assert_eq!(client.reply().expect("1").text(), "1");
+    assert_eq!(client.reply().expect("2").status, 500);
+    assert_eq!(
+        client.reply().expect("3").text(),
+        "3",
+        "same handler, same state"
+    );
+}
