@@ -4,9 +4,10 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use warden::{Request, Response, Server};
+use warden::{Failure, FailureKind, Fault, Request, Response, Restart, Server, ServerHandle};
 
 const USAGE: &str = "\
 warden: a multi-worker HTTP/1.1 benchmark server
@@ -23,13 +24,29 @@ OPTIONS:
     --write-timeout-ms N         time a response may wait for the client [default: 30000]
     --max-body BYTES             largest request body [default: 1048576]
     --max-connections N          connections per worker before accept pauses [default: 25000]
+    --handler-deadline-ms N      a handler running longer is reported hung and its worker
+                                 replaced; 0 turns the watchdog off [default: 30000]
+    --max-restarts N             restart intensity: more than N worker restarts... [default: 10]
+    --restart-period-ms N        ...within this period stop the server [default: 10000]
+    --fault-routes               serve the /fault/* routes below, to exercise supervision
     -h, --help                   print this help
 
 ROUTES:
     GET  /plaintext   Hello, World! (text/plain)
     GET  /json        {\"message\":\"Hello, World!\"} (application/json)
     POST /echo        the request body
+    GET  /stats       counters as JSON: requests, connections, restarts, failures by kind
     anything else     404
+
+FAULT ROUTES (with --fault-routes):
+    GET /fault/panic        the handler panics (answered 500)
+    GET /fault/bad-header   the handler returns a header value with CR LF (answered 500)
+    GET /fault/crash        the worker's loop panics after answering (worker restarted)
+    GET /fault/hang?ms=N    the handler sleeps N ms (past the deadline: reported hung)
+    GET /fault/exit         the error policy chooses to shut the server down (exit 1)
+
+Each failure is one log line. When the server stops on an error (restart intensity,
+/fault/exit) the process prints the reason and exits with status 1.
 
 Logs go to stderr through env_logger: RUST_LOG=debug explains every decision.
 ";
@@ -44,6 +61,10 @@ struct Options {
     write_timeout: Option<Duration>,
     max_body: Option<usize>,
     max_connections: Option<usize>,
+    handler_deadline: Option<Duration>,
+    max_restarts: Option<usize>,
+    restart_period: Option<Duration>,
+    fault_routes: bool,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -56,10 +77,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         write_timeout: None,
         max_body: None,
         max_connections: None,
+        handler_deadline: None,
+        max_restarts: None,
+        restart_period: None,
+        fault_routes: false,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
+        }
+        if flag == "--fault-routes" {
+            o.fault_routes = true;
+            continue;
         }
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         let number = |v: String| -> Result<u64, String> {
@@ -87,6 +116,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             }
             "--max-body" => o.max_body = Some(number(value()?)? as usize),
             "--max-connections" => o.max_connections = Some(number(value()?)? as usize),
+            "--handler-deadline-ms" => {
+                o.handler_deadline = Some(Duration::from_millis(number(value()?)?));
+            }
+            "--max-restarts" => o.max_restarts = Some(number(value()?)? as usize),
+            "--restart-period-ms" => {
+                o.restart_period = Some(Duration::from_millis(number(value()?)?))
+            }
             other => return Err(format!("unknown option {other:?}; see --help")),
         }
     }
@@ -96,6 +132,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
     Ok(Some(o))
 }
 
+/// The running server, for `/stats`: set once `serve` has returned.
+static SERVER: OnceLock<ServerHandle> = OnceLock::new();
+
 /// The benchmark routes.
 fn route(req: &Request<'_>) -> Response {
     match (req.method(), req.path()) {
@@ -103,8 +142,84 @@ fn route(req: &Request<'_>) -> Response {
         ("GET" | "HEAD", "/plaintext") => Response::bytes("text/plain", &b"Hello, World!"[..]),
         ("GET" | "HEAD", "/json") => Response::json(r#"{"message":"Hello, World!"}"#),
         ("POST", "/echo") => Response::bytes("application/octet-stream", req.body().to_vec()),
+        ("GET", "/stats") => match SERVER.get() {
+            Some(server) => Response::json(stats_json(server)),
+            None => Response::status_page(503),
+        },
         _ => Response::status_page(404),
     }
+}
+
+/// The benchmark routes plus the ones that exercise supervision.
+fn route_with_faults(req: &Request<'_>) -> Response {
+    match (req.method(), req.path()) {
+        ("GET", "/fault/panic") => panic!("fault route: the handler panics"),
+        ("GET", "/fault/bad-header") => {
+            Response::text("never sent").with_header("X-Fault", "injected\r\nSet-Cookie: x=1")
+        }
+        ("GET", "/fault/crash") => Response::text("crashing the worker after this response\n")
+            .with_fault(Fault::WorkerPanic),
+        ("GET", "/fault/hang") => {
+            let ms = req
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("ms=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1000);
+            std::thread::sleep(Duration::from_millis(ms));
+            Response::text(format!("slept {ms} ms\n"))
+        }
+        ("GET", "/fault/exit") => panic!("fault route: exit requested"),
+        _ => route(req),
+    }
+}
+
+/// The policy of the binary: the defaults, except that `/fault/exit` stops the server.
+fn on_error(failure: &Failure) -> Restart {
+    if failure.path.as_deref() == Some("/fault/exit") {
+        return Restart::Shutdown;
+    }
+    failure.kind.default_restart()
+}
+
+fn stats_json(server: &ServerHandle) -> String {
+    let stats = server.stats();
+    let count = |kind| stats.failures_of(kind);
+    let workers: Vec<String> = stats
+        .workers
+        .iter()
+        .map(|w| {
+            format!(
+                r#"{{"id":{},"accepted":{},"active_connections":{},"requests":{},"queued":{}}}"#,
+                w.id,
+                w.counters.accepted,
+                w.counters.active_connections,
+                w.counters.requests,
+                w.queued
+            )
+        })
+        .collect();
+    format!(
+        concat!(
+            r#"{{"accepted":{},"active_connections":{},"requests":{},"worker_restarts":{},"#,
+            r#""last_restart_us":{},"failures":{{"panic":{},"invalid_response":{},"#,
+            r#""connection_panic":{},"worker_panic":{},"hung":{},"client_gone":{},"io":{}}},"#,
+            r#""dropped_failure_reports":{},"workers":[{}]}}"#
+        ),
+        stats.accepted,
+        stats.active_connections,
+        stats.requests,
+        stats.worker_restarts,
+        stats.last_restart.as_micros(),
+        count(FailureKind::Panic),
+        count(FailureKind::InvalidResponse),
+        count(FailureKind::ConnectionPanic),
+        count(FailureKind::WorkerPanic),
+        count(FailureKind::Hung),
+        count(FailureKind::ClientGone),
+        count(FailureKind::Io),
+        stats.dropped_failure_reports,
+        workers.join(",")
+    )
 }
 
 fn main() -> ExitCode {
@@ -146,8 +261,27 @@ fn main() -> ExitCode {
     if let Some(n) = options.max_connections {
         builder = builder.max_connections(n);
     }
+    if let Some(deadline) = options.handler_deadline {
+        builder = builder.handler_deadline((!deadline.is_zero()).then_some(deadline));
+    }
+    if options.max_restarts.is_some() || options.restart_period.is_some() {
+        builder = builder.restart_intensity(
+            options.max_restarts.unwrap_or(warden::DEFAULT_MAX_RESTARTS),
+            options
+                .restart_period
+                .unwrap_or(warden::DEFAULT_RESTART_PERIOD),
+        );
+    }
+    builder = builder
+        .on_error(on_error)
+        .fault_injection(options.fault_routes);
 
-    let server = match builder.serve(route) {
+    let routes: fn(&Request<'_>) -> Response = if options.fault_routes {
+        route_with_faults
+    } else {
+        route
+    };
+    let server = match builder.serve(routes) {
         Ok(server) => server,
         Err(e) => {
             eprintln!("warden: {e}");
@@ -157,10 +291,11 @@ fn main() -> ExitCode {
     for addr in server.local_addrs() {
         println!("listening on {addr}");
     }
+    let server = SERVER.get_or_init(|| server);
     match server.wait() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("warden: {e}");
+            eprintln!("warden: stopped: {e}");
             ExitCode::FAILURE
         }
     }

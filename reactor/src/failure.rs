@@ -5,8 +5,10 @@
 //! connection frames in the reactor, the worker frame and watchdog in `warden-worker`), so
 //! the types live here, below both.
 
+use std::backtrace::Backtrace;
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::request::ConnId;
@@ -107,8 +109,9 @@ pub struct Failure {
     pub message: String,
     /// Where the panic happened, `file:line:column`.
     pub location: Option<String>,
-    /// The backtrace captured at the panic, when `RUST_BACKTRACE` asked for one.
-    pub backtrace: Option<String>,
+    /// The backtrace captured at the panic, when `RUST_BACKTRACE` asked for one. Symbols
+    /// are resolved only when it is displayed, so a panic storm stays cheap.
+    pub backtrace: Option<Arc<Backtrace>>,
     /// When it happened.
     pub at: SystemTime,
 }

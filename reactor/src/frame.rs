@@ -5,7 +5,7 @@ use std::any::Any;
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::{Cell, RefCell};
 use std::panic::{self, PanicHookInfo};
-use std::sync::Once;
+use std::sync::{Arc, Once};
 
 use crate::failure::{Failure, Restart};
 
@@ -38,7 +38,7 @@ impl Supervisor for LogFailures {
 #[derive(Debug, Default)]
 struct Capture {
     location: Option<String>,
-    backtrace: Option<String>,
+    backtrace: Option<Arc<Backtrace>>,
 }
 
 thread_local! {
@@ -70,7 +70,7 @@ fn record(info: &PanicHookInfo<'_>) {
     let backtrace = Backtrace::capture();
     let capture = Capture {
         location: info.location().map(|l| l.to_string()),
-        backtrace: (backtrace.status() == BacktraceStatus::Captured).then(|| backtrace.to_string()),
+        backtrace: (backtrace.status() == BacktraceStatus::Captured).then(|| Arc::new(backtrace)),
     };
     // A panic while the slot is borrowed cannot happen (nothing panics while holding it);
     // try_borrow_mut keeps the hook itself from ever panicking.

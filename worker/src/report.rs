@@ -142,9 +142,10 @@ impl Reports {
     pub(crate) fn publish(&self, failure: Failure) {
         self.counters.count(failure.kind);
         if !self.has_reader.load(Ordering::Relaxed) {
-            match &failure.backtrace {
-                Some(backtrace) => log::error!("{failure}\n{backtrace}"),
-                None => log::error!("{failure}"),
+            // One line per failure; the backtrace, when captured, below it at debug level.
+            log::error!("{failure}");
+            if let Some(backtrace) = &failure.backtrace {
+                log::debug!("backtrace of \"{failure}\":\n{backtrace}");
             }
             return;
         }
