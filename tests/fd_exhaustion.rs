@@ -5,51 +5,15 @@
 //! the limit cannot disturb the test process.
 mod util;
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-
-use util::{Client, get};
-
-/// Kills the child when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use util::{Binary, Client, get};
 
 #[test]
 fn out_of_descriptors_then_recovers() {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -n 48 && exec "$0" "$@""#)
-        .arg(env!("CARGO_BIN_EXE_warden"))
-        .args(["--addr", "127.0.0.1:0", "--workers", "1"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start warden");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read stdout");
-    let addr: SocketAddr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .expect("address");
+    let server = Binary::start("ulimit -n 48 &&", &["--workers", "1"]);
 
     // Far more connections than the server has descriptors: the kernel completes their
     // handshakes into the backlog, the server accepts until EMFILE, then backs off.
-    let mut clients: Vec<Client> = (0..100).map(|_| Client::connect(addr)).collect();
+    let mut clients: Vec<Client> = (0..100).map(|_| Client::connect(server.addr)).collect();
     for client in &mut clients {
         client.send(get("/plaintext"));
     }
@@ -58,7 +22,7 @@ fn out_of_descriptors_then_recovers() {
 
     // Free every descriptor; the server must come back by itself.
     drop(clients);
-    let mut fresh = Client::connect(addr);
+    let mut fresh = Client::connect(server.addr);
     let reply = fresh
         .send(get("/plaintext"))
         .reply()
@@ -66,9 +30,7 @@ fn out_of_descriptors_then_recovers() {
     assert_eq!(reply.status, 200);
     drop(fresh);
 
-    drop(server);
-    let mut log = String::new();
-    stderr.read_to_string(&mut log).expect("stderr");
+    let log = server.kill();
     assert!(
         log.contains("accept failed"),
         "the exhaustion was logged: {log}"

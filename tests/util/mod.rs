@@ -228,3 +228,69 @@ pub fn fault_routes(req: &Request<'_>) -> Response {
 pub fn next_failure(failures: &crossbeam_channel::Receiver<warden::Failure>) -> warden::Failure {
     failures.recv_timeout(PATIENCE).expect("a failure report")
 }
+
+/// The `warden` binary running as a child process; killed when dropped.
+pub struct Binary {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl Binary {
+    /// Starts the binary on 127.0.0.1:0 with `args`, under `sh -c "PREFIX exec ..."` so a
+    /// test can set limits (`ulimit -n 48 &&`); waits for its `listening on` line.
+    pub fn start(shell_prefix: &str, args: &[&str]) -> Binary {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!(r#"{shell_prefix} exec "$0" "$@""#))
+            .arg(env!("CARGO_BIN_EXE_warden"))
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env_remove("RUST_BACKTRACE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start warden");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read stdout");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .expect("address");
+        Binary { child, addr }
+    }
+
+    /// Waits for the process to exit by itself; returns its status and what it logged.
+    pub fn exit(mut self) -> (std::process::ExitStatus, String) {
+        let mut log = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut log).expect("stderr");
+        }
+        let status = self.child.wait().expect("wait");
+        (status, log)
+    }
+
+    /// Stops the process and returns what it logged.
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let mut log = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            stderr.read_to_string(&mut log).expect("stderr");
+        }
+        log
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,166 @@
+//! The standalone binary: its routes, `/stats`, the fault routes, and its exit status when
+//! the server stops on an error.
+mod util;
+
+use util::{Binary, Client, get};
+
+#[test]
+fn benchmark_routes_and_stats() {
+    let server = Binary::start("", &["--workers", "2"]);
+    let mut client = Client::connect(server.addr);
+    let reply = client.send(get("/plaintext")).reply().expect("plaintext");
+    assert_eq!(
+        (reply.header("content-type"), reply.text().as_str()),
+        (Some("text/plain"), "Hello, World!")
+    );
+    let reply = client.send(get("/json")).reply().expect("json");
+    assert_eq!(reply.text(), r#"{"message":"Hello, World!"}"#);
+    let reply = client
+        .send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nping")
+        .reply()
+        .expect("echo");
+    assert_eq!(reply.text(), "ping");
+    assert_eq!(client.send(get("/nope")).reply().expect("404").status, 404);
+    assert_eq!(
+        client
+            .send(get("/fault/panic"))
+            .reply()
+            .expect("no fault routes")
+            .status,
+        404
+    );
+    let stats = client.send(get("/stats")).reply().expect("stats").text();
+    for key in [
+        r#""accepted":1"#,
+        r#""requests":5"#,
+        r#""worker_restarts":0"#,
+        r#""failures":{"panic":0,"#,
+        r#""dropped_failure_reports":0"#,
+        r#""workers":[{"id":0"#,
+    ] {
+        assert!(stats.contains(key), "{key} missing from {stats}");
+    }
+}
+
+#[test]
+fn fault_routes_are_supervised_and_exit_stops_with_status_1() {
+    // The watchdog itself is tested deterministically in watchdog.rs; here the route only.
+    let server = Binary::start("", &["--workers", "1", "--fault-routes"]);
+    let mut client = Client::connect(server.addr);
+    assert_eq!(
+        client
+            .send(get("/fault/panic"))
+            .reply()
+            .expect("panic")
+            .status,
+        500
+    );
+    assert_eq!(
+        client
+            .send(get("/fault/bad-header"))
+            .reply()
+            .expect("bad header")
+            .status,
+        500
+    );
+    assert_eq!(
+        client
+            .send(get("/fault/crash"))
+            .reply()
+            .expect("crash")
+            .status,
+        200
+    );
+    let mut other = Client::connect(server.addr);
+    let slept = other
+        .send(get("/fault/hang?ms=5"))
+        .reply()
+        .expect("hang")
+        .text();
+    assert_eq!(slept, "slept 5 ms\n");
+    let mut last = Client::connect(server.addr);
+    let stats = last.send(get("/stats")).reply().expect("stats").text();
+    assert!(
+        stats.contains(r#""panic":1,"invalid_response":1"#),
+        "{stats}"
+    );
+    assert!(stats.contains(r#""worker_panic":1"#), "{stats}");
+
+    assert_eq!(
+        last.send(get("/fault/exit")).reply().expect("exit").status,
+        500
+    );
+    let (status, log) = server.exit();
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("warden: stopped: shut down by the error policy"),
+        "{log}"
+    );
+    assert!(log.contains("during GET /fault/exit"), "{log}");
+    // One line per failure.
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("ERROR") && l.contains(" panic on worker"))
+            .count(),
+        2,
+        "{log}"
+    );
+}
+
+#[test]
+fn restart_intensity_exits_with_the_reason() {
+    let server = Binary::start(
+        "",
+        &[
+            "--workers",
+            "1",
+            "--fault-routes",
+            "--max-restarts",
+            "1",
+            "--restart-period-ms",
+            "600000",
+        ],
+    );
+    for _ in 0..2 {
+        let mut client = Client::connect(server.addr);
+        assert_eq!(
+            client
+                .send(get("/fault/crash"))
+                .reply()
+                .expect("crash")
+                .status,
+            200
+        );
+    }
+    let (status, log) = server.exit();
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        log.contains("restart intensity exceeded: more than 1 worker restarts"),
+        "{log}"
+    );
+}
+
+#[test]
+fn bad_flags_are_refused() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["--workers", "many"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a whole number"));
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("--help")
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&help.stdout);
+    for flag in [
+        "--addr",
+        "--workers",
+        "--handler-deadline-ms",
+        "--max-restarts",
+        "--restart-period-ms",
+        "--fault-routes",
+    ] {
+        assert!(text.contains(flag), "--help documents {flag}");
+    }
+}
