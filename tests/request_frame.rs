@@ -205,3 +205,33 @@ fn a_handler_can_be_fine_after_another_request_failed() {
         "same handler, same state"
     );
 }
+
+#[test]
+fn a_policy_can_restart_the_worker_from_the_request_frame() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .on_error(|failure| match failure.kind {
+            FailureKind::Panic => Restart::RestartWorker,
+            _ => failure.kind.default_restart(),
+        })
+        .serve_with(|_| {
+            let seen = std::cell::Cell::new(0);
+            move |req: &Request<'_>| {
+                seen.set(seen.get() + 1);
+                match req.path() {
+                    "/panic" => panic!("poisoned state"),
+                    _ => Response::text(seen.get().to_string()),
+                }
+            }
+        })
+        .expect("serve");
+    let mut client = Client::to(&server);
+    assert_eq!(client.send(get("/a")).reply().expect("1").text(), "1");
+    let reply = client.send(get("/panic")).reply().expect("500");
+    assert_eq!((reply.status, reply.header("connection")), (500, Some("close")));
+    assert!(client.is_closed());
+    util::eventually("replaced", || server.stats().worker_restarts == 1);
+    let mut again = Client::to(&server);
+    assert_eq!(again.send(get("/a")).reply().expect("fresh").text(), "1", "a fresh handler");
+}
