@@ -229,9 +229,16 @@ fn a_policy_can_restart_the_worker_from_the_request_frame() {
     let mut client = Client::to(&server);
     assert_eq!(client.send(get("/a")).reply().expect("1").text(), "1");
     let reply = client.send(get("/panic")).reply().expect("500");
-    assert_eq!((reply.status, reply.header("connection")), (500, Some("close")));
+    assert_eq!(
+        (reply.status, reply.header("connection")),
+        (500, Some("close"))
+    );
     assert!(client.is_closed());
     util::eventually("replaced", || server.stats().worker_restarts == 1);
     let mut again = Client::to(&server);
-    assert_eq!(again.send(get("/a")).reply().expect("fresh").text(), "1", "a fresh handler");
+    assert_eq!(
+        again.send(get("/a")).reply().expect("fresh").text(),
+        "1",
+        "a fresh handler"
+    );
 }
