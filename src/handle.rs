@@ -6,8 +6,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use warden_reactor::{Failure, FailureKind, StatsSnapshot};
-use warden_worker::{FailureStats, Stop, WorkerPool};
+use warden_reactor::{Failure, FailureKind};
+use warden_worker::{FailureStats, Stop, WorkerPool, WorkerStats};
 
 use crate::error::Error;
 
@@ -84,15 +84,7 @@ impl ServerHandle {
             last_restart: pool.failures.last_restart,
             failures: pool.failures,
             dropped_failure_reports: pool.failures.dropped_reports,
-            workers: pool
-                .workers
-                .iter()
-                .map(|w| WorkerStats {
-                    id: w.id,
-                    counters: w.counters,
-                    queued: w.queued,
-                })
-                .collect(),
+            workers: pool.workers,
         }
     }
 }
@@ -155,16 +147,4 @@ impl ServerStats {
     pub fn failures_of(&self, kind: FailureKind) -> u64 {
         self.failures.count(kind)
     }
-}
-
-/// One worker's counters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WorkerStats {
-    /// The worker's id.
-    pub id: usize,
-    /// Its counters since it (re)started.
-    pub counters: StatsSnapshot,
-    /// Sockets handed to it that it has not taken yet.
-    pub queued: usize,
 }

@@ -35,7 +35,7 @@ mod server;
 
 pub use crate::{
     error::Error,
-    handle::{ServerHandle, ServerStats, WorkerStats},
+    handle::{ServerHandle, ServerStats},
     server::{
         Builder, DEFAULT_HANDLER_DEADLINE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESTARTS,
         DEFAULT_RESTART_PERIOD, DEFAULT_SHUTDOWN_GRACE, Server,
@@ -45,4 +45,4 @@ pub use warden_reactor::{
     Config, ConnId, Failure, FailureKind, Fault, Handler, InvalidResponse, Request, RequestError,
     Response, Restart, StatsSnapshot, Version,
 };
-pub use warden_worker::FailureStats;
+pub use warden_worker::{FailureStats, WorkerStats};
