@@ -28,6 +28,8 @@ OPTIONS:
                                  replaced; 0 turns the watchdog off [default: 30000]
     --max-restarts N             restart intensity: more than N worker restarts... [default: 10]
     --restart-period-ms N        ...within this period stop the server [default: 10000]
+    --shutdown-grace-ms N        on SIGINT or SIGTERM, time to finish requests in flight
+                                 before closing; a second signal stops at once [default: 30000]
     --fault-routes               serve the /fault/* routes below, to exercise supervision
     -h, --help                   print this help
 
@@ -64,6 +66,7 @@ struct Options {
     handler_deadline: Option<Duration>,
     max_restarts: Option<usize>,
     restart_period: Option<Duration>,
+    shutdown_grace: Duration,
     fault_routes: bool,
 }
 
@@ -80,6 +83,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         handler_deadline: None,
         max_restarts: None,
         restart_period: None,
+        shutdown_grace: warden::DEFAULT_SHUTDOWN_GRACE,
         fault_routes: false,
     };
     while let Some(flag) = args.next() {
@@ -122,6 +126,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             "--max-restarts" => o.max_restarts = Some(number(value()?)? as usize),
             "--restart-period-ms" => {
                 o.restart_period = Some(Duration::from_millis(number(value()?)?))
+            }
+            "--shutdown-grace-ms" => {
+                o.shutdown_grace = Duration::from_millis(number(value()?)?);
             }
             other => return Err(format!("unknown option {other:?}; see --help")),
         }
@@ -222,6 +229,28 @@ fn stats_json(server: &ServerHandle) -> String {
     )
 }
 
+/// SIGINT or SIGTERM starts a graceful drain; a second one stops at once.
+fn drain_on_signals(server: &'static ServerHandle, grace: Duration) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::Builder::new()
+        .name("warden-signals".to_owned())
+        .spawn(move || {
+            let mut received = signals.forever();
+            if let Some(signal) = received.next() {
+                log::warn!(
+                    "signal {signal}: draining for up to {grace:?}; send it again to stop at once"
+                );
+                server.shutdown(grace);
+            }
+            if let Some(signal) = received.next() {
+                log::warn!("signal {signal} again: stopping now");
+                std::process::exit(130);
+            }
+        })?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let options = match parse_args(std::env::args().skip(1)) {
@@ -292,6 +321,10 @@ fn main() -> ExitCode {
         println!("listening on {addr}");
     }
     let server = SERVER.get_or_init(|| server);
+    if let Err(e) = drain_on_signals(server, options.shutdown_grace) {
+        eprintln!("warden: cannot handle signals: {e}");
+        return ExitCode::FAILURE;
+    }
     match server.wait() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -164,3 +164,51 @@ fn bad_flags_are_refused() {
         assert!(text.contains(flag), "--help documents {flag}");
     }
 }
+
+fn signal(server: &Binary, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &server.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_drains_what_is_in_flight_then_exits_cleanly() {
+    let server = Binary::start("", &["--workers", "1"]);
+    let mut idle = Client::connect(server.addr);
+    assert_eq!(
+        idle.send(get("/plaintext")).reply().expect("idle").status,
+        200
+    );
+    let mut busy = Client::connect(server.addr);
+    busy.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\npi");
+    signal(&server, "TERM");
+    assert!(idle.is_closed(), "idle connections close at once");
+    busy.send("ng");
+    let reply = busy.reply().expect("the request in flight is answered");
+    assert_eq!(
+        (reply.text().as_str(), reply.header("connection")),
+        ("ping", Some("close"))
+    );
+    let (status, log) = server.exit();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("draining"), "{log}");
+}
+
+#[test]
+fn a_second_signal_stops_at_once() {
+    let server = Binary::start("", &["--workers", "1", "--shutdown-grace-ms", "600000"]);
+    let mut stuck = Client::connect(server.addr);
+    stuck.send("GET /plaintext HTTP/1.1\r\nHo");
+    let mut idle = Client::connect(server.addr);
+    assert_eq!(
+        idle.send(get("/plaintext")).reply().expect("idle").status,
+        200
+    );
+    signal(&server, "INT");
+    assert!(idle.is_closed(), "the drain has started");
+    signal(&server, "INT");
+    let (status, _) = server.exit();
+    assert_eq!(status.code(), Some(130));
+}
