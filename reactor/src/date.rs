@@ -22,11 +22,11 @@ impl DateCache {
         cache
     }
 
-    /// Reformats the date if a second boundary has passed since the last call. Costs one
-    /// comparison otherwise, so the loop calls it once per turn.
-    pub(crate) fn refresh(&mut self, now: Instant) {
+    /// Reformats the date if a second boundary has passed since the last call, and says
+    /// whether it did. Costs one comparison otherwise, so the loop calls it once per turn.
+    pub(crate) fn refresh(&mut self, now: Instant) -> bool {
         if now < self.next_refresh {
-            return;
+            return false;
         }
         let since_epoch = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -36,6 +36,7 @@ impl DateCache {
         // of the loop late.
         let into_second = Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
         self.next_refresh = now + (Duration::from_secs(1) - into_second);
+        true
     }
 
     pub(crate) fn bytes(&self) -> &[u8; DATE_LEN] {

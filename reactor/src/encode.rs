@@ -21,11 +21,14 @@ pub(crate) struct Exchange {
     pub http10_keep_alive: bool,
 }
 
-/// Per-reactor pieces of every response, formatted once.
+/// Per-reactor pieces of every response, formatted once (the date once a second).
 #[derive(Debug)]
 pub(crate) struct Preamble {
     /// `Server: <name>\r\n`.
     server_line: Vec<u8>,
+    /// `HTTP/1.1 200 OK\r\nServer: <name>\r\nDate: <date>\r\n`: the start of most
+    /// responses, in one copy.
+    ok_head: Vec<u8>,
 }
 
 impl Preamble {
@@ -39,7 +42,21 @@ impl Preamble {
         let mut server_line = b"Server: ".to_vec();
         server_line.extend_from_slice(server_name.as_bytes());
         server_line.extend_from_slice(b"\r\n");
-        Ok(Preamble { server_line })
+        let mut ok_head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        ok_head.extend_from_slice(&server_line);
+        ok_head.extend_from_slice(b"Date: ");
+        ok_head.extend_from_slice(&[b' '; DATE_LEN]);
+        ok_head.extend_from_slice(b"\r\n");
+        Ok(Preamble {
+            server_line,
+            ok_head,
+        })
+    }
+
+    /// Puts the current date into the cached head.
+    pub(crate) fn set_date(&mut self, date: &[u8; DATE_LEN]) {
+        let end = self.ok_head.len() - 2;
+        self.ok_head[end - DATE_LEN..end].copy_from_slice(date);
     }
 }
 
@@ -113,14 +130,18 @@ pub(crate) fn encode(
         }
     }
 
-    out.extend_from_slice(status_line(status).as_ref());
-    if !own_server {
-        out.extend_from_slice(&preamble.server_line);
-    }
-    if !own_date {
-        out.extend_from_slice(b"Date: ");
-        out.extend_from_slice(date);
-        out.extend_from_slice(b"\r\n");
+    if status == 200 && !own_server && !own_date {
+        out.extend_from_slice(&preamble.ok_head);
+    } else {
+        out.extend_from_slice(status_line(status).as_ref());
+        if !own_server {
+            out.extend_from_slice(&preamble.server_line);
+        }
+        if !own_date {
+            out.extend_from_slice(b"Date: ");
+            out.extend_from_slice(date);
+            out.extend_from_slice(b"\r\n");
+        }
     }
     if let Some(content_type) = response.content_type() {
         out.extend_from_slice(b"Content-Type: ");
@@ -286,7 +307,8 @@ mod tests {
     }
 
     fn render(response: &Response, exchange: Exchange) -> Result<(String, bool), InvalidResponse> {
-        let preamble = Preamble::new("warden").expect("valid name");
+        let mut preamble = Preamble::new("warden").expect("valid name");
+        preamble.set_date(DATE);
         let mut out = Vec::new();
         let close = encode(response, exchange, &preamble, DATE, &mut out)?;
         Ok((String::from_utf8(out).expect("ascii"), close))
@@ -506,7 +528,8 @@ mod tests {
             ),
             ("204 with body", Response::new(204).with_body(&b"x"[..])),
         ];
-        let preamble = Preamble::new("warden").expect("valid name");
+        let mut preamble = Preamble::new("warden").expect("valid name");
+        preamble.set_date(DATE);
         for (name, response) in cases {
             let mut out = b"kept".to_vec();
             let result = encode(&response, keep(), &preamble, DATE, &mut out);

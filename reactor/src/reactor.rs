@@ -164,9 +164,11 @@ impl<H: Handler> Reactor<H> {
     /// value.
     pub fn new(config: Config, handler: H) -> io::Result<(Reactor<H>, Inbox)> {
         frame::install_panic_hook();
-        let preamble = Preamble::new(&config.server_name).map_err(|e| {
+        let mut preamble = Preamble::new(&config.server_name).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
         })?;
+        let date = DateCache::new(Instant::now());
+        preamble.set_date(date.bytes());
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (inbox, rx) = Inbox::new(waker);
@@ -188,7 +190,7 @@ impl<H: Handler> Reactor<H> {
                 handler,
                 pool: Pool::new(config.read_buffer, config.pooled_buffers),
                 config,
-                date: DateCache::new(epoch),
+                date,
                 preamble,
                 draining: false,
                 served: 0,
@@ -343,7 +345,9 @@ impl<H: Handler> Reactor<H> {
     fn tick(&mut self) {
         let now = Instant::now();
         self.now = u64::try_from(now.duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
-        self.shared.date.refresh(now);
+        if self.shared.date.refresh(now) {
+            self.shared.preamble.set_date(self.shared.date.bytes());
+        }
     }
 
     fn poll_timeout(&self) -> Option<Duration> {

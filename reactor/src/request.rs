@@ -33,6 +33,8 @@ impl fmt::Display for ConnId {
 pub struct Request<'a> {
     method: &'a str,
     target: &'a str,
+    /// Where the path ends in `target` (at the `?`, or the end); found once.
+    path_end: usize,
     version: Version,
     headers: &'a [Header<'a>],
     body: &'a [u8],
@@ -50,9 +52,11 @@ impl<'a> Request<'a> {
         peer: SocketAddr,
         conn: ConnId,
     ) -> Request<'a> {
+        let path_end = target.bytes().position(|b| b == b'?').unwrap_or(target.len());
         Request {
             method,
             target,
+            path_end,
             version,
             headers,
             body,
@@ -74,7 +78,7 @@ impl<'a> Request<'a> {
     /// The path of the target, without the query: `/a/b` for `/a/b?c` and for
     /// `http://host/a/b?c`. For authority-form (CONNECT) and `*`, the whole target.
     pub fn path(&self) -> &'a str {
-        let without_query = self.target.split_once('?').map_or(self.target, |(p, _)| p);
+        let without_query = &self.target[..self.path_end];
         if without_query.starts_with('/') {
             return without_query;
         }
@@ -86,7 +90,7 @@ impl<'a> Request<'a> {
 
     /// The query, without the `?`, if the target has one.
     pub fn query(&self) -> Option<&'a str> {
-        self.target.split_once('?').map(|(_, q)| q)
+        self.target.get(self.path_end + 1..).filter(|_| self.path_end < self.target.len())
     }
 
     /// The protocol version.

@@ -21,7 +21,7 @@ async fn main() -> std::io::Result<()> {
                 HttpResponse::Ok().finish()
             }))
     })
-    .workers(1)
+    .workers(std::env::var("WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or(1))
     .bind(addr)?
     .run()
     .await
