@@ -38,6 +38,8 @@
 #![forbid(unsafe_code)]
 
 mod activity;
+#[doc(hidden)]
+pub mod bench;
 mod buf;
 mod chunked;
 mod config;

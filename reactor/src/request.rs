@@ -52,7 +52,10 @@ impl<'a> Request<'a> {
         peer: SocketAddr,
         conn: ConnId,
     ) -> Request<'a> {
-        let path_end = target.bytes().position(|b| b == b'?').unwrap_or(target.len());
+        let path_end = target
+            .bytes()
+            .position(|b| b == b'?')
+            .unwrap_or(target.len());
         Request {
             method,
             target,
@@ -90,7 +93,9 @@ impl<'a> Request<'a> {
 
     /// The query, without the `?`, if the target has one.
     pub fn query(&self) -> Option<&'a str> {
-        self.target.get(self.path_end + 1..).filter(|_| self.path_end < self.target.len())
+        self.target
+            .get(self.path_end + 1..)
+            .filter(|_| self.path_end < self.target.len())
     }
 
     /// The protocol version.
