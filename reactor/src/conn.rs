@@ -245,6 +245,51 @@ impl Conn {
         Outcome::Wait(self.waiting_for())
     }
 
+    /// Whether no more requests will be read.
+    pub(crate) fn is_closing(&self) -> bool {
+        matches!(self.reading, Reading::Closing { .. } | Reading::Lingering)
+    }
+
+    /// Takes `bytes` as if read from the socket, answers what can be answered, and moves
+    /// the output to `sink`: the state machine without the socket (see `testing`).
+    pub(crate) fn feed<H: Handler>(
+        &mut self,
+        mut bytes: &[u8],
+        cx: &mut Shared<H>,
+        sink: &mut Vec<u8>,
+    ) {
+        loop {
+            let high_water = self.process(cx);
+            if let Some(out) = self.wbuf.take() {
+                sink.extend_from_slice(out.pending());
+                cx.pool.put_write(out);
+            }
+            if high_water {
+                continue;
+            }
+            if bytes.is_empty() || self.is_closing() {
+                return;
+            }
+            let buf = self.rbuf.get_or_insert_with(|| cx.pool.take_read());
+            if buf.spare().is_empty() {
+                buf.compact();
+            }
+            if buf.spare().is_empty() {
+                let limit = cx.config.max_head + cx.config.max_body + cx.config.read_buffer;
+                let grown = (buf.capacity() * 2).min(limit);
+                if grown <= buf.capacity() {
+                    return; // as the socket path: nothing more can be taken
+                }
+                buf.reserve_total(grown);
+            }
+            let spare = buf.spare();
+            let n = spare.len().min(bytes.len());
+            spare[..n].copy_from_slice(&bytes[..n]);
+            buf.commit(n);
+            bytes = &bytes[n..];
+        }
+    }
+
     /// A timer of `kind` fired.
     pub(crate) fn expire<H: Handler>(&mut self, kind: TimerKind, cx: &mut Shared<H>) -> Outcome {
         let error = match kind {

@@ -39,6 +39,14 @@ impl DateCache {
         true
     }
 
+    /// A cache stuck at `date`, for sessions whose output must not depend on the clock.
+    pub(crate) fn fixed(date: [u8; DATE_LEN], now: Instant) -> DateCache {
+        DateCache {
+            bytes: date,
+            next_refresh: now + Duration::from_secs(60 * 60 * 24 * 365),
+        }
+    }
+
     pub(crate) fn bytes(&self) -> &[u8; DATE_LEN] {
         &self.bytes
     }

@@ -57,6 +57,8 @@ mod request;
 mod response;
 mod slot;
 mod stats;
+#[doc(hidden)]
+pub mod testing;
 mod timer;
 
 pub use crate::{

@@ -68,6 +68,30 @@ pub(crate) struct Shared<H> {
 }
 
 impl<H> Shared<H> {
+    /// The shared state of a reactor, without the reactor, and with a frozen clock: for
+    /// in-memory sessions.
+    pub(crate) fn standalone(config: Config, handler: H) -> io::Result<Shared<H>> {
+        let mut preamble = Preamble::new(&config.server_name).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
+        })?;
+        // The clock never moves in a session: its output depends on its input alone.
+        let date = DateCache::fixed(*b"Sun, 06 Nov 1994 08:49:37 GMT", Instant::now());
+        preamble.set_date(date.bytes());
+        Ok(Shared {
+            handler,
+            pool: Pool::new(config.read_buffer, config.pooled_buffers),
+            config,
+            date,
+            preamble,
+            draining: false,
+            served: 0,
+            supervisor: Box::new(LogFailures),
+            activity: Arc::new(Activity::default()),
+            pending_fault: None,
+            stop: None,
+        })
+    }
+
     /// Records what a chosen restart means for the reactor itself.
     pub(crate) fn stop_for(&mut self, restart: &Restart) {
         match restart {
