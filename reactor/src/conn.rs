@@ -444,7 +444,12 @@ impl Conn {
             (true, "write") if pending => FailureKind::ClientGone,
             (true, "read") if self.unread_response => FailureKind::ClientGone,
             (true, _) => {
-                log::debug!("{} {}: {op}: {e}; closing", self.id, self.peer);
+                log::debug!(
+                    "worker {} {} {}: {op}: {e}; closing",
+                    cx.worker,
+                    self.id,
+                    self.peer
+                );
                 return Outcome::Close;
             }
             (false, _) => FailureKind::Io,
@@ -717,7 +722,8 @@ fn respond<H: Handler>(
         Ok(close) => close,
         Err(e) => {
             log::error!(
-                "{} {}: the policy's response is invalid too ({e}); answered 500",
+                "worker {} {} {}: the policy's response is invalid too ({e}); answered 500",
+                cx.worker,
                 origin.id,
                 origin.peer
             );
@@ -745,7 +751,8 @@ fn reject<H>(
     peer: SocketAddr,
 ) {
     log::debug!(
-        "{id} {peer}: {error}; answering {} and closing",
+        "worker {} {id} {peer}: {error}; answering {} and closing",
+        cx.worker,
         error.status()
     );
     let exchange = Exchange {

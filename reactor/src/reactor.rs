@@ -65,17 +65,23 @@ pub(crate) struct Shared<H> {
     pub(crate) pending_fault: Option<Fault>,
     /// A restart stopped this reactor: return from `run` at the end of the turn.
     pub(crate) stop: Option<Exit>,
+    /// The worker this reactor serves as, for log lines.
+    pub(crate) worker: usize,
 }
 
 impl<H> Shared<H> {
     /// The shared state of a reactor, without the reactor, and with a frozen clock: for
-    /// in-memory sessions.
+    /// in-memory sessions, whose output depends on their input alone.
     pub(crate) fn standalone(config: Config, handler: H) -> io::Result<Shared<H>> {
+        let date = DateCache::fixed(*b"Sun, 06 Nov 1994 08:49:37 GMT", Instant::now());
+        Shared::new(config, handler, date)
+    }
+
+    /// Fails with `InvalidInput` if `config.server_name` is not a valid header value.
+    fn new(config: Config, handler: H, date: DateCache) -> io::Result<Shared<H>> {
         let mut preamble = Preamble::new(&config.server_name).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
         })?;
-        // The clock never moves in a session: its output depends on its input alone.
-        let date = DateCache::fixed(*b"Sun, 06 Nov 1994 08:49:37 GMT", Instant::now());
         preamble.set_date(date.bytes());
         Ok(Shared {
             handler,
@@ -89,6 +95,7 @@ impl<H> Shared<H> {
             activity: Arc::new(Activity::default()),
             pending_fault: None,
             stop: None,
+            worker: 0,
         })
     }
 
@@ -188,15 +195,6 @@ impl<H: Handler> Reactor<H> {
     /// value.
     pub fn new(config: Config, handler: H) -> io::Result<(Reactor<H>, Inbox)> {
         frame::install_panic_hook();
-        let mut preamble = Preamble::new(&config.server_name).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
-        })?;
-        let date = DateCache::new(Instant::now());
-        preamble.set_date(date.bytes());
-        let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (inbox, rx) = Inbox::new(waker);
-        let epoch = Instant::now();
         let timers = Timers::new([
             config.header_timeout,
             config.keepalive_timeout,
@@ -204,25 +202,18 @@ impl<H: Handler> Reactor<H> {
             config.write_timeout,
             config.linger_timeout,
         ]);
+        let shared = Shared::new(config, handler, DateCache::new(Instant::now()))?;
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (inbox, rx) = Inbox::new(waker);
+        let epoch = Instant::now();
         let reactor = Reactor {
             poll,
             events: Some(Events::with_capacity(EVENTS)),
             conns: Slab::with_capacity(1024),
             timers,
             inbox: rx,
-            shared: Shared {
-                handler,
-                pool: Pool::new(config.read_buffer, config.pooled_buffers),
-                config,
-                date,
-                preamble,
-                draining: false,
-                served: 0,
-                supervisor: Box::new(LogFailures),
-                activity: Arc::new(Activity::default()),
-                pending_fault: None,
-                stop: None,
-            },
+            shared,
             stats: Arc::new(Stats::default()),
             epoch,
             now: 0,
@@ -238,6 +229,11 @@ impl<H: Handler> Reactor<H> {
     /// The reactor's counters, shared with other threads.
     pub fn stats(&self) -> Arc<Stats> {
         Arc::clone(&self.stats)
+    }
+
+    /// Names the worker this reactor serves as, in its log lines.
+    pub fn set_worker_id(&mut self, id: usize) {
+        self.shared.worker = id;
     }
 
     /// Reports failures to `supervisor` instead of logging them ([`LogFailures`]).
@@ -445,7 +441,7 @@ impl<H: Handler> Reactor<H> {
         self.next_id += 1;
         entry.insert(Conn::new(stream, peer, id, listener, kept_alive));
         self.stats.connection_opened();
-        log::trace!("{id} {peer}: accepted");
+        log::trace!("worker {} {id} {peer}: accepted", self.shared.worker);
         self.arm(
             key,
             if kept_alive {
@@ -528,7 +524,7 @@ impl<H: Handler> Reactor<H> {
         }
         let mut conn = self.conns.remove(key);
         conn.release(&mut self.shared);
-        log::trace!("{}: closed", conn.id());
+        log::trace!("worker {} {}: closed", self.shared.worker, conn.id());
         // Dropping the stream closes the socket, which also removes it from the epoll
         // set: no deregister syscall needed.
         drop(conn);
@@ -560,7 +556,11 @@ impl<H: Handler> Reactor<H> {
         // may be in the kernel with its event not yet seen): one read each, then close
         // every connection left with nothing to do.
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
-        log::debug!("draining {} connections within {grace:?}", keys.len());
+        log::debug!(
+            "worker {}: draining {} connections within {grace:?}",
+            self.shared.worker,
+            keys.len()
+        );
         for key in keys {
             self.conns[key].ready(true, false);
             let outcome = self.in_frame(key, |conn, shared| conn.drive(shared));
@@ -571,7 +571,11 @@ impl<H: Handler> Reactor<H> {
     fn close_all(&mut self) {
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         if !keys.is_empty() {
-            log::debug!("grace period over: closing {} connections", keys.len());
+            log::debug!(
+                "worker {}: grace period over, closing {} connections",
+                self.shared.worker,
+                keys.len()
+            );
         }
         for key in keys {
             self.close(key);

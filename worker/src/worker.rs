@@ -124,6 +124,7 @@ impl Worker {
                     }
                 };
                 reactor.set_slot_signal(signal);
+                reactor.set_worker_id(id);
                 reactor.set_supervisor(Box::new(reporter.clone()));
                 let _ = ready_tx.send(Ok((inbox, reactor.stats(), reactor.activity())));
                 drop(ready_tx);
