@@ -124,15 +124,53 @@ pub(crate) fn parse_head<'h, 'b>(
                 info,
             }))
         }
-        Err(httparse::Error::Version) => version_error(buf, config),
-        Err(httparse::Error::TooManyHeaders) => Err(RequestError::TooManyHeaders),
-        Err(httparse::Error::Token) => {
-            check_line_length(buf, config)?;
-            Err(RequestError::RequestLine)
+        Err(e) => {
+            // A limit the input crossed before its error wins, so the answer does not
+            // depend on how much of the input had arrived when it was parsed.
+            if let Some(limit) = limit_crossed_first(buf, config) {
+                return Err(limit);
+            }
+            match e {
+                httparse::Error::Version => version_error(buf),
+                httparse::Error::TooManyHeaders => Err(RequestError::TooManyHeaders),
+                httparse::Error::Token => Err(RequestError::RequestLine),
+                httparse::Error::HeaderName => Err(RequestError::HeaderName),
+                httparse::Error::HeaderValue => Err(RequestError::HeaderValue),
+                httparse::Error::NewLine | httparse::Error::Status => Err(RequestError::LineEnding),
+            }
         }
-        Err(httparse::Error::HeaderName) => Err(RequestError::HeaderName),
-        Err(httparse::Error::HeaderValue) => Err(RequestError::HeaderValue),
-        Err(httparse::Error::NewLine | httparse::Error::Status) => Err(RequestError::LineEnding),
+    }
+}
+
+/// For input with an error somewhere: whether a limit was crossed before it, that is,
+/// whether the longest prefix within the limit is still a valid start of a request.
+fn limit_crossed_first(buf: &[u8], config: &Config) -> Option<RequestError> {
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let line_cut = start + config.max_request_line + 1;
+    if buf.len() >= line_cut
+        && !buf[start..line_cut].contains(&b'\n')
+        && is_valid_start(&buf[..line_cut])
+    {
+        return Some(RequestError::UriTooLong);
+    }
+    if buf.len() >= config.max_head && is_valid_start(&buf[..config.max_head]) {
+        return Some(RequestError::HeadTooLarge);
+    }
+    None
+}
+
+/// Whether `prefix` could still begin a valid request (httparse needs more, or waits to
+/// tell a well-formed other version from a malformed one).
+fn is_valid_start(prefix: &[u8]) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; HEADER_SLOTS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(prefix) {
+        Ok(httparse::Status::Partial) => true,
+        Err(httparse::Error::Version) => request_line(prefix).0.is_none(),
+        _ => false,
     }
 }
 
@@ -169,11 +207,7 @@ fn check_line_length(buf: &[u8], config: &Config) -> Result<(), RequestError> {
 
 /// httparse knows HTTP/1.0 and HTTP/1.1 only. A well-formed other version earns 505; a
 /// malformed one, 400. Which of the two can only be told once the line has ended.
-fn version_error<'h, 'b>(
-    buf: &[u8],
-    config: &Config,
-) -> Result<Status<Head<'h, 'b>>, RequestError> {
-    check_line_length(buf, config)?;
+fn version_error<'h, 'b>(buf: &[u8]) -> Result<Status<Head<'h, 'b>>, RequestError> {
     let line = match request_line(buf).0 {
         Some(line) => line,
         None => return Ok(Status::Partial),
@@ -673,6 +707,31 @@ mod tests {
         }
         enough.push_str("\r\n");
         assert_eq!(status_of(enough.as_bytes()), 200);
+    }
+
+    #[test]
+    fn the_first_problem_decides_however_much_has_arrived() {
+        // Found by the connection fuzzer: an error early in a long line is a 400 whether
+        // or not the rest of the line has arrived...
+        let mut bad_early = b"G\x8aT /".to_vec();
+        bad_early.extend(std::iter::repeat_n(b'a', 9000));
+        for cut in [10, 100, 8194, bad_early.len()] {
+            assert_eq!(status_of(&bad_early[..cut]), 400, "cut at {cut}");
+        }
+        // ...and a line already too long before its error is a 414 either way.
+        let mut bad_late = b"GET /".to_vec();
+        bad_late.extend(std::iter::repeat_n(b'a', 9000));
+        bad_late.extend_from_slice(b"\x01 HTTP/1.1\r\n\r\n");
+        for cut in [8200, 9004, bad_late.len()] {
+            assert_eq!(status_of(&bad_late[..cut]), 414, "cut at {cut}");
+        }
+        // Likewise a head too large before its error.
+        let mut big = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+        big.extend(std::iter::repeat_n(b'v', 17000));
+        big.extend_from_slice(b"\x00\r\n\r\n");
+        for cut in [16384, 17000, big.len()] {
+            assert_eq!(status_of(&big[..cut]), 431, "cut at {cut}");
+        }
     }
 
     #[test]
