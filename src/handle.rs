@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -22,15 +23,22 @@ pub struct ServerHandle {
 
 struct Inner {
     pool: WorkerPool,
+    /// Set when a shutdown starts: the health route answers 503.
+    draining: Arc<AtomicBool>,
     outcome: OnceLock<Result<(), Error>>,
     grace: Duration,
 }
 
 impl ServerHandle {
-    pub(crate) fn new(pool: WorkerPool, grace: Duration) -> ServerHandle {
+    pub(crate) fn new(
+        pool: WorkerPool,
+        grace: Duration,
+        draining: Arc<AtomicBool>,
+    ) -> ServerHandle {
         ServerHandle {
             inner: Arc::new(Inner {
                 pool,
+                draining,
                 outcome: OnceLock::new(),
                 grace,
             }),
@@ -46,6 +54,7 @@ impl ServerHandle {
     /// already received (the last with `Connection: close`), and after `grace` closes
     /// whatever remains. Returns at once; [`ServerHandle::wait`] returns when it is done.
     pub fn shutdown(&self, grace: Duration) {
+        self.inner.draining.store(true, Ordering::Relaxed);
         self.inner.pool.shutdown(grace);
     }
 

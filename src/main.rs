@@ -30,6 +30,11 @@ OPTIONS:
     --restart-period-ms N        ...within this period stop the server [default: 10000]
     --shutdown-grace-ms N        on SIGINT or SIGTERM, time to finish requests in flight
                                  before closing; a second signal stops at once [default: 30000]
+    --reuse-port                 SO_REUSEPORT: a new process may take over the port while
+                                 this one drains (zero-downtime restart)
+    --systemd-socket             serve on the sockets systemd passes (socket activation);
+                                 no default --addr then
+    --health-route PATH          answer GET PATH with 200 ok, and 503 once draining
     --fault-routes               serve the /fault/* routes below, to exercise supervision
     -h, --help                   print this help
 
@@ -68,6 +73,9 @@ struct Options {
     restart_period: Option<Duration>,
     shutdown_grace: Duration,
     fault_routes: bool,
+    reuse_port: bool,
+    systemd: bool,
+    health_route: Option<String>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -85,13 +93,23 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         restart_period: None,
         shutdown_grace: warden::DEFAULT_SHUTDOWN_GRACE,
         fault_routes: false,
+        reuse_port: false,
+        systemd: false,
+        health_route: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
             return Ok(None);
         }
-        if flag == "--fault-routes" {
-            o.fault_routes = true;
+        // Switches take no value.
+        let switch = match flag.as_str() {
+            "--fault-routes" => Some(&mut o.fault_routes),
+            "--reuse-port" => Some(&mut o.reuse_port),
+            "--systemd-socket" => Some(&mut o.systemd),
+            _ => None,
+        };
+        if let Some(switch) = switch {
+            *switch = true;
             continue;
         }
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -124,6 +142,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
                 o.handler_deadline = Some(Duration::from_millis(number(value()?)?));
             }
             "--max-restarts" => o.max_restarts = Some(number(value()?)? as usize),
+            "--health-route" => o.health_route = Some(value()?),
             "--restart-period-ms" => {
                 o.restart_period = Some(Duration::from_millis(number(value()?)?))
             }
@@ -133,7 +152,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             other => return Err(format!("unknown option {other:?}; see --help")),
         }
     }
-    if o.addrs.is_empty() {
+    if o.addrs.is_empty() && !o.systemd {
         o.addrs.push(SocketAddr::from(([127, 0, 0, 1], 8080)));
     }
     Ok(Some(o))

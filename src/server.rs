@@ -3,10 +3,13 @@
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use warden_reactor::{Config, Failure, Handler, Request, Response, Restart};
-use warden_worker::{DEFAULT_BACKLOG, OnError, Policies, PoolConfig, StartError, WorkerPool};
+use warden_worker::{
+    DEFAULT_BACKLOG, ListenOptions, OnError, Policies, PoolConfig, StartError, WorkerPool,
+};
 
 use crate::error::Error;
 use crate::handle::ServerHandle;
@@ -55,6 +58,8 @@ impl Server {
             workers: None,
             config: Config::default(),
             backlog: DEFAULT_BACKLOG,
+            reuse_port: false,
+            health_route: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             handler_deadline: Some(DEFAULT_HANDLER_DEADLINE),
@@ -66,14 +71,25 @@ impl Server {
     }
 }
 
+/// Where a listener comes from.
+#[derive(Debug)]
+enum Source {
+    /// Bind this address.
+    Addr(SocketAddr),
+    /// Take the sockets systemd passed (socket activation).
+    Systemd,
+}
+
 /// Configures and starts a server. Every setting has a default; see `DESIGN.md`.
 pub struct Builder {
     /// Each address, with the policy of the `bind_with` that added it.
-    addrs: Vec<(SocketAddr, Option<OnError>)>,
+    addrs: Vec<(Source, Option<OnError>)>,
     errors: Vec<Error>,
     workers: Option<usize>,
     config: Config,
     backlog: i32,
+    reuse_port: bool,
+    health_route: Option<String>,
     max_connections: usize,
     shutdown_grace: Duration,
     handler_deadline: Option<Duration>,
@@ -108,7 +124,9 @@ impl Builder {
         on_error: Option<OnError>,
     ) -> Builder {
         match addr.to_socket_addrs() {
-            Ok(addrs) => self.addrs.extend(addrs.map(|a| (a, on_error.clone()))),
+            Ok(addrs) => self
+                .addrs
+                .extend(addrs.map(|a| (Source::Addr(a), on_error.clone()))),
             Err(e) => self.errors.push(Error::Resolve {
                 addr: format!("{addr:?}"),
                 source: Arc::new(e),
@@ -183,6 +201,31 @@ impl Builder {
     /// worker is full, new clients wait in the listen backlog. Default 25,000.
     pub fn max_connections(mut self, n: usize) -> Builder {
         self.max_connections = n;
+        self
+    }
+
+    /// Serves on the listening sockets systemd passed to this process (socket activation:
+    /// `LISTEN_PID` and `LISTEN_FDS`), in addition to any `bind`. With the socket unit
+    /// holding the port, a restart loses no connection attempt: they wait in its backlog.
+    /// Serving fails with [`Error::Config`] if systemd passed none.
+    pub fn systemd_listeners(mut self) -> Builder {
+        self.addrs.push((Source::Systemd, None));
+        self
+    }
+
+    /// Sets `SO_REUSEPORT` on the listeners, so a new process can bind the same port while
+    /// the old one drains: start the new one, then SIGTERM the old (a zero-downtime
+    /// restart). Off by default, so that a second server on the port is an error.
+    pub fn reuse_port(mut self, on: bool) -> Builder {
+        self.reuse_port = on;
+        self
+    }
+
+    /// Answers `GET path` itself, before the handler: `200 ok` while serving, `503
+    /// draining` once a shutdown has started, so a load balancer stops sending traffic
+    /// before the connections close.
+    pub fn health_route(mut self, path: impl Into<String>) -> Builder {
+        self.health_route = Some(path.into());
         self
     }
 
@@ -328,14 +371,39 @@ impl Builder {
 
         let mut listeners = Vec::with_capacity(self.addrs.len());
         let mut listener_policies = Vec::with_capacity(self.addrs.len());
-        for (addr, policy) in &self.addrs {
-            let listener = warden_worker::bind(*addr, self.backlog).map_err(|e| Error::Bind {
-                addr: *addr,
-                source: Arc::new(e),
-            })?;
-            listeners.push(listener);
-            listener_policies.push(policy.clone());
+        let mut options = ListenOptions::default();
+        options.backlog = self.backlog;
+        options.reuse_port = self.reuse_port;
+        for (source, policy) in &self.addrs {
+            match source {
+                Source::Addr(addr) => {
+                    let listener =
+                        warden_worker::bind_with(*addr, options).map_err(|e| Error::Bind {
+                            addr: *addr,
+                            source: Arc::new(e),
+                        })?;
+                    listeners.push(listener);
+                    listener_policies.push(policy.clone());
+                }
+                Source::Systemd => {
+                    let passed = warden_worker::systemd_listeners()
+                        .map_err(|e| Error::start("the systemd listeners", e))?;
+                    if passed.is_empty() {
+                        return Err(Error::Config {
+                            reason: "systemd_listeners: no sockets were passed (LISTEN_FDS)",
+                        });
+                    }
+                    listener_policies.extend(passed.iter().map(|_| policy.clone()));
+                    listeners.extend(passed);
+                }
+            }
         }
+        let draining = Arc::new(AtomicBool::new(false));
+        let health = self.health_route.map(|path| (path, Arc::clone(&draining)));
+        let factory = move |worker: usize| Healthy {
+            inner: factory(worker),
+            health: health.clone(),
+        };
         let mut config = PoolConfig::default();
         config.workers = workers;
         config.reactor = self.config;
@@ -359,7 +427,7 @@ impl Builder {
         for addr in pool.local_addrs() {
             log::info!("listening on {addr} with {workers} workers");
         }
-        Ok(ServerHandle::new(pool, self.shutdown_grace))
+        Ok(ServerHandle::new(pool, self.shutdown_grace, draining))
     }
 }
 
@@ -370,6 +438,8 @@ impl fmt::Debug for Builder {
                 "addrs",
                 &self.addrs.iter().map(|(a, _)| a).collect::<Vec<_>>(),
             )
+            .field("reuse_port", &self.reuse_port)
+            .field("health_route", &self.health_route)
             .field("workers", &self.workers)
             .field("config", &self.config)
             .field("backlog", &self.backlog)
@@ -379,5 +449,27 @@ impl fmt::Debug for Builder {
             .field("restart_period", &self.restart_period)
             .field("on_error", &self.on_error.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+/// A handler with the health route in front of it.
+struct Healthy<H> {
+    inner: H,
+    health: Option<(String, Arc<AtomicBool>)>,
+}
+
+impl<H: Handler> Handler for Healthy<H> {
+    fn call(&self, req: &Request<'_>) -> Response {
+        if let Some((path, draining)) = &self.health
+            && req.path() == path
+            && matches!(req.method(), "GET" | "HEAD")
+        {
+            return if draining.load(Ordering::Relaxed) {
+                Response::text("draining\n").with_status(503)
+            } else {
+                Response::text("ok\n")
+            };
+        }
+        self.inner.call(req)
     }
 }

@@ -2,6 +2,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::Ordering;
 
 use mio::net::TcpStream;
 
@@ -672,18 +673,19 @@ fn respond<H: Handler>(
         origin.id,
     );
     let path = request.path();
-    let exchange = Exchange {
-        head_only: info.is_head,
-        // While draining, requests already buffered are all answered; the last of them
-        // says the connection closes.
-        close: !info.keep_alive || (cx.draining && last),
-        http10_keep_alive: info.keep_alive && info.version == Version::Http10,
-    };
     cx.served += 1;
     cx.activity
         .enter(origin.id, origin.peer, origin.listener, head.method, path);
     let called = frame::catch(|| cx.handler.call(&request));
     cx.activity.exit();
+    // While draining, requests already buffered are all answered; the last of them says
+    // the connection closes. Read after the handler: a shutdown may have begun meanwhile.
+    let draining = cx.draining || cx.drain_signal.load(Ordering::Relaxed);
+    let exchange = Exchange {
+        head_only: info.is_head,
+        close: !info.keep_alive || (last && draining),
+        http10_keep_alive: info.keep_alive && info.version == Version::Http10,
+    };
     let out = &mut out.get_or_insert_with(|| cx.pool.take_write()).data;
     let failure = match called {
         Ok(response) => {

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -54,12 +55,22 @@ pub(crate) enum Command {
 pub struct Inbox {
     tx: Sender<Command>,
     waker: Arc<Waker>,
+    /// Raised by `shutdown` before the command is even taken, so a handler already
+    /// running when the shutdown starts answers with `Connection: close`.
+    draining: Arc<AtomicBool>,
 }
 
 impl Inbox {
-    pub(crate) fn new(waker: Arc<Waker>) -> (Inbox, Receiver<Command>) {
+    pub(crate) fn new(waker: Arc<Waker>, draining: Arc<AtomicBool>) -> (Inbox, Receiver<Command>) {
         let (tx, rx) = crossbeam_channel::unbounded();
-        (Inbox { tx, waker }, rx)
+        (
+            Inbox {
+                tx,
+                waker,
+                draining,
+            },
+            rx,
+        )
     }
 
     /// Hands the reactor an accepted, non-blocking socket from listener 0.
@@ -95,6 +106,7 @@ impl Inbox {
     /// remains. [`Reactor::run`](crate::Reactor::run) then returns. Does nothing if the
     /// reactor has already stopped.
     pub fn shutdown(&self, grace: Duration) {
+        self.draining.store(true, Ordering::Relaxed);
         self.command(Command::Shutdown(grace));
     }
 

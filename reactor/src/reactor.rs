@@ -2,6 +2,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
@@ -53,8 +54,11 @@ pub(crate) struct Shared<H> {
     pub(crate) pool: Pool,
     pub(crate) date: DateCache,
     pub(crate) preamble: Preamble,
-    /// A graceful shutdown is under way: every response says `Connection: close`.
+    /// A graceful shutdown is under way: the last buffered response says
+    /// `Connection: close`.
     pub(crate) draining: bool,
+    /// Raised by [`Inbox::shutdown`] at once, before the loop takes the command.
+    pub(crate) drain_signal: Arc<AtomicBool>,
     /// Requests answered since the last time the stats were published.
     pub(crate) served: u64,
     /// Where failures are reported and restarts chosen.
@@ -90,6 +94,7 @@ impl<H> Shared<H> {
             date,
             preamble,
             draining: false,
+            drain_signal: Arc::new(AtomicBool::new(false)),
             served: 0,
             supervisor: Box::new(LogFailures),
             activity: Arc::new(Activity::default()),
@@ -205,7 +210,7 @@ impl<H: Handler> Reactor<H> {
         let shared = Shared::new(config, handler, DateCache::new(Instant::now()))?;
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (inbox, rx) = Inbox::new(waker);
+        let (inbox, rx) = Inbox::new(waker, Arc::clone(&shared.drain_signal));
         let epoch = Instant::now();
         let reactor = Reactor {
             poll,

@@ -31,7 +31,8 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
-#![forbid(unsafe_code)]
+// One block in `listener.rs` takes systemd's descriptors, and says why that is sound.
+#![deny(unsafe_code)]
 
 mod acceptor;
 mod listener;
@@ -42,7 +43,7 @@ mod worker;
 
 pub use crate::{
     acceptor::{Acceptor, AcceptorConfig, PreparedAcceptor, RESOURCE_BACKOFF, WorkerSlot},
-    listener::{DEFAULT_BACKLOG, bind},
+    listener::{DEFAULT_BACKLOG, ListenOptions, bind, bind_with, systemd_listeners},
     pool::{PoolConfig, PoolStats, StartError, Stop, WorkerPool, WorkerStats},
     report::{FailureCounters, FailureStats, OnError, Policies},
 };
