@@ -322,7 +322,14 @@ fn main() -> ExitCode {
     }
     builder = builder
         .on_error(on_error)
-        .fault_injection(options.fault_routes);
+        .fault_injection(options.fault_routes)
+        .reuse_port(options.reuse_port);
+    if options.systemd {
+        builder = builder.systemd_listeners();
+    }
+    if let Some(path) = options.health_route {
+        builder = builder.health_route(path);
+    }
 
     let routes: fn(&Request<'_>) -> Response = if options.fault_routes {
         route_with_faults

@@ -239,13 +239,22 @@ impl Binary {
     /// Starts the binary on 127.0.0.1:0 with `args`, under `sh -c "PREFIX exec ..."` so a
     /// test can set limits (`ulimit -n 48 &&`); waits for its `listening on` line.
     pub fn start(shell_prefix: &str, args: &[&str]) -> Binary {
+        Binary::launch(shell_prefix, "127.0.0.1:0", args)
+    }
+
+    /// Starts the binary listening on `addr`.
+    pub fn start_at(addr: &str, args: &[&str]) -> Binary {
+        Binary::launch("", addr, args)
+    }
+
+    fn launch(shell_prefix: &str, addr: &str, args: &[&str]) -> Binary {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(format!(r#"{shell_prefix} exec "$0" "$@""#))
             .arg(env!("CARGO_BIN_EXE_warden"))
-            .args(["--addr", "127.0.0.1:0"])
+            .args(["--addr", addr])
             .args(args)
             .env("RUST_LOG", "warn")
             .env_remove("RUST_BACKTRACE")
