@@ -67,17 +67,21 @@ impl Activity {
                 slot.store(word, relaxed);
             }
         }
-        let mut desc = [0u8; DESC_BYTES];
+        // Pack `METHOD path` into the words directly: no buffer to clear, one store per
+        // eight bytes ("GET /plaintext" is two).
+        let bytes = method.as_bytes().iter().chain(b" ").chain(path.as_bytes());
         let mut len = 0;
-        for part in [method.as_bytes(), b" ", path.as_bytes()] {
-            let n = part.len().min(DESC_BYTES - len);
-            desc[len..len + n].copy_from_slice(&part[..n]);
-            len += n;
+        let mut word = 0u64;
+        for &b in bytes.take(DESC_BYTES) {
+            word |= u64::from(b) << (8 * (len % 8));
+            len += 1;
+            if len % 8 == 0 {
+                self.desc[len / 8 - 1].store(word, relaxed);
+                word = 0;
+            }
         }
-        for (slot, chunk) in self.desc.iter().zip(desc[..len].chunks(8)) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            slot.store(u64::from_le_bytes(word), relaxed);
+        if len % 8 != 0 {
+            self.desc[len / 8].store(word, relaxed);
         }
         self.desc_len.store(len as u64, relaxed);
         // Release: a reader that sees the odd value sees the description written above.
