@@ -86,6 +86,25 @@ impl ReadBuf {
         }
     }
 
+    /// Makes room to read into: moves the unconsumed bytes to the front, and if that is
+    /// not enough, doubles the buffer up to `limit` bytes. `false` when it is full at
+    /// the limit.
+    pub(crate) fn make_room(&mut self, limit: usize) -> bool {
+        if !self.spare().is_empty() {
+            return true;
+        }
+        self.compact();
+        if !self.spare().is_empty() {
+            return true;
+        }
+        let grown = (self.capacity() * 2).min(limit);
+        if grown <= self.capacity() {
+            return false;
+        }
+        self.reserve_total(grown);
+        true
+    }
+
     /// Moves the unconsumed bytes to the front when that frees room at the end.
     pub(crate) fn compact(&mut self) {
         if self.start > 0 {
@@ -190,6 +209,31 @@ mod tests {
             20,
             "an emptied buffer starts over at the front"
         );
+    }
+
+    #[test]
+    fn make_room_compacts_then_doubles_up_to_the_limit() {
+        let mut buf = ReadBuf::new(4);
+        buf.spare().copy_from_slice(b"abcd");
+        buf.commit(4);
+        buf.consume(1);
+        assert!(buf.make_room(10));
+        assert_eq!(
+            (buf.capacity(), buf.filled()),
+            (4, &b"bcd"[..]),
+            "moved, not grown"
+        );
+        buf.spare()[0] = b'e';
+        buf.commit(1);
+        assert!(buf.make_room(10));
+        assert_eq!(buf.capacity(), 8, "doubled");
+        let room = buf.spare().len();
+        buf.commit(room);
+        assert!(buf.make_room(10));
+        assert_eq!(buf.capacity(), 10, "capped at the limit");
+        let room = buf.spare().len();
+        buf.commit(room);
+        assert!(!buf.make_room(10), "full at the limit");
     }
 
     #[test]

@@ -272,16 +272,8 @@ impl Conn {
                 return;
             }
             let buf = self.rbuf.get_or_insert_with(|| cx.pool.take_read());
-            if buf.spare().is_empty() {
-                buf.compact();
-            }
-            if buf.spare().is_empty() {
-                let limit = cx.config.max_head + cx.config.max_body + cx.config.read_buffer;
-                let grown = (buf.capacity() * 2).min(limit);
-                if grown <= buf.capacity() {
-                    return; // as the socket path: nothing more can be taken
-                }
-                buf.reserve_total(grown);
+            if !buf.make_room(read_limit(&cx.config)) {
+                return; // as the socket path: nothing more can be taken
             }
             let spare = buf.spare();
             let n = spare.len().min(bytes.len());
@@ -334,20 +326,10 @@ impl Conn {
     /// One read into the read buffer, borrowed from the pool if the connection had none.
     fn read<H>(&mut self, cx: &mut Shared<H>) -> io::Result<()> {
         let buf = self.rbuf.get_or_insert_with(|| cx.pool.take_read());
-        if buf.spare().is_empty() {
-            buf.compact();
-        }
-        if buf.spare().is_empty() {
-            // Only a body can need more than the standard buffer (heads are refused past
-            // max_head), and never more than the largest head plus the largest body.
-            let limit = cx.config.max_head + cx.config.max_body + cx.config.read_buffer;
-            let grown = (buf.capacity() * 2).min(limit);
-            if grown <= buf.capacity() {
-                // The parser refuses anything that could fill this; defensive.
-                self.input = Input::Drained;
-                return Ok(());
-            }
-            buf.reserve_total(grown);
+        if !buf.make_room(read_limit(&cx.config)) {
+            // The parser refuses anything that could fill this; defensive.
+            self.input = Input::Drained;
+            return Ok(());
         }
         let spare = buf.spare();
         let room = spare.len();
@@ -640,6 +622,13 @@ impl Conn {
             }
         }
     }
+}
+
+/// The most a read buffer may hold: only a body can need more than the standard buffer
+/// (heads are refused past `max_head`), and never more than the largest head plus the
+/// largest body.
+fn read_limit(config: &crate::config::Config) -> usize {
+    config.max_head + config.max_body + config.read_buffer
 }
 
 /// Where a request came from.
