@@ -7,6 +7,8 @@
 //! curl http://127.0.0.1:3000/slow & sleep 0.1; kill -TERM %1   # the slow request still completes
 //! ```
 
+mod common;
+
 use std::time::Duration;
 
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -14,7 +16,7 @@ use signal_hook::iterator::Signals;
 use warden::{Request, Response, Server};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let self_test = std::env::var_os("WARDEN_EXAMPLE_SELF_TEST").is_some();
+    let self_test = common::self_test();
     let server = Server::builder()
         .bind(if self_test {
             "127.0.0.1:0"
@@ -45,7 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     if self_test {
-        let slow = std::thread::spawn(move || get(addr, "/slow"));
+        let slow = std::thread::spawn(move || common::request(addr, "/slow", false));
         std::thread::sleep(Duration::from_millis(100)); // the slow request is in its handler
         signal_hook::low_level::raise(SIGTERM)?;
         let reply = slow.join().expect("client")?;
@@ -60,13 +62,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     server.wait()?;
     println!("stopped cleanly");
     Ok(())
-}
-
-fn get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: example\r\n\r\n")?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    Ok(reply)
 }

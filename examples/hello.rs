@@ -8,12 +8,14 @@
 //! With `WARDEN_EXAMPLE_SELF_TEST=1` it serves on a free port, asks itself once, and
 //! exits: that is how the test suite runs every example.
 
+mod common;
+
 use std::time::Duration;
 
 use warden::{Request, Response, Server};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let self_test = std::env::var_os("WARDEN_EXAMPLE_SELF_TEST").is_some();
+    let self_test = common::self_test();
     let server = Server::builder()
         .bind(if self_test {
             "127.0.0.1:0"
@@ -30,24 +32,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("listening on http://{addr}");
 
     if self_test {
-        let reply = get(addr, "/hello/warden")?;
+        let reply = common::get(addr, "/hello/warden")?;
         assert!(reply.ends_with("Hello, warden!\n"), "{reply}");
         println!("self-test passed");
         server.shutdown(Duration::from_secs(1));
     }
     server.wait()?;
     Ok(())
-}
-
-/// A minimal client, to keep the example free of dependencies.
-fn get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: example\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    Ok(reply)
 }

@@ -17,6 +17,8 @@
 //! cargo run --example on_error    # then: curl http://127.0.0.1:3000/flaky
 //! ```
 
+mod common;
+
 use std::time::Duration;
 
 use warden::{Failure, FailureKind, Request, Response, Restart, Server};
@@ -43,7 +45,7 @@ fn handler(req: &Request<'_>) -> Response {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let self_test = std::env::var_os("WARDEN_EXAMPLE_SELF_TEST").is_some();
+    let self_test = common::self_test();
     let server = Server::builder()
         .bind(if self_test {
             "127.0.0.1:0"
@@ -68,14 +70,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     if self_test {
-        assert!(get(addr, "/flaky")?.starts_with("HTTP/1.1 503"));
-        assert!(get(addr, "/ok")?.starts_with("HTTP/1.1 200"));
+        assert!(common::get(addr, "/flaky")?.starts_with("HTTP/1.1 503"));
+        assert!(common::get(addr, "/ok")?.starts_with("HTTP/1.1 200"));
         assert!(
-            get(addr, "/unsafe-to-answer")?.is_empty(),
+            common::get(addr, "/unsafe-to-answer")?.is_empty(),
             "closed without an answer"
         );
-        assert!(get(addr, "/poisoned")?.starts_with("HTTP/1.1 500"));
-        assert!(get(addr, "/fatal")?.starts_with("HTTP/1.1 500"));
+        assert!(common::get(addr, "/poisoned")?.starts_with("HTTP/1.1 500"));
+        assert!(common::get(addr, "/fatal")?.starts_with("HTTP/1.1 500"));
         let stopped = server.wait().expect_err("the policy chose Shutdown");
         println!("stopped: {stopped}");
         assert_eq!(server.stats().worker_restarts, 1);
@@ -89,16 +91,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     server.shutdown(Duration::ZERO);
     Ok(())
-}
-
-fn get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: example\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    Ok(reply)
 }

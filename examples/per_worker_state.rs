@@ -10,6 +10,8 @@
 //! cargo run --example per_worker_state   # then: curl http://127.0.0.1:3000/count
 //! ```
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -43,7 +45,7 @@ impl WorkerState {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let self_test = std::env::var_os("WARDEN_EXAMPLE_SELF_TEST").is_some();
+    let self_test = common::self_test();
     let server = Server::builder()
         .bind(if self_test {
             "127.0.0.1:0"
@@ -64,15 +66,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("listening on http://{addr}");
 
     if self_test {
-        assert!(get(addr, "/count")?.ends_with("saw /count 1 times\n"));
-        assert!(get(addr, "/count")?.ends_with("saw /count 2 times\n"));
-        get(addr, "/crash")?;
+        assert!(common::get(addr, "/count")?.ends_with("saw /count 1 times\n"));
+        assert!(common::get(addr, "/count")?.ends_with("saw /count 2 times\n"));
+        common::get(addr, "/crash")?;
         // Wait for the replacement, then see its fresh state.
         while server.stats().worker_restarts == 0 {
             std::thread::sleep(Duration::from_millis(5));
         }
         assert!(
-            get(addr, "/count")?.ends_with("saw /count 1 times\n"),
+            common::get(addr, "/count")?.ends_with("saw /count 1 times\n"),
             "fresh after a restart"
         );
         println!("self-test passed");
@@ -80,16 +82,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     server.wait()?;
     Ok(())
-}
-
-fn get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: example\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    Ok(reply)
 }

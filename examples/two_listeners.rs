@@ -8,6 +8,8 @@
 //! curl http://127.0.0.1:3001/report    # 500 with the failure
 //! ```
 
+mod common;
+
 use std::time::Duration;
 
 use warden::{Failure, FailureKind, Request, Response, Restart, Server};
@@ -33,7 +35,7 @@ fn admin_policy(failure: &Failure) -> Restart {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let self_test = std::env::var_os("WARDEN_EXAMPLE_SELF_TEST").is_some();
+    let self_test = common::self_test();
     let (public, admin) = if self_test {
         ("127.0.0.1:0", "127.0.0.1:0")
     } else {
@@ -50,12 +52,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("public on http://{public}, admin on http://{admin}");
 
     if self_test {
-        let reply = get(public, "/report")?;
+        let reply = common::get(public, "/report")?;
         assert!(
             reply.starts_with("HTTP/1.1 503") && !reply.contains("broken"),
             "{reply}"
         );
-        let reply = get(admin, "/report")?;
+        let reply = common::get(admin, "/report")?;
         assert!(
             reply.starts_with("HTTP/1.1 500") && reply.contains("the report generator is broken"),
             "{reply}"
@@ -65,16 +67,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     server.wait()?;
     Ok(())
-}
-
-fn get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: example\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    Ok(reply)
 }

@@ -11,7 +11,7 @@
 //! use warden_reactor::{Request, Response, Restart};
 //! use warden_worker::{Policies, PoolConfig, WorkerPool, bind, DEFAULT_BACKLOG};
 //!
-//! let listener = bind("127.0.0.1:0".parse().unwrap(), DEFAULT_BACKLOG)?;
+//! let listener = bind("127.0.0.1:0".parse().expect("an address"), DEFAULT_BACKLOG)?;
 //! let mut config = PoolConfig::default();
 //! config.workers = 2;
 //! let policies = Policies { server: Some(Arc::new(|_| Restart::CloseConnection)), listeners: vec![] };
