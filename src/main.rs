@@ -343,10 +343,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Set before announcing the addresses: from then on clients may ask for /stats.
+    let server = SERVER.get_or_init(|| server);
     for addr in server.local_addrs() {
         println!("listening on {addr}");
     }
-    let server = SERVER.get_or_init(|| server);
     if let Err(e) = drain_on_signals(server, options.shutdown_grace) {
         eprintln!("warden: cannot handle signals: {e}");
         return ExitCode::FAILURE;

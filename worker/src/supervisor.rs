@@ -300,11 +300,13 @@ where
                     let slot = WorkerSlot::new(id, worker.inbox.clone(), Arc::clone(&worker.stats));
                     self.register_stats(&worker);
                     self.workers.push(worker);
+                    // Counted before the acceptor routes to it, so that anyone served by
+                    // the replacement sees the restart in the stats.
+                    let took = started.elapsed();
+                    self.reports.counters.restarted(took);
                     if let Some(acceptor) = &self.acceptor {
                         acceptor.replace(slot, orphans.take());
                     }
-                    let took = started.elapsed();
-                    self.reports.counters.restarted(took);
                     log::info!("worker {id} restarted in {took:?}");
                     return;
                 }
