@@ -182,7 +182,8 @@ fn sigterm_drains_what_is_in_flight_then_exits_cleanly() {
         200
     );
     let mut busy = Client::connect(server.addr);
-    busy.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\npi");
+    util::begin_upload(&mut busy, "/echo", 4);
+    busy.send("pi");
     signal(&server, "TERM");
     assert!(idle.is_closed(), "idle connections close at once");
     busy.send("ng");
@@ -200,7 +201,7 @@ fn sigterm_drains_what_is_in_flight_then_exits_cleanly() {
 fn a_second_signal_stops_at_once() {
     let server = Binary::start("", &["--workers", "1", "--shutdown-grace-ms", "600000"]);
     let mut stuck = Client::connect(server.addr);
-    stuck.send("GET /plaintext HTTP/1.1\r\nHo");
+    util::begin_upload(&mut stuck, "/echo", 100); // busy, and never finished
     let mut idle = Client::connect(server.addr);
     assert_eq!(
         idle.send(get("/plaintext")).reply().expect("idle").status,

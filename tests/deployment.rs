@@ -135,7 +135,8 @@ fn health_route_turns_503_when_draining() {
     assert_eq!((reply.status, reply.text().as_str()), (200, "ok\n"));
     // A connection with a request in progress keeps the worker draining.
     let mut busy = Client::connect(server.addr);
-    busy.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nx");
+    util::begin_upload(&mut busy, "/echo", 2);
+    busy.send("x");
     signal(server.child.id(), "TERM");
     // The probe's idle keep-alive connection is closed by the drain; on the busy one the
     // health answer would now be 503. Ask there once the body completes.

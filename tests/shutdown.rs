@@ -56,7 +56,8 @@ fn requests_completed_after_shutdown_say_connection_close() {
         idle.send(get("/plaintext")).reply().expect("idle").status,
         200
     );
-    busy.send("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhe");
+    util::begin_upload(&mut busy, "/echo", 5);
+    busy.send("he");
     server.shutdown(Duration::from_secs(10));
     // The idle connection's close shows the worker has started draining.
     assert!(idle.is_closed());

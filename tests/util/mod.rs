@@ -303,3 +303,13 @@ impl Drop for Binary {
         let _ = self.child.wait();
     }
 }
+
+/// Starts `POST path` with a body of `length` bytes still to come, and returns once the
+/// server has parsed the head (it answers `100 Continue`): from then on the connection is
+/// busy, not idle, on the server's side, with no race.
+pub fn begin_upload(client: &mut Client, path: &str, length: usize) {
+    client.send(format!(
+        "POST {path} HTTP/1.1\r\nHost: a\r\nContent-Length: {length}\r\nExpect: 100-continue\r\n\r\n"
+    ));
+    assert_eq!(client.reply().expect("100 Continue").status, 100);
+}
