@@ -47,6 +47,19 @@ impl FailureKind {
         FailureKind::Io,
     ];
 
+    /// This kind's position in [`FailureKind::ALL`], e.g. to index per-kind counters.
+    pub fn index(self) -> usize {
+        match self {
+            FailureKind::Panic => 0,
+            FailureKind::InvalidResponse => 1,
+            FailureKind::ConnectionPanic => 2,
+            FailureKind::WorkerPanic => 3,
+            FailureKind::Hung => 4,
+            FailureKind::ClientGone => 5,
+            FailureKind::Io => 6,
+        }
+    }
+
     /// A short snake_case name, e.g. `invalid_response`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -210,7 +223,8 @@ mod tests {
             Restart::RestartWorker
         );
         assert_eq!(FailureKind::Hung.default_restart(), Restart::RestartWorker);
-        let names: Vec<&str> = FailureKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(names.len(), 7);
+        for (i, kind) in FailureKind::ALL.iter().enumerate() {
+            assert_eq!(kind.index(), i, "{kind}");
+        }
     }
 }

@@ -111,6 +111,10 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> &str {
 
 /// Runs `f`, returning its panic as `Err` instead of unwinding further: keeps a panicking
 /// policy or handler from taking its caller down.
+///
+/// # Errors
+///
+/// The panic's payload, if `f` panicked (see [`describe_panic`]).
 pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Box<dyn Any + Send>> {
     panic::catch_unwind(panic::AssertUnwindSafe(f))
 }

@@ -1,7 +1,6 @@
 //! Telling a paused acceptor that a connection slot was freed.
 
 use std::fmt;
-use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use mio::Waker;
@@ -49,11 +48,6 @@ impl SlotSignal {
         if let Err(e) = self.waker.wake() {
             log::warn!("waking the acceptor failed: {e}");
         }
-    }
-
-    /// Wakes the poll; for errors the caller wants to see.
-    pub fn try_wake(&self) -> io::Result<()> {
-        self.waker.wake()
     }
 }
 

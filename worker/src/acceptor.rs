@@ -190,6 +190,10 @@ impl PreparedAcceptor {
     }
 
     /// The addresses the listeners are bound to.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockname`, which a bound listener does not give.
     pub fn local_addrs(&self) -> io::Result<Vec<SocketAddr>> {
         self.listeners.iter().map(TcpListener::local_addr).collect()
     }

@@ -75,19 +75,13 @@ pub struct FailureStats {
 impl FailureStats {
     /// Failures of `kind`.
     pub fn count(&self, kind: FailureKind) -> u64 {
-        let index = FailureKind::ALL
-            .iter()
-            .position(|k| *k == kind)
-            .expect("ALL lists every kind");
-        self.by_kind[index]
+        self.by_kind[kind.index()]
     }
 }
 
 impl FailureCounters {
     fn count(&self, kind: FailureKind) {
-        if let Some(i) = FailureKind::ALL.iter().position(|k| *k == kind) {
-            self.by_kind[i].fetch_add(1, Ordering::Relaxed);
-        }
+        self.by_kind[kind.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn restarted(&self, took: Duration) {
