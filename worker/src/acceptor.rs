@@ -329,11 +329,7 @@ impl Loop {
             match self.listeners[i].accept() {
                 Ok((stream, peer)) => {
                     self.exhausted_logged = false;
-                    // Responses are written whole, once per batch: Nagle would only
-                    // delay them.
-                    if let Err(e) = stream.set_nodelay(true) {
-                        log::debug!("{peer}: TCP_NODELAY failed: {e}");
-                    }
+                    // TCP_NODELAY comes from the listener (see `listener.rs`).
                     self.dispatch(Handoff::new(stream, peer, i));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),

@@ -60,6 +60,10 @@ pub fn bind_with(addr: SocketAddr, options: ListenOptions) -> io::Result<TcpList
     if options.reuse_port {
         socket.set_reuse_port(true)?;
     }
+    // Accepted sockets inherit TCP_NODELAY on Linux: set once here rather than once per
+    // connection. Responses are written whole, once per batch: Nagle would only delay
+    // them.
+    socket.set_tcp_nodelay(true)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(options.backlog)?;
@@ -102,6 +106,7 @@ pub fn systemd_listeners() -> io::Result<Vec<TcpListener>> {
                     format!("descriptor {fd} from systemd is not a listening stream socket"),
                 ));
             }
+            socket.set_tcp_nodelay(true)?;
             socket.set_nonblocking(true)?;
             Ok(socket.into())
         })
@@ -129,6 +134,16 @@ mod tests {
         assert_ne!(addr.port(), 0);
         let again = bind(addr, 16).expect_err("the port is taken");
         assert_eq!(again.kind(), io::ErrorKind::AddrInUse);
+    }
+
+    #[test]
+    fn accepted_sockets_inherit_nodelay() {
+        let listener = bind("127.0.0.1:0".parse().expect("addr"), 16).expect("bind");
+        let _client =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        listener.set_nonblocking(false).expect("blocking");
+        let (accepted, _) = listener.accept().expect("accept");
+        assert!(accepted.nodelay().expect("getsockopt"));
     }
 
     #[test]
