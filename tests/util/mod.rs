@@ -267,12 +267,15 @@ impl Binary {
         std::io::BufReader::new(stdout)
             .read_line(&mut line)
             .expect("read stdout");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .expect("address");
+        let Some(addr) = line.trim().strip_prefix("listening on ") else {
+            let _ = child.kill();
+            let mut log = String::new();
+            if let Some(mut stderr) = child.stderr.take() {
+                let _ = stderr.read_to_string(&mut log);
+            }
+            panic!("warden did not start: first line {line:?}, stderr:\n{log}");
+        };
+        let addr = addr.parse().expect("address");
         Binary { child, addr }
     }
 
