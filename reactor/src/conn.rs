@@ -200,15 +200,17 @@ impl Conn {
             }
             match self.reading {
                 // Linger only when input may still be coming: bytes were left unanswered,
-                // or the socket had more than we read. A client that sent exactly its
+                // or the socket has more than we read (even up to an EOF: closing with
+                // unread input resets the connection). A client that sent exactly its
                 // last request gets a plain close, and frees its slot at once.
-                Reading::Closing { linger }
-                    if (linger || self.input == Input::Pending)
-                        && self.input != Input::PendingEof =>
-                {
-                    // Our final response is out; stop sending, keep draining input.
+                Reading::Closing { linger } if linger || self.input != Input::Drained => {
+                    // Our final response is out; stop sending, keep draining input. What
+                    // is still buffered will never be answered.
                     let _ = self.stream.shutdown(Shutdown::Write);
                     self.reading = Reading::Lingering;
+                    if let Some(buf) = &mut self.rbuf {
+                        buf.clear();
+                    }
                     self.release_read(cx);
                 }
                 Reading::Closing { .. } => return Outcome::Close,
@@ -217,11 +219,10 @@ impl Conn {
             if let Reading::Lingering = self.reading {
                 return self.linger();
             }
-            if reads == READ_BUDGET {
-                break;
-            }
 
-            // Answer what is buffered, reading more while the socket has it.
+            // Answer what is buffered, reading more while the socket has it and the
+            // turn's read budget lasts. Buffered requests are always answered: the
+            // budget limits reads only, since no event would announce bytes already read.
             loop {
                 if self.process(cx) {
                     break; // output reached its high-water mark: write first
