@@ -1,8 +1,19 @@
-//! warden: a multi-worker HTTP/1.1 server with its own reactor.
+//! warden: a multi-worker HTTP/1.1 server with its own reactor, and a supervisor that
+//! makes every failure visible, attributable to its request, and recoverable by a policy
+//! you pick.
 //!
 //! An acceptor thread hands sockets to N worker threads; each worker runs its own `mio`
 //! event loop ([`warden_reactor::Reactor`]), parsing with `httparse` under the RFC 9112
 //! rules and answering pipelined requests in batches.
+//!
+//! - [`Server::builder`] configures and starts a server; [`Builder::serve`] takes one
+//!   [`Handler`] for every worker, [`Builder::serve_with`] a factory run on each worker.
+//! - [`Builder::on_error`] (and [`Builder::bind_with`] per listener) picks a [`Restart`]
+//!   for each [`Failure`]: answer, close the connection, restart or abort the worker, or
+//!   shut the server down.
+//! - [`ServerHandle`] gives the addresses, [`ServerHandle::failures`] (every failure, on
+//!   one channel), [`ServerHandle::stats`], [`ServerHandle::shutdown`] and
+//!   [`ServerHandle::wait`], which says why the server stopped.
 //!
 //! ```
 //! use warden::{Request, Response, Server};
@@ -24,6 +35,33 @@
 //!
 //! server.shutdown(std::time::Duration::from_secs(1));
 //! server.wait()?;
+//! # Ok::<(), warden::Error>(())
+//! ```
+//!
+//! A handler that panics costs its request a 500 (or whatever the policy answers); the
+//! failure arrives on the channel with the request that caused it:
+//!
+//! ```
+//! use warden::{FailureKind, Request, Response, Server};
+//!
+//! let server = Server::builder()
+//!     .bind("127.0.0.1:0")
+//!     .workers(1)
+//!     .serve(|req: &Request<'_>| -> Response { panic!("cannot serve {}", req.path()) })?;
+//! let failures = server.failures();
+//!
+//! use std::io::{Read, Write};
+//! let mut client = std::net::TcpStream::connect(server.local_addrs()[0]).expect("connect");
+//! client.write_all(b"GET /report HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+//! let mut response = String::new();
+//! client.read_to_string(&mut response).expect("read");
+//! assert!(response.starts_with("HTTP/1.1 500"));
+//!
+//! let failure = failures.recv().expect("reported");
+//! assert_eq!(failure.kind, FailureKind::Panic);
+//! assert_eq!(failure.path.as_deref(), Some("/report"));
+//! assert_eq!(failure.message, "cannot serve /report");
+//! # server.shutdown(std::time::Duration::ZERO);
 //! # Ok::<(), warden::Error>(())
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
