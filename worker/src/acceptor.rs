@@ -315,7 +315,7 @@ impl Loop {
             );
         }
         for handoff in handoffs {
-            self.dispatch(handoff);
+            self.dispatch(handoff, u64::MAX);
         }
     }
 
@@ -330,7 +330,7 @@ impl Loop {
                 Ok((stream, peer)) => {
                     self.exhausted_logged = false;
                     // TCP_NODELAY comes from the listener (see `listener.rs`).
-                    self.dispatch(Handoff::new(stream, peer, i));
+                    self.dispatch(Handoff::new(stream, peer, i), self.max_per_worker);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -342,11 +342,13 @@ impl Loop {
         }
     }
 
-    /// Hands a socket to the least-loaded live worker, round robin among equals. With no
-    /// worker left to take it, the socket is dropped, which closes it.
-    fn dispatch(&mut self, mut handoff: Handoff) {
+    /// Hands a socket to the least-loaded live worker below `limit`, round robin among
+    /// equals. Freshly accepted sockets respect the per-worker limit; those moving from a
+    /// stopped worker were accepted already, and are placed even past it. With no worker
+    /// left to take it, the socket is dropped, which closes it.
+    fn dispatch(&mut self, mut handoff: Handoff, limit: u64) {
         loop {
-            let Some(w) = self.pick_worker() else {
+            let Some(w) = self.pick_worker(limit) else {
                 log::warn!(
                     "{}: no live worker to take the connection; closing it",
                     handoff.peer
@@ -368,7 +370,7 @@ impl Loop {
         }
     }
 
-    fn pick_worker(&mut self) -> Option<usize> {
+    fn pick_worker(&mut self, limit: u64) -> Option<usize> {
         let n = self.workers.len();
         if n == 0 {
             return None;
@@ -381,7 +383,7 @@ impl Loop {
                 continue;
             }
             let load = slot.load();
-            if load < self.max_per_worker && best.is_none_or(|(_, l)| load < l) {
+            if load < limit && best.is_none_or(|(_, l)| load < l) {
                 best = Some((i, load));
             }
         }
