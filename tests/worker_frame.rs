@@ -207,3 +207,35 @@ fn a_panicking_factory_on_restart_counts_against_intensity() {
         "the first, then three failed tries"
     );
 }
+
+#[test]
+fn connections_of_an_aborted_worker_move_even_into_a_full_pool() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(2)
+        .max_connections(1)
+        .fault_injection(true)
+        .on_error(|failure| match failure.kind {
+            FailureKind::WorkerPanic => Restart::AbortWorker,
+            _ => failure.kind.default_restart(),
+        })
+        .serve(fault_routes)
+        .expect("serve");
+    // One connection per worker: the pool is full.
+    let mut a = Client::to(&server);
+    let mut b = Client::to(&server);
+    assert_eq!(a.send(get("/plaintext")).reply().expect("a").status, 200);
+    assert_eq!(b.send(get("/plaintext")).reply().expect("b").status, 200);
+    // A's worker crashes after answering and is not replaced; A, now idle, moves to the
+    // other worker although that one is at its limit: it was accepted already.
+    assert_eq!(a.send(get("/crash")).reply().expect("answered").status, 200);
+    eventually("one worker left", || server.stats().workers.len() == 1);
+    assert_eq!(
+        a.send(get("/plaintext")).reply().expect("a moved").status,
+        200
+    );
+    assert_eq!(
+        b.send(get("/plaintext")).reply().expect("b stays").status,
+        200
+    );
+}
