@@ -2,7 +2,6 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::sync::atomic::Ordering;
 
 use mio::net::TcpStream;
 
@@ -670,10 +669,9 @@ fn respond<H: Handler>(
     cx.activity.exit();
     // While draining, requests already buffered are all answered; the last of them says
     // the connection closes. Read after the handler: a shutdown may have begun meanwhile.
-    let draining = cx.draining || cx.drain_signal.load(Ordering::Relaxed);
     let exchange = Exchange {
         head_only: info.is_head,
-        close: !info.keep_alive || (last && draining),
+        close: !info.keep_alive || (last && cx.is_draining()),
         http10_keep_alive: info.keep_alive && info.version == Version::Http10,
     };
     let out = &mut out.get_or_insert_with(|| cx.pool.take_write()).data;

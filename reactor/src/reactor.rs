@@ -2,7 +2,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
@@ -54,11 +54,12 @@ pub(crate) struct Shared<H> {
     pub(crate) pool: Pool,
     pub(crate) date: DateCache,
     pub(crate) preamble: Preamble,
-    /// A graceful shutdown is under way: the last buffered response says
-    /// `Connection: close`.
-    pub(crate) draining: bool,
-    /// Raised by [`Inbox::shutdown`] at once, before the loop takes the command.
-    pub(crate) drain_signal: Arc<AtomicBool>,
+    /// A graceful shutdown is under way: idle connections close, and the last buffered
+    /// response says `Connection: close`. Raised by [`Inbox::shutdown`] at once, before
+    /// the loop takes the command, so a handler running when the shutdown starts already
+    /// answers with `Connection: close`; raised by the loop itself when every inbox is
+    /// gone.
+    pub(crate) draining: Arc<AtomicBool>,
     /// Requests answered since the last time the stats were published.
     pub(crate) served: u64,
     /// Where failures are reported and restarts chosen.
@@ -93,8 +94,7 @@ impl<H> Shared<H> {
             config,
             date,
             preamble,
-            draining: false,
-            drain_signal: Arc::new(AtomicBool::new(false)),
+            draining: Arc::new(AtomicBool::new(false)),
             served: 0,
             supervisor: Box::new(LogFailures),
             activity: Arc::new(Activity::default()),
@@ -102,6 +102,11 @@ impl<H> Shared<H> {
             stop: None,
             worker: 0,
         })
+    }
+
+    /// Whether a graceful shutdown is under way.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     /// Records what a chosen restart means for the reactor itself.
@@ -120,7 +125,7 @@ impl<H> std::fmt::Debug for Shared<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
             .field("config", &self.config)
-            .field("draining", &self.draining)
+            .field("draining", &self.is_draining())
             .field("stop", &self.stop)
             .finish_non_exhaustive()
     }
@@ -210,7 +215,7 @@ impl<H: Handler> Reactor<H> {
         let shared = Shared::new(config, handler, DateCache::new(Instant::now()))?;
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (inbox, rx) = Inbox::new(waker, Arc::clone(&shared.drain_signal));
+        let (inbox, rx) = Inbox::new(waker, Arc::clone(&shared.draining));
         let epoch = Instant::now();
         let reactor = Reactor {
             poll,
@@ -503,7 +508,7 @@ impl<H: Handler> Reactor<H> {
             Outcome::Wait(kind) => {
                 // A lingering connection is left to its linger timer: closing it now could
                 // reset the final response away.
-                if self.shared.draining && self.conns[key].is_idle() {
+                if self.shared.is_draining() && self.conns[key].is_idle() {
                     self.close(key);
                     return;
                 }
@@ -556,7 +561,7 @@ impl<H: Handler> Reactor<H> {
             },
             RunState::Running => RunState::Draining { deadline },
         };
-        self.shared.draining = true;
+        self.shared.draining.store(true, Ordering::Relaxed);
         // Answer whatever already arrived, even on connections that looked idle (a request
         // may be in the kernel with its event not yet seen): one read each, then close
         // every connection left with nothing to do.
