@@ -18,11 +18,7 @@ use warden::{Request, Response, Server};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let self_test = common::self_test();
     let server = Server::builder()
-        .bind(if self_test {
-            "127.0.0.1:0"
-        } else {
-            "127.0.0.1:3000"
-        })
+        .bind(common::addr("127.0.0.1:3000"))
         .health_route("/healthz")
         .serve(|req: &Request<'_>| {
             if req.path() == "/slow" {

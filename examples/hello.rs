@@ -17,11 +17,7 @@ use warden::{Request, Response, Server};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let self_test = common::self_test();
     let server = Server::builder()
-        .bind(if self_test {
-            "127.0.0.1:0"
-        } else {
-            "127.0.0.1:3000"
-        })
+        .bind(common::addr("127.0.0.1:3000"))
         .serve(
             |req: &Request<'_>| match req.path().strip_prefix("/hello/") {
                 Some(name) => Response::text(format!("Hello, {name}!\n")),

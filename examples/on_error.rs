@@ -47,11 +47,7 @@ fn handler(req: &Request<'_>) -> Response {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let self_test = common::self_test();
     let server = Server::builder()
-        .bind(if self_test {
-            "127.0.0.1:0"
-        } else {
-            "127.0.0.1:3000"
-        })
+        .bind(common::addr("127.0.0.1:3000"))
         .on_error(policy)
         .serve(handler)?;
     let addr = server.local_addrs()[0];

@@ -47,11 +47,7 @@ impl WorkerState {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let self_test = common::self_test();
     let server = Server::builder()
-        .bind(if self_test {
-            "127.0.0.1:0"
-        } else {
-            "127.0.0.1:3000"
-        })
+        .bind(common::addr("127.0.0.1:3000"))
         .workers(1)
         .fault_injection(self_test)
         .serve_with(|worker| {

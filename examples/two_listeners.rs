@@ -36,11 +36,10 @@ fn admin_policy(failure: &Failure) -> Restart {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let self_test = common::self_test();
-    let (public, admin) = if self_test {
-        ("127.0.0.1:0", "127.0.0.1:0")
-    } else {
-        ("127.0.0.1:3000", "127.0.0.1:3001")
-    };
+    let (public, admin) = (
+        common::addr("127.0.0.1:3000"),
+        common::addr("127.0.0.1:3001"),
+    );
     let server = Server::builder()
         .bind_with(public, public_policy)
         .bind_with(admin, admin_policy)

@@ -11,14 +11,8 @@ fn full_pool_pauses_and_resumes() {
     let server = server_with(|b| b.max_connections(2));
     let mut first = Client::to(&server);
     let mut second = Client::to(&server);
-    assert_eq!(
-        first.send(get("/plaintext")).reply().expect("1").status,
-        200
-    );
-    assert_eq!(
-        second.send(get("/plaintext")).reply().expect("2").status,
-        200
-    );
+    assert_eq!(first.get_status("/plaintext"), 200);
+    assert_eq!(second.get_status("/plaintext"), 200);
 
     // The third connection completes its handshake in the backlog, but is not accepted.
     let mut third = Client::to(&server);

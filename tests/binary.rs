@@ -20,15 +20,8 @@ fn benchmark_routes_and_stats() {
         .reply()
         .expect("echo");
     assert_eq!(reply.text(), "ping");
-    assert_eq!(client.send(get("/nope")).reply().expect("404").status, 404);
-    assert_eq!(
-        client
-            .send(get("/fault/panic"))
-            .reply()
-            .expect("no fault routes")
-            .status,
-        404
-    );
+    assert_eq!(client.get_status("/nope"), 404);
+    assert_eq!(client.get_status("/fault/panic"), 404);
     let stats = client.send(get("/stats")).reply().expect("stats").text();
     for key in [
         r#""accepted":1"#,
@@ -47,30 +40,9 @@ fn fault_routes_are_supervised_and_exit_stops_with_status_1() {
     // The watchdog itself is tested deterministically in watchdog.rs; here the route only.
     let server = Binary::start("", &["--workers", "1", "--fault-routes"]);
     let mut client = Client::connect(server.addr);
-    assert_eq!(
-        client
-            .send(get("/fault/panic"))
-            .reply()
-            .expect("panic")
-            .status,
-        500
-    );
-    assert_eq!(
-        client
-            .send(get("/fault/bad-header"))
-            .reply()
-            .expect("bad header")
-            .status,
-        500
-    );
-    assert_eq!(
-        client
-            .send(get("/fault/crash"))
-            .reply()
-            .expect("crash")
-            .status,
-        200
-    );
+    assert_eq!(client.get_status("/fault/panic"), 500);
+    assert_eq!(client.get_status("/fault/bad-header"), 500);
+    assert_eq!(client.get_status("/fault/crash"), 200);
     let mut other = Client::connect(server.addr);
     let slept = other
         .send(get("/fault/hang?ms=5"))
@@ -86,10 +58,7 @@ fn fault_routes_are_supervised_and_exit_stops_with_status_1() {
     );
     assert!(stats.contains(r#""worker_panic":1"#), "{stats}");
 
-    assert_eq!(
-        last.send(get("/fault/exit")).reply().expect("exit").status,
-        500
-    );
+    assert_eq!(last.get_status("/fault/exit"), 500);
     let (status, log) = server.exit();
     assert_eq!(status.code(), Some(1), "{log}");
     assert!(
@@ -123,14 +92,7 @@ fn restart_intensity_exits_with_the_reason() {
     );
     for _ in 0..2 {
         let mut client = Client::connect(server.addr);
-        assert_eq!(
-            client
-                .send(get("/fault/crash"))
-                .reply()
-                .expect("crash")
-                .status,
-            200
-        );
+        assert_eq!(client.get_status("/fault/crash"), 200);
     }
     let (status, log) = server.exit();
     assert_eq!(status.code(), Some(1));
@@ -177,10 +139,7 @@ fn signal(server: &Binary, name: &str) {
 fn sigterm_drains_what_is_in_flight_then_exits_cleanly() {
     let server = Binary::start("", &["--workers", "1"]);
     let mut idle = Client::connect(server.addr);
-    assert_eq!(
-        idle.send(get("/plaintext")).reply().expect("idle").status,
-        200
-    );
+    assert_eq!(idle.get_status("/plaintext"), 200);
     let mut busy = Client::connect(server.addr);
     util::begin_upload(&mut busy, "/echo", 4);
     busy.send("pi");
@@ -203,10 +162,7 @@ fn a_second_signal_stops_at_once() {
     let mut stuck = Client::connect(server.addr);
     util::begin_upload(&mut stuck, "/echo", 100); // busy, and never finished
     let mut idle = Client::connect(server.addr);
-    assert_eq!(
-        idle.send(get("/plaintext")).reply().expect("idle").status,
-        200
-    );
+    assert_eq!(idle.get_status("/plaintext"), 200);
     signal(&server, "INT");
     assert!(idle.is_closed(), "the drain has started");
     signal(&server, "INT");

@@ -74,14 +74,7 @@ fn a_client_that_leaves_between_requests_is_not_a_failure() {
         .expect("serve");
     let failures = server.failures();
     let mut client = Client::to(&server);
-    assert_eq!(
-        client
-            .send(get("/plaintext"))
-            .reply()
-            .expect("reply")
-            .status,
-        200
-    );
+    assert_eq!(client.get_status("/plaintext"), 200);
     drop(client);
     let mut polite = Client::to(&server);
     polite.send("GET /plaintext HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");

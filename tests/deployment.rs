@@ -25,14 +25,7 @@ fn a_new_process_takes_over_the_port_while_the_old_one_drains() {
     assert_eq!(new.addr, old.addr);
 
     let mut in_flight = Client::connect(old.addr);
-    assert_eq!(
-        in_flight
-            .send(get("/plaintext"))
-            .reply()
-            .expect("served")
-            .status,
-        200
-    );
+    assert_eq!(in_flight.get_status("/plaintext"), 200);
     signal(old.child.id(), "TERM");
     let (status, log) = old.exit();
     assert!(
@@ -47,14 +40,7 @@ fn a_new_process_takes_over_the_port_while_the_old_one_drains() {
     // Every new connection now reaches the new process: no refusal at any point.
     for _ in 0..20 {
         let mut client = Client::connect(new.addr);
-        assert_eq!(
-            client
-                .send(get("/plaintext"))
-                .reply()
-                .expect("served by the new process")
-                .status,
-            200
-        );
+        assert_eq!(client.get_status("/plaintext"), 200);
     }
 }
 
@@ -105,14 +91,7 @@ os.execve(sys.argv[1], [sys.argv[1], "--systemd-socket", "--workers", "1"], env)
     assert_eq!(line.trim(), format!("listening on 127.0.0.1:{port}"));
 
     let mut client = Client::connect(([127, 0, 0, 1], port).into());
-    assert_eq!(
-        client
-            .send(get("/plaintext"))
-            .reply()
-            .expect("served")
-            .status,
-        200
-    );
+    assert_eq!(client.get_status("/plaintext"), 200);
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -3,7 +3,7 @@ mod util;
 
 use std::time::Duration;
 
-use util::{Client, eventually, get, routes};
+use util::{Client, eventually, routes};
 use warden::{Error, Server};
 
 #[test]
@@ -64,14 +64,7 @@ fn several_addresses_each_serve() {
     assert_eq!(server.local_addrs().len(), 2);
     for addr in server.local_addrs() {
         let mut client = Client::connect(*addr);
-        assert_eq!(
-            client
-                .send(get("/plaintext"))
-                .reply()
-                .expect("reply")
-                .status,
-            200
-        );
+        assert_eq!(client.get_status("/plaintext"), 200);
     }
     eventually("both counted", || server.stats().requests == 2);
 }
@@ -84,10 +77,7 @@ fn shutdown_closes_idle_connections_and_wait_returns() {
         .serve(routes)
         .expect("serve");
     let mut idle = Client::to(&server);
-    assert_eq!(
-        idle.send(get("/plaintext")).reply().expect("reply").status,
-        200
-    );
+    assert_eq!(idle.get_status("/plaintext"), 200);
     server.shutdown(Duration::from_secs(10));
     assert!(
         idle.is_closed(),

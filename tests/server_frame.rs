@@ -21,10 +21,7 @@ fn policy_shutdown_stops_the_server_and_wait_returns_the_failure() {
         .serve(fault_routes)
         .expect("serve");
     let mut idle = Client::to(&server);
-    assert_eq!(
-        idle.send(get("/plaintext")).reply().expect("reply").status,
-        200
-    );
+    assert_eq!(idle.get_status("/plaintext"), 200);
 
     let mut client = Client::to(&server);
     let reply = client.send(get("/panic")).reply().expect("answered");
@@ -70,7 +67,7 @@ fn a_full_error_channel_drops_and_counts_never_blocks() {
     let failures = server.failures(); // subscribed, and never read until the end
     let mut client = Client::to(&server);
     for _ in 0..5 {
-        assert_eq!(client.send(get("/panic")).reply().expect("500").status, 500);
+        assert_eq!(client.get_status("/panic"), 500);
     }
     let stats = server.stats();
     assert_eq!(stats.failures_of(FailureKind::Panic), 5);

@@ -52,10 +52,7 @@ fn requests_completed_after_shutdown_say_connection_close() {
         .expect("serve");
     let mut busy = Client::to(&server);
     let mut idle = Client::to(&server);
-    assert_eq!(
-        idle.send(get("/plaintext")).reply().expect("idle").status,
-        200
-    );
+    assert_eq!(idle.get_status("/plaintext"), 200);
     util::begin_upload(&mut busy, "/echo", 5);
     busy.send("he");
     server.shutdown(Duration::from_secs(10));
@@ -79,10 +76,7 @@ fn what_remains_after_the_grace_period_is_closed() {
     let mut stuck = Client::to(&server);
     stuck.send("GET /plaintext HTTP/1.1\r\nHo");
     let mut idle = Client::to(&server);
-    assert_eq!(
-        idle.send(get("/plaintext")).reply().expect("idle").status,
-        200
-    );
+    assert_eq!(idle.get_status("/plaintext"), 200);
     server.shutdown(Duration::from_millis(100));
     assert!(
         stuck.reply().is_none(),

@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use util::{Client, PATIENCE, get, server_with};
+use util::{Client, PATIENCE, server_with};
 
 #[test]
 fn hundreds_of_dripping_clients_are_cut_while_others_are_served() {
@@ -43,14 +43,7 @@ fn hundreds_of_dripping_clients_are_cut_while_others_are_served() {
             }
         }
         // Meanwhile an ordinary client is served as usual.
-        assert_eq!(
-            steady
-                .send(get("/plaintext"))
-                .reply()
-                .expect("steady")
-                .status,
-            200
-        );
+        assert_eq!(steady.get_status("/plaintext"), 200);
         std::thread::sleep(Duration::from_millis(10));
     }
     for (_, answer) in &drippers {

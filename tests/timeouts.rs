@@ -4,7 +4,7 @@ mod util;
 
 use std::time::Duration;
 
-use util::{Client, eventually, expect_final, get, server_with};
+use util::{Client, eventually, expect_final, server_with};
 
 const SHORT: Duration = Duration::from_millis(200);
 
@@ -46,14 +46,7 @@ fn silent_new_connection_times_out_too() {
 fn idle_keepalive_closes_silently() {
     let server = server_with(|b| b.keepalive_timeout(SHORT));
     let mut client = Client::to(&server);
-    assert_eq!(
-        client
-            .send(get("/plaintext"))
-            .reply()
-            .expect("reply")
-            .status,
-        200
-    );
+    assert_eq!(client.get_status("/plaintext"), 200);
     assert!(client.is_closed(), "closed without another response");
 }
 
@@ -65,14 +58,7 @@ fn keepalive_timeout_does_not_cut_active_connections() {
     });
     let mut client = Client::to(&server);
     for _ in 0..20 {
-        assert_eq!(
-            client
-                .send(get("/plaintext"))
-                .reply()
-                .expect("reply")
-                .status,
-            200
-        );
+        assert_eq!(client.get_status("/plaintext"), 200);
     }
 }
 

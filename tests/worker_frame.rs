@@ -122,10 +122,7 @@ fn restart_intensity_stops_the_server() {
     let addr = server.local_addrs()[0];
     for _ in 0..3 {
         let mut client = Client::connect(addr);
-        assert_eq!(
-            client.send(get("/crash")).reply().expect("answered").status,
-            200
-        );
+        assert_eq!(client.get_status("/crash"), 200);
     }
     let err = server
         .wait()
@@ -150,14 +147,7 @@ fn abort_worker_is_not_replaced() {
         .serve(fault_routes)
         .expect("serve");
     let mut crasher = Client::to(&server);
-    assert_eq!(
-        crasher
-            .send(get("/crash"))
-            .reply()
-            .expect("answered")
-            .status,
-        200
-    );
+    assert_eq!(crasher.get_status("/crash"), 200);
     eventually("one worker left", || server.stats().workers.len() == 1);
     assert_eq!(server.stats().worker_restarts, 0);
     for _ in 0..4 {
@@ -172,10 +162,7 @@ fn abort_worker_is_not_replaced() {
     }
     // The last one going stops the server: nothing could serve.
     let mut last = Client::to(&server);
-    assert_eq!(
-        last.send(get("/crash")).reply().expect("answered").status,
-        200
-    );
+    assert_eq!(last.get_status("/crash"), 200);
     assert!(matches!(server.wait(), Err(Error::AllWorkersAborted)));
 }
 
@@ -196,10 +183,7 @@ fn a_panicking_factory_on_restart_counts_against_intensity() {
         })
         .expect("the first start works");
     let mut client = Client::to(&server);
-    assert_eq!(
-        client.send(get("/crash")).reply().expect("answered").status,
-        200
-    );
+    assert_eq!(client.get_status("/crash"), 200);
     assert!(matches!(server.wait(), Err(Error::RestartIntensity { .. })));
     assert_eq!(
         starts.load(std::sync::atomic::Ordering::SeqCst),
@@ -224,18 +208,12 @@ fn connections_of_an_aborted_worker_move_even_into_a_full_pool() {
     // One connection per worker: the pool is full.
     let mut a = Client::to(&server);
     let mut b = Client::to(&server);
-    assert_eq!(a.send(get("/plaintext")).reply().expect("a").status, 200);
-    assert_eq!(b.send(get("/plaintext")).reply().expect("b").status, 200);
+    assert_eq!(a.get_status("/plaintext"), 200);
+    assert_eq!(b.get_status("/plaintext"), 200);
     // A's worker crashes after answering and is not replaced; A, now idle, moves to the
     // other worker although that one is at its limit: it was accepted already.
-    assert_eq!(a.send(get("/crash")).reply().expect("answered").status, 200);
+    assert_eq!(a.get_status("/crash"), 200);
     eventually("one worker left", || server.stats().workers.len() == 1);
-    assert_eq!(
-        a.send(get("/plaintext")).reply().expect("a moved").status,
-        200
-    );
-    assert_eq!(
-        b.send(get("/plaintext")).reply().expect("b stays").status,
-        200
-    );
+    assert_eq!(a.get_status("/plaintext"), 200);
+    assert_eq!(b.get_status("/plaintext"), 200);
 }

@@ -8,6 +8,11 @@ pub fn self_test() -> bool {
     std::env::var_os("WARDEN_EXAMPLE_SELF_TEST").is_some()
 }
 
+/// The address to listen on: `usual`, or a free port when self-testing.
+pub fn addr(usual: &'static str) -> &'static str {
+    if self_test() { "127.0.0.1:0" } else { usual }
+}
+
 /// `GET path` on a fresh connection; returns the whole response.
 pub fn get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
     request(addr, path, true)

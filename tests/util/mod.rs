@@ -88,6 +88,14 @@ impl Client {
         self
     }
 
+    /// `GET path` on this connection; the status of the answer (it must come).
+    pub fn get_status(&mut self, path: &str) -> u16 {
+        self.send(get(path))
+            .reply()
+            .unwrap_or_else(|| panic!("no answer to GET {path}"))
+            .status
+    }
+
     /// Stops sending (half-close); responses can still be read.
     pub fn finish_sending(&mut self) {
         self.stream.shutdown(Shutdown::Write).expect("shutdown");
