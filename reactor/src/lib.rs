@@ -55,8 +55,10 @@ mod parse;
 mod reactor;
 mod request;
 mod response;
+mod shared;
 mod slot;
 mod stats;
+mod status;
 #[doc(hidden)]
 pub mod testing;
 mod timer;

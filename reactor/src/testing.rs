@@ -7,8 +7,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use crate::config::Config;
 use crate::conn::Conn;
 use crate::handler::Handler;
-use crate::reactor::Shared;
 use crate::request::ConnId;
+use crate::shared::Shared;
 
 /// One connection's protocol, driven by hand: `feed` bytes in any pieces, read what it
 /// answered. The same bytes in any split must give the same answers.

@@ -35,15 +35,19 @@
 #![deny(unsafe_code)]
 
 mod acceptor;
+mod event;
 mod listener;
 mod pool;
+mod registry;
 mod report;
+mod stop;
 mod supervisor;
 mod worker;
 
 pub use crate::{
     acceptor::{Acceptor, AcceptorConfig, PreparedAcceptor, RESOURCE_BACKOFF, WorkerSlot},
     listener::{DEFAULT_BACKLOG, ListenOptions, bind, bind_with, systemd_listeners},
-    pool::{PoolConfig, PoolStats, StartError, Stop, WorkerPool, WorkerStats},
+    pool::{PoolConfig, PoolStats, StartError, WorkerPool, WorkerStats},
     report::{FailureCounters, FailureStats, OnError, Policies},
+    stop::Stop,
 };

@@ -8,11 +8,14 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
-use warden_reactor::{Config, Failure, Handler, Inbox, Stats, StatsSnapshot};
+use warden_reactor::{Config, Failure, Handler, StatsSnapshot};
 
 use crate::acceptor::{Acceptor, AcceptorConfig, WorkerSlot};
+use crate::event::Event;
+use crate::registry::Registry;
 use crate::report::{FailureStats, Policies, Reports};
-use crate::supervisor::{Event, Intensity, Settings, Supervision, Wiring};
+use crate::stop::Stop;
+use crate::supervisor::{Intensity, Settings, Supervision, Wiring};
 
 /// Settings of a worker pool.
 #[derive(Clone, Debug)]
@@ -53,43 +56,6 @@ impl Default for PoolConfig {
     }
 }
 
-/// Why a pool stopped.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub enum Stop {
-    /// `shutdown` was called.
-    Requested,
-    /// More than `max` worker restarts within `period`.
-    RestartIntensity {
-        /// The allowed restarts.
-        max: usize,
-        /// Within this period.
-        period: Duration,
-    },
-    /// An error policy chose [`Restart::Shutdown`](warden_reactor::Restart::Shutdown) for
-    /// this failure.
-    Policy(Box<Failure>),
-    /// Every worker was aborted; nothing is left to serve.
-    AllWorkersAborted,
-    /// The supervisor thread itself panicked.
-    SupervisorPanicked,
-}
-
-impl fmt::Display for Stop {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Stop::Requested => f.write_str("shutdown requested"),
-            Stop::RestartIntensity { max, period } => write!(
-                f,
-                "restart intensity exceeded: more than {max} worker restarts within {period:?}"
-            ),
-            Stop::Policy(failure) => write!(f, "the error policy chose shutdown for: {failure}"),
-            Stop::AllWorkersAborted => f.write_str("every worker was aborted"),
-            Stop::SupervisorPanicked => f.write_str("the supervisor thread panicked"),
-        }
-    }
-}
-
 /// Why a pool could not start.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -121,34 +87,6 @@ impl std::error::Error for StartError {
         match self {
             StartError::Acceptor(e) | StartError::Supervisor(e) => Some(e),
             StartError::Worker(_) => None,
-        }
-    }
-}
-
-/// The counters of the workers running now, plus what stopped workers had counted.
-#[derive(Debug, Default)]
-pub(crate) struct Registry {
-    current: Vec<(usize, Arc<Stats>, Inbox)>,
-    retired_accepted: u64,
-    retired_requests: u64,
-}
-
-impl Registry {
-    pub(crate) fn add(&mut self, id: usize, stats: Arc<Stats>, inbox: Inbox) {
-        self.current.push((id, stats, inbox));
-        self.current.sort_by_key(|(id, _, _)| *id);
-    }
-
-    pub(crate) fn retire(&mut self, id: usize, stats: &Arc<Stats>) {
-        if let Some(i) = self
-            .current
-            .iter()
-            .position(|(i, s, _)| *i == id && Arc::ptr_eq(s, stats))
-        {
-            let (_, stats, _) = self.current.remove(i);
-            let snapshot = stats.snapshot();
-            self.retired_accepted += snapshot.accepted;
-            self.retired_requests += snapshot.requests;
         }
     }
 }
@@ -296,7 +234,7 @@ impl WorkerPool {
     pub fn stats(&self) -> PoolStats {
         let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         let workers: Vec<WorkerStats> = registry
-            .current
+            .current()
             .iter()
             .map(|(id, stats, inbox)| WorkerStats {
                 id: *id,

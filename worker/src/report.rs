@@ -9,7 +9,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use warden_reactor::{Failure, FailureKind, Restart, Supervisor, catch, panic_message};
 
-use crate::supervisor::Event;
+use crate::event::Event;
 
 /// An error policy: sees a failure on the thread where it happened, returns the restart.
 pub type OnError = Arc<dyn Fn(&Failure) -> Restart + Send + Sync>;

@@ -10,22 +10,11 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use warden_reactor::{Config, Failure, FailureKind, Handler, Restart, SlotSignal};
 
 use crate::acceptor::{Acceptor, WorkerSlot};
-use crate::pool::{Registry, Stop};
+use crate::event::{Ending, Event, Exited};
+use crate::registry::Registry;
 use crate::report::{Policies, Reporter, Reports};
-use crate::worker::{Ending, Exited, Spawn, Worker};
-
-/// What the supervisor thread hears about.
-#[derive(Debug)]
-pub(crate) enum Event {
-    /// A worker thread ended.
-    Exited(Exited),
-    /// Stop the server: from `shutdown()` (no reason), or from a policy that chose
-    /// [`Restart::Shutdown`] (the failure is the reason). `None` grace: the configured one.
-    Shutdown {
-        grace: Option<Duration>,
-        reason: Option<Box<Failure>>,
-    },
-}
+use crate::stop::Stop;
+use crate::worker::{Spawn, Worker};
 
 /// Restart intensity, as in OTP: more than `max` restarts within `period` means the
 /// failures are not transient, and restarting again would only hide them.

@@ -7,27 +7,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use warden_reactor::{
-    Activity, Config, Exit, Failure, FailureKind, Handler, Inbox, Orphans, Reactor, Restart,
-    SlotSignal, Stats, catch, describe_panic, set_supervised,
+    Activity, Config, Exit, Failure, FailureKind, Handler, Inbox, Reactor, Restart, SlotSignal,
+    Stats, catch, describe_panic, set_supervised,
 };
 
+use crate::event::{Ending, Event, Exited};
 use crate::report::Reporter;
-use crate::supervisor::Event;
-
-/// How a worker thread ended, as the supervisor sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Ending {
-    /// A shutdown drained it.
-    Drained,
-    /// Replace it.
-    Restart,
-    /// Do not replace it.
-    Abort,
-    /// It was retired after a hung handler; its replacement already runs.
-    Retired,
-    /// Its failure's policy chose to stop the server, which is already under way.
-    Shutdown,
-}
 
 /// A running worker thread (`warden-worker-{id}`) and the ways to reach its reactor.
 pub(crate) struct Worker {
@@ -38,27 +23,6 @@ pub(crate) struct Worker {
     pub(crate) stats: Arc<Stats>,
     pub(crate) activity: Arc<Activity>,
     pub(crate) thread: Option<JoinHandle<()>>,
-}
-
-/// What a worker thread reports when it ends.
-pub(crate) struct Exited {
-    pub(crate) id: usize,
-    pub(crate) generation: u64,
-    pub(crate) ending: Ending,
-    /// Its idle connections and queued sockets, for another worker.
-    pub(crate) orphans: Orphans,
-    /// When the loop stopped: the start of a restart's clock.
-    pub(crate) at: Instant,
-}
-
-impl fmt::Debug for Exited {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Exited")
-            .field("id", &self.id)
-            .field("generation", &self.generation)
-            .field("ending", &self.ending)
-            .finish()
-    }
 }
 
 /// Everything a worker thread needs.

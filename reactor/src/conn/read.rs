@@ -1,0 +1,308 @@
+//! The read side of a connection: reading the socket, parsing requests, and what it is
+//! waiting for next.
+
+use std::io::{self, Read};
+
+use crate::buf::ReadBuf;
+use crate::chunked::{ChunkedDecoder, Cursor};
+use crate::encode::CONTINUE;
+use crate::error::RequestError;
+use crate::handler::Handler;
+use crate::parse::{self, Framing, Status};
+use crate::shared::Shared;
+use crate::timer::TimerKind;
+
+use super::respond::{Origin, reject, respond};
+use super::{Conn, Outcome};
+
+/// Reads one connection may make per loop turn. Past it, the reactor comes back to the
+/// connection on its next turn, after serving the others: a client that sends without
+/// pause cannot monopolize the thread.
+pub(super) const READ_BUDGET: u32 = 16;
+
+/// What the connection is reading next.
+#[derive(Debug)]
+pub(super) enum Reading {
+    /// Waiting for (more of) a request head. Entered on accept and after each answered
+    /// request; left for `Body` when a head announces a body that hasn't fully arrived,
+    /// or for `Closing` on a framing error or the peer's EOF.
+    Head,
+    /// A head of `head_len` bytes sits at the front of the read buffer and its body is
+    /// arriving. Back to `Head` once the body is in and the request answered.
+    Body { head_len: usize, body: BodyProgress },
+    /// No more requests are read. Once the output is written the connection closes;
+    /// with `linger` (unread input may follow: an error cut a request short, or requests
+    /// were pipelined after the last answered one), first through `Lingering`.
+    Closing { linger: bool },
+    /// Our side is shut down after the final response. Input is read and dropped until the
+    /// peer closes or the linger timer fires: closing a socket with unread input makes the
+    /// kernel send a reset, which can destroy the response before the client reads it.
+    Lingering,
+}
+
+/// How far a body has arrived.
+#[derive(Debug)]
+pub(super) enum BodyProgress {
+    /// `Content-Length`: the body is complete once this many bytes follow the head.
+    Length(usize),
+    /// Chunked: decoded in place behind the head (boxed: it is rare, and keeps idle
+    /// connections small).
+    Chunked(Box<(ChunkedDecoder, Cursor)>),
+}
+
+/// What the kernel may still hold for us to read. Readiness is edge-triggered, so it is
+/// remembered until a read shows the socket drained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Input {
+    /// A read came back short or would block: wait for the next readiness event.
+    Drained,
+    /// Readiness was reported and not yet used up.
+    Pending,
+    /// The peer has closed its side: read on past short reads, to the EOF.
+    PendingEof,
+}
+
+impl Conn {
+    /// One read into the read buffer, borrowed from the pool if the connection had none.
+    pub(super) fn read<H>(&mut self, cx: &mut Shared<H>) -> io::Result<()> {
+        let buf = self.rbuf.get_or_insert_with(|| cx.pool.take_read());
+        if !buf.make_room(read_limit(&cx.config)) {
+            // The parser refuses anything that could fill this; defensive.
+            self.input = Input::Drained;
+            return Ok(());
+        }
+        let spare = buf.spare();
+        let room = spare.len();
+        loop {
+            match self.stream.read(spare) {
+                Ok(0) => {
+                    self.at_eof();
+                    return Ok(());
+                }
+                Ok(n) => {
+                    buf.commit(n);
+                    self.unread_response = false;
+                    // A short read means the socket is drained (the kernel copies all it
+                    // has), and with edge-triggered readiness a new event will follow new
+                    // data: no need for a read that only says EAGAIN. Not so once the
+                    // peer has closed: the EOF is reported by a read, not an event.
+                    if n < room && self.input == Input::Pending {
+                        self.input = Input::Drained;
+                    }
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.input = Input::Drained;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The peer closed its side. Complete requests are answered before any read, so what
+    /// is buffered now can never become a request: drop it, answer nothing more, close
+    /// once the output is written (a half-closed client still gets its responses).
+    pub(super) fn at_eof(&mut self) {
+        self.input = Input::Drained;
+        if let Some(buf) = &mut self.rbuf {
+            buf.clear();
+        }
+        self.reading = Reading::Closing { linger: false };
+    }
+
+    /// Writes pending output. `Ok(true)` when all of it is written.
+    /// Reads and drops input until the peer's EOF (close) or it would block (wait).
+    pub(super) fn linger(&mut self) -> Outcome {
+        let mut sink = [0u8; 4096];
+        for _ in 0..READ_BUDGET {
+            match self.stream.read(&mut sink) {
+                Ok(0) => return Outcome::Close,
+                Ok(n) if n < sink.len() && self.input == Input::Pending => {
+                    self.input = Input::Drained;
+                    return Outcome::Wait(TimerKind::Linger);
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.input = Input::Drained;
+                    return Outcome::Wait(TimerKind::Linger);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Outcome::Close,
+            }
+        }
+        // Budget spent with input left: the reactor comes back next turn.
+        Outcome::Wait(TimerKind::Linger)
+    }
+
+    /// Returns the read buffer to the pool once everything in it is consumed.
+    pub(super) fn release_read<H>(&mut self, cx: &mut Shared<H>) {
+        if self.rbuf.as_ref().is_some_and(ReadBuf::is_empty) {
+            cx.pool
+                .put_read(self.rbuf.take().expect("checked just above"));
+        }
+    }
+    /// responses to the output. Returns `true` if it stopped because the output reached
+    /// its high-water mark with requests still buffered.
+    pub(super) fn process<H: Handler>(&mut self, cx: &mut Shared<H>) -> bool {
+        let Conn {
+            rbuf,
+            writing,
+            reading,
+            served,
+            peer,
+            id,
+            listener,
+            ..
+        } = self;
+        let origin = Origin {
+            peer: *peer,
+            id: *id,
+            listener: *listener,
+        };
+        let (peer, id) = (origin.peer, origin.id);
+        let Some(buf) = rbuf else { return false };
+        loop {
+            if buf.is_empty() && matches!(reading, Reading::Head) {
+                return false;
+            }
+            if writing.is_full() {
+                return true;
+            }
+            match reading {
+                Reading::Head => {
+                    let data = buf.filled();
+                    let mut slots = parse::slots();
+                    let head = match parse::parse_head(data, &mut slots, &cx.config) {
+                        Ok(Status::Complete(head)) => head,
+                        Ok(Status::Partial) => return false,
+                        Err(e) => {
+                            reject(cx, Some(buf), writing, reading, e, id, peer);
+                            return false;
+                        }
+                    };
+                    let info = head.info;
+                    let waiting_for_body = data.len() == info.len;
+                    match info.framing {
+                        Framing::Empty => {
+                            let last = data.len() == info.len;
+                            let close = respond(cx, writing, &head, &[], last, origin);
+                            *served += 1;
+                            buf.consume(info.len);
+                            if close {
+                                *reading = Reading::Closing { linger: !last };
+                            }
+                        }
+                        Framing::Length(n) if n > cx.config.max_body as u64 => {
+                            reject(
+                                cx,
+                                Some(buf),
+                                writing,
+                                reading,
+                                RequestError::BodyTooLarge,
+                                id,
+                                peer,
+                            );
+                            return false;
+                        }
+                        Framing::Length(n) => {
+                            let n = n as usize; // <= max_body, checked above
+                            if data.len() >= info.len + n {
+                                let body = &data[info.len..info.len + n];
+                                let last = data.len() == info.len + n;
+                                let close = respond(cx, writing, &head, body, last, origin);
+                                *served += 1;
+                                buf.consume(info.len + n);
+                                if close {
+                                    *reading = Reading::Closing { linger: !last };
+                                }
+                            } else {
+                                if info.expect_continue && waiting_for_body {
+                                    writing.buf(&mut cx.pool).extend_from_slice(CONTINUE);
+                                }
+                                // The buffer grows as the body arrives, not up front: a
+                                // head claiming a large body costs nothing until it is sent.
+                                *reading = Reading::Body {
+                                    head_len: info.len,
+                                    body: BodyProgress::Length(n),
+                                };
+                                return false;
+                            }
+                        }
+                        Framing::Chunked => {
+                            if info.expect_continue && waiting_for_body {
+                                writing.buf(&mut cx.pool).extend_from_slice(CONTINUE);
+                            }
+                            let decoder =
+                                ChunkedDecoder::new(cx.config.max_body, cx.config.max_head);
+                            *reading = Reading::Body {
+                                head_len: info.len,
+                                body: BodyProgress::Chunked(Box::new((decoder, Cursor::default()))),
+                            };
+                        }
+                    }
+                }
+                Reading::Body { head_len, body } => {
+                    let head_len = *head_len;
+                    let (body_len, consumed) = match body {
+                        BodyProgress::Length(n) => {
+                            if buf.filled().len() < head_len + *n {
+                                return false;
+                            }
+                            (*n, *n)
+                        }
+                        BodyProgress::Chunked(state) => {
+                            let (decoder, cursor) = &mut **state;
+                            let encoded = &mut buf.filled_mut()[head_len..];
+                            match decoder.decode(encoded, cursor) {
+                                Ok(true) => (cursor.written, cursor.read),
+                                Ok(false) => {
+                                    // Reclaim the framing bytes already decoded away, so
+                                    // the buffer holds no more than head plus body.
+                                    if cursor.read > cursor.written {
+                                        let len = encoded.len();
+                                        encoded.copy_within(cursor.read.., cursor.written);
+                                        buf.truncate(
+                                            head_len + cursor.written + (len - cursor.read),
+                                        );
+                                        cursor.read = cursor.written;
+                                    }
+                                    return false;
+                                }
+                                Err(e) => {
+                                    reject(cx, Some(buf), writing, reading, e, id, peer);
+                                    return false;
+                                }
+                            }
+                        }
+                    };
+                    let data = buf.filled();
+                    let mut slots = parse::slots();
+                    let head = match parse::parse_head(&data[..head_len], &mut slots, &cx.config) {
+                        Ok(Status::Complete(head)) => head,
+                        _ => unreachable!("a head that parsed once parses again"),
+                    };
+                    let body = &data[head_len..head_len + body_len];
+                    let last = data.len() == head_len + consumed;
+                    let close = respond(cx, writing, &head, body, last, origin);
+                    *served += 1;
+                    buf.consume(head_len + consumed);
+                    *reading = if close {
+                        Reading::Closing { linger: !last }
+                    } else {
+                        Reading::Head
+                    };
+                }
+                Reading::Closing { .. } | Reading::Lingering => return false,
+            }
+        }
+    }
+}
+
+/// The most a read buffer may hold: only a body can need more than the standard buffer
+/// (heads are refused past `max_head`), and never more than the largest head plus the
+/// largest body.
+pub(super) fn read_limit(config: &crate::config::Config) -> usize {
+    config.max_head + config.max_body + config.read_buffer
+}
