@@ -9,7 +9,7 @@
 //! | a handler panics on `/poisoned` | `RestartWorker`: its state can't be trusted |
 //! | a handler panics on `/unsafe-to-answer` | `CloseConnection` |
 //! | a handler panics on `/fatal` | `Shutdown`: `wait()` returns the failure |
-//! | anything else | each frame's default (`failure.kind.default_restart()`) |
+//! | anything else | each frame's default (`failure.default_restart()`) |
 //!
 //! (`AbortWorker` stops a worker without a replacement; see `two_listeners.rs`.)
 //!

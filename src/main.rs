@@ -204,7 +204,7 @@ fn on_error(failure: &Failure) -> Restart {
     if failure.path.as_deref() == Some("/fault/exit") {
         return Restart::Shutdown;
     }
-    failure.kind.default_restart()
+    failure.default_restart()
 }
 
 fn stats_json(server: &ServerHandle) -> String {

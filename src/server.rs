@@ -248,7 +248,7 @@ impl Builder {
     ///     .bind("127.0.0.1:0")
     ///     .on_error(|failure| match failure.kind {
     ///         FailureKind::Panic => Restart::Respond(Response::status_page(503)),
-    ///         _ => failure.kind.default_restart(),
+    ///         _ => failure.default_restart(),
     ///     })
     ///     .serve(|_: &Request<'_>| -> Response { panic!("not today") })?;
     /// server.shutdown(std::time::Duration::ZERO);

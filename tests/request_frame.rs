@@ -83,7 +83,7 @@ fn the_policy_runs_on_the_worker_thread_and_picks_the_response() {
                 FailureKind::Panic => {
                     Restart::Respond(Response::status_page(503).with_header("Retry-After", "1"))
                 }
-                _ => failure.kind.default_restart(),
+                _ => failure.default_restart(),
             }
         })
         .serve(fault_routes)
@@ -207,7 +207,7 @@ fn a_policy_can_restart_the_worker_from_the_request_frame() {
         .workers(1)
         .on_error(|failure| match failure.kind {
             FailureKind::Panic => Restart::RestartWorker,
-            _ => failure.kind.default_restart(),
+            _ => failure.default_restart(),
         })
         .serve_with(|_| {
             let seen = std::cell::Cell::new(0);

@@ -16,7 +16,7 @@ fn policy_shutdown_stops_the_server_and_wait_returns_the_failure() {
         .shutdown_grace(Duration::from_secs(5))
         .on_error(|failure| match (failure.kind, failure.path.as_deref()) {
             (FailureKind::Panic, Some("/panic")) => Restart::Shutdown,
-            _ => failure.kind.default_restart(),
+            _ => failure.default_restart(),
         })
         .serve(fault_routes)
         .expect("serve");

@@ -142,7 +142,7 @@ fn abort_worker_is_not_replaced() {
         .fault_injection(true)
         .on_error(|failure| match failure.kind {
             FailureKind::WorkerPanic => Restart::AbortWorker,
-            _ => failure.kind.default_restart(),
+            _ => failure.default_restart(),
         })
         .serve(fault_routes)
         .expect("serve");
@@ -201,7 +201,7 @@ fn connections_of_an_aborted_worker_move_even_into_a_full_pool() {
         .fault_injection(true)
         .on_error(|failure| match failure.kind {
             FailureKind::WorkerPanic => Restart::AbortWorker,
-            _ => failure.kind.default_restart(),
+            _ => failure.default_restart(),
         })
         .serve(fault_routes)
         .expect("serve");

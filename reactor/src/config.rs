@@ -38,6 +38,15 @@ pub struct Config {
     /// still drained so that the kernel does not reset the connection and destroy the
     /// response before the client reads it. Default 2 s.
     pub linger_timeout: Duration,
+    /// How long a deferred answer ([`Request::defer`](crate::Request::defer)) may take,
+    /// from the moment the handler deferred it; past it the client gets 503 and a `Hung`
+    /// failure names the request. `None`: no limit. Default 30 s, like the watchdog's
+    /// handler deadline, which `warden` sets it to.
+    pub handler_deadline: Option<Duration>,
+    /// How long a job on the blocking pool ([`Request::blocking`](crate::Request::blocking))
+    /// may take from the moment it is queued; past it the client gets 503 and a `Timeout`
+    /// failure says how long it queued and ran. Default 30 s (AnyEvent::Task's).
+    pub blocking_timeout: Duration,
     /// How long a draining reactor lets busy connections finish before closing them,
     /// when the drain starts because every [`Inbox`](crate::Inbox) was dropped.
     /// Default 30 s.
@@ -71,6 +80,8 @@ impl Default for Config {
             body_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
             linger_timeout: Duration::from_secs(2),
+            handler_deadline: Some(Duration::from_secs(30)),
+            blocking_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
             max_head: 16 * 1024,
             max_request_line: 8 * 1024,

@@ -8,16 +8,21 @@ mod read;
 mod respond;
 mod write;
 
+pub(crate) use self::respond::ticket_failure;
+
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
 
 use mio::net::TcpStream;
 
 use crate::buf::ReadBuf;
+use crate::defer::{Answer, Ticket};
 use crate::error::RequestError;
 use crate::failure::{Failure, FailureKind};
 use crate::handler::Handler;
 use crate::request::ConnId;
+use crate::response::Response;
 use crate::shared::Shared;
 use crate::timer::{Link, TimerKind};
 
@@ -42,6 +47,8 @@ pub(crate) struct Conn {
     id: ConnId,
     /// The listener that accepted it (index in bind order).
     listener: usize,
+    /// Its key in the reactor's slab, where deferred answers find it (with `id`).
+    key: usize,
     reading: Reading,
     input: Input,
     /// Requests answered on this connection.
@@ -62,6 +69,7 @@ impl Conn {
         peer: SocketAddr,
         id: ConnId,
         listener: usize,
+        key: usize,
         kept_alive: bool,
     ) -> Conn {
         Conn {
@@ -69,6 +77,7 @@ impl Conn {
             peer,
             id,
             listener,
+            key,
             reading: Reading::Head,
             input: Input::Pending,
             served: u32::from(kept_alive),
@@ -114,9 +123,12 @@ impl Conn {
         failure
     }
 
-    /// Records a readiness event.
-    pub(crate) fn ready(&mut self, readable: bool, read_closed: bool) {
-        if read_closed {
+    /// Records a readiness event. `hung_up`: the peer reset the connection or closed
+    /// both directions (`EPOLLHUP`, `EPOLLERR`).
+    pub(crate) fn ready(&mut self, readable: bool, read_closed: bool, hung_up: bool) {
+        if hung_up {
+            self.input = Input::HungUp;
+        } else if read_closed {
             self.input = Input::PendingEof;
         } else if readable && self.input == Input::Drained {
             self.input = Input::Pending;
@@ -145,6 +157,11 @@ impl Conn {
     /// requests, reads. A pipelined batch costs one read and one write.
     pub(crate) fn drive<H: Handler>(&mut self, cx: &mut Shared<H>) -> Outcome {
         let mut reads = 0;
+        if self.input == Input::HungUp && matches!(self.reading, Reading::Dispatched(_)) {
+            // Nobody is left to read the answer: close now (`release` reports it), rather
+            // than hold the connection until the answer or the deadline.
+            return Outcome::Close;
+        }
         loop {
             if self.writing.is_buffered() {
                 match self.flush() {
@@ -183,7 +200,10 @@ impl Conn {
                     break; // output reached its high-water mark: write first
                 }
                 if self.input == Input::Drained
-                    || matches!(self.reading, Reading::Closing { .. })
+                    || matches!(
+                        self.reading,
+                        Reading::Closing { .. } | Reading::Dispatched(_)
+                    )
                     || reads == READ_BUDGET
                 {
                     break;
@@ -243,6 +263,17 @@ impl Conn {
             TimerKind::Header => RequestError::HeaderTimeout,
             TimerKind::Body => RequestError::BodyTimeout,
             TimerKind::Idle | TimerKind::Write | TimerKind::Linger => return Outcome::Close,
+            TimerKind::Deferred | TimerKind::Blocking => {
+                let Reading::Dispatched(pending) = &self.reading else {
+                    return self.drive(cx); // answered since: nothing is overdue
+                };
+                if !pending.ticket.expire() {
+                    // The answer was sent just now and is on its way to the inbox.
+                    return Outcome::Wait(kind);
+                }
+                let overdue = pending.ticket.overdue();
+                return self.conclude(Err(overdue), cx);
+            }
         };
         reject(
             cx,
@@ -256,8 +287,65 @@ impl Conn {
         self.drive(cx)
     }
 
-    /// Returns the buffers to the pool; the connection is being closed.
-    pub(crate) fn release<H>(&mut self, cx: &mut Shared<H>) {
+    /// Whether this connection waits for the answer that comes with `ticket`.
+    pub(crate) fn awaits(&self, ticket: &Arc<Ticket>) -> bool {
+        matches!(&self.reading, Reading::Dispatched(p) if Arc::ptr_eq(&p.ticket, ticket))
+    }
+
+    /// The answer it was waiting for has come: encode it (or what its failure's restart
+    /// chooses), then go on with the requests buffered behind it.
+    pub(crate) fn deliver<H: Handler>(&mut self, answer: Answer, cx: &mut Shared<H>) -> Outcome {
+        let answer = match answer {
+            Answer::Response(response) => Ok(response),
+            Answer::Dropped => Err(Failure::new(
+                FailureKind::Unanswered,
+                "the Responder was dropped without answering",
+            )),
+            Answer::Panicked(failure) => Err(*failure),
+        };
+        self.conclude(answer, cx)
+    }
+
+    /// Ends the wait for a deferred answer with `answer`, and drives on.
+    fn conclude<H: Handler>(
+        &mut self,
+        answer: Result<Response, Failure>,
+        cx: &mut Shared<H>,
+    ) -> Outcome {
+        let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
+        else {
+            unreachable!("only a dispatched connection concludes an answer");
+        };
+        let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
+        if pending.conclude(cx, &mut self.writing, answer, last) {
+            self.reading = Reading::Closing { linger: !last };
+        }
+        self.served += 1;
+        self.drive(cx)
+    }
+
+    /// Returns the buffers to the pool; the connection is being closed. A deferred answer
+    /// still pending will be discarded: that is a `ClientGone` failure, reported here.
+    /// `stopping`: the reactor stops too, so an answer already on its way will never be
+    /// seen either, and is counted here as well.
+    pub(crate) fn release<H>(&mut self, cx: &mut Shared<H>, stopping: bool) {
+        if let Reading::Dispatched(pending) = &self.reading {
+            let ticket = &pending.ticket;
+            if ticket.abandon() || (stopping && ticket.is_answered()) {
+                let why = if stopping {
+                    "its worker stopped"
+                } else {
+                    "the connection closed"
+                };
+                let failure = pending.failure(
+                    FailureKind::ClientGone,
+                    format!("{why} before the deferred answer was sent; the answer is discarded"),
+                );
+                let restart = cx.supervisor.failure(failure);
+                cx.stop_for(&restart);
+            }
+            self.reading = Reading::Closing { linger: false };
+        }
         if let Some(buf) = self.rbuf.take() {
             cx.pool.put_read(buf);
         }
@@ -270,6 +358,7 @@ impl Conn {
             Reading::Head if self.rbuf.is_none() && self.served > 0 => TimerKind::Idle,
             Reading::Head => TimerKind::Header,
             Reading::Body { .. } => TimerKind::Body,
+            Reading::Dispatched(ref pending) => pending.ticket.timer,
             // Unreachable with no output pending; harmless: the linger bound applies.
             Reading::Closing { .. } | Reading::Lingering => TimerKind::Linger,
         }

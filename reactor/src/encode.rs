@@ -69,6 +69,9 @@ pub(crate) fn encode(
     date: &[u8; DATE_LEN],
     out: &mut Vec<u8>,
 ) -> Result<bool, InvalidResponse> {
+    if response.is_placeholder() {
+        return Err(InvalidResponse::Placeholder);
+    }
     let status = response.status();
     if !(200..=599).contains(&status) {
         return Err(InvalidResponse::Status(status));

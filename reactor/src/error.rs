@@ -175,6 +175,10 @@ pub enum InvalidResponse {
     TransferEncoding,
     /// A body on a status that cannot have one (204, 304).
     BodyNotAllowed(u16),
+    /// The placeholder of [`Request::defer`](crate::Request::defer) or
+    /// [`Request::blocking`](crate::Request::blocking), returned by a handler that did not
+    /// defer the request it answers.
+    Placeholder,
 }
 
 impl fmt::Display for InvalidResponse {
@@ -196,6 +200,9 @@ impl fmt::Display for InvalidResponse {
                 f.write_str("response sets Transfer-Encoding; warden frames responses itself")
             }
             InvalidResponse::BodyNotAllowed(s) => write!(f, "response with status {s} has a body"),
+            InvalidResponse::Placeholder => f.write_str(
+                "a deferred request's placeholder answered a request that was not deferred",
+            ),
         }
     }
 }

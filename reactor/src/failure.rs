@@ -9,7 +9,7 @@ use std::backtrace::Backtrace;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::request::ConnId;
 use crate::response::Response;
@@ -33,11 +33,21 @@ pub enum FailureKind {
     ClientGone,
     /// An I/O error that is not the client's ordinary coming and going.
     Io,
+    /// A job on the blocking pool passed its deadline (`blocking_timeout`, counted from
+    /// the moment it was queued): the client was answered 503 (request frame). The
+    /// failure says how long the job queued and ran.
+    Timeout,
+    /// No room for the work: the blocking pool's queue was full (request frame: 503 with
+    /// `Retry-After`), or the pool lost as many threads to jobs past their deadline as it
+    /// may replace.
+    Overload,
+    /// A deferred request's `Responder` was dropped without answering (request frame: 500).
+    Unanswered,
 }
 
 impl FailureKind {
     /// Every kind, in declaration order (e.g. for per-kind counters).
-    pub const ALL: [FailureKind; 7] = [
+    pub const ALL: [FailureKind; 10] = [
         FailureKind::Panic,
         FailureKind::InvalidResponse,
         FailureKind::ConnectionPanic,
@@ -45,6 +55,9 @@ impl FailureKind {
         FailureKind::Hung,
         FailureKind::ClientGone,
         FailureKind::Io,
+        FailureKind::Timeout,
+        FailureKind::Overload,
+        FailureKind::Unanswered,
     ];
 
     /// This kind's position in [`FailureKind::ALL`], e.g. to index per-kind counters.
@@ -57,6 +70,9 @@ impl FailureKind {
             FailureKind::Hung => 4,
             FailureKind::ClientGone => 5,
             FailureKind::Io => 6,
+            FailureKind::Timeout => 7,
+            FailureKind::Overload => 8,
+            FailureKind::Unanswered => 9,
         }
     }
 
@@ -70,21 +86,79 @@ impl FailureKind {
             FailureKind::Hung => "hung",
             FailureKind::ClientGone => "client_gone",
             FailureKind::Io => "io",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Overload => "overload",
+            FailureKind::Unanswered => "unanswered",
         }
     }
 
-    /// The recovery when the policy does not choose one, or chooses one that does not
-    /// apply to the frame: a 500 for the request frame, closing the connection for the
-    /// connection frame, a fresh worker for the worker frame and the watchdog.
-    pub fn default_restart(self) -> Restart {
+    /// The frame a failure of this kind is usually caught in. A `Hung` deferred answer
+    /// is the exception: its failure is in the request frame (see [`Failure::frame`]).
+    pub fn frame(self) -> Frame {
         match self {
-            FailureKind::Panic | FailureKind::InvalidResponse => {
-                Restart::Respond(Response::status_page(500))
-            }
+            FailureKind::Panic
+            | FailureKind::InvalidResponse
+            | FailureKind::Timeout
+            | FailureKind::Overload
+            | FailureKind::Unanswered => Frame::Request,
             FailureKind::ConnectionPanic | FailureKind::ClientGone | FailureKind::Io => {
-                Restart::CloseConnection
+                Frame::Connection
             }
-            FailureKind::WorkerPanic | FailureKind::Hung => Restart::RestartWorker,
+            FailureKind::WorkerPanic | FailureKind::Hung => Frame::Worker,
+        }
+    }
+
+    /// The recovery in this kind's usual [`frame`](FailureKind::frame) when the policy does
+    /// not choose one. Prefer [`Failure::default_restart`], which knows the actual frame.
+    pub fn default_restart(self) -> Restart {
+        self.frame().default_restart(self)
+    }
+}
+
+/// Where a failure was caught, which decides the restarts that make sense for it: only a
+/// request can be answered, only a connection closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Frame {
+    /// A request was being answered: every [`Restart`] applies. Default: a 500, or a 503
+    /// for `Timeout`, `Overload` (with `Retry-After: 1`) and a deferred answer past the
+    /// handler deadline.
+    Request,
+    /// A connection's own processing: no request to answer. Default: close it.
+    Connection,
+    /// The worker's loop, or the watchdog: default, a fresh worker.
+    Worker,
+    /// The blocking pool itself (a factory that panicked, lost threads at their cap):
+    /// nothing to restart, the pool replaces its own threads; reported only.
+    Pool,
+}
+
+impl Frame {
+    /// The restart this frame applies to a failure of `kind` when the policy does not
+    /// choose one, or chooses one that does not apply here.
+    pub fn default_restart(self, kind: FailureKind) -> Restart {
+        match self {
+            Frame::Request => Restart::Respond(match kind {
+                FailureKind::Overload => Response::status_page(503).with_header("Retry-After", "1"),
+                FailureKind::Timeout | FailureKind::Hung => Response::status_page(503),
+                _ => Response::status_page(500),
+            }),
+            Frame::Connection => Restart::CloseConnection,
+            Frame::Worker => Restart::RestartWorker,
+            Frame::Pool => Restart::CloseConnection,
+        }
+    }
+
+    /// `restart` if it makes sense in this frame, else the frame's default for `kind`:
+    /// there is no request to answer when a worker's loop panics.
+    pub fn applicable(self, restart: Restart, kind: FailureKind) -> Restart {
+        match (self, restart) {
+            (Frame::Request, restart) => restart,
+            (Frame::Connection, Restart::Respond(_))
+            | (Frame::Worker | Frame::Pool, Restart::Respond(_) | Restart::CloseConnection) => {
+                self.default_restart(kind)
+            }
+            (_, restart) => restart,
         }
     }
 }
@@ -118,6 +192,13 @@ pub struct Failure {
     pub path: Option<String>,
     /// What failed.
     pub kind: FailureKind,
+    /// Where it was caught; decides which restarts apply.
+    pub frame: Frame,
+    /// For work done off the loop (a deferred answer, a blocking job): how long it waited
+    /// in the queue before it started.
+    pub waited: Option<Duration>,
+    /// For work done off the loop: how long it had run when the failure happened.
+    pub ran: Option<Duration>,
     /// The panic message, or a description of the error.
     pub message: String,
     /// Where the panic happened, `file:line:column`.
@@ -140,6 +221,9 @@ impl Failure {
             method: None,
             path: None,
             kind,
+            frame: kind.frame(),
+            waited: None,
+            ran: None,
             message: message.into(),
             location: None,
             backtrace: None,
@@ -168,6 +252,13 @@ impl fmt::Display for Failure {
     }
 }
 
+impl Failure {
+    /// The restart its frame applies when the policy does not choose one.
+    pub fn default_restart(&self) -> Restart {
+        self.frame.default_restart(self.kind)
+    }
+}
+
 /// What to do about a failure: the restarts a frame offers, one of which the
 /// application's policy picks (like Common Lisp's `restart-case`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,6 +282,28 @@ pub enum Restart {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn restarts_that_do_not_apply_fall_back_to_the_frame_default() {
+        let respond = Restart::Respond(Response::status_page(503));
+        let request = Frame::Request;
+        assert_eq!(
+            request.applicable(respond.clone(), FailureKind::Panic),
+            respond
+        );
+        assert_eq!(
+            Frame::Worker.applicable(respond, FailureKind::WorkerPanic),
+            Restart::RestartWorker
+        );
+        assert_eq!(
+            Frame::Worker.applicable(Restart::CloseConnection, FailureKind::Hung),
+            Restart::RestartWorker
+        );
+        assert_eq!(
+            Frame::Connection.applicable(Restart::AbortWorker, FailureKind::ClientGone),
+            Restart::AbortWorker
+        );
+    }
+
     use super::*;
 
     #[test]
@@ -223,6 +336,13 @@ mod tests {
             Restart::RestartWorker
         );
         assert_eq!(FailureKind::Hung.default_restart(), Restart::RestartWorker);
+        let overload = FailureKind::Overload.default_restart();
+        assert!(matches!(&overload, Restart::Respond(r)
+            if r.status() == 503 && r.header("retry-after") == Some("1")));
+        // A deferred answer past the handler deadline is hung in the request frame.
+        let mut hung = Failure::new(FailureKind::Hung, "late");
+        hung.frame = Frame::Request;
+        assert!(matches!(hung.default_restart(), Restart::Respond(r) if r.status() == 503));
         for (i, kind) in FailureKind::ALL.iter().enumerate() {
             assert_eq!(kind.index(), i, "{kind}");
         }

@@ -18,7 +18,7 @@ use crate::failure::{Failure, Restart};
 pub trait Supervisor: Send + 'static {
     /// Handles one failure and returns the restart to apply. A restart that does not
     /// apply to the failure's frame means that frame's default
-    /// ([`FailureKind::default_restart`](crate::FailureKind::default_restart)).
+    /// ([`Failure::default_restart`](crate::Failure::default_restart)).
     fn failure(&self, failure: Failure) -> Restart;
 }
 
@@ -30,7 +30,7 @@ pub struct LogFailures;
 impl Supervisor for LogFailures {
     fn failure(&self, failure: Failure) -> Restart {
         log::error!("{failure}");
-        failure.kind.default_restart()
+        failure.default_restart()
     }
 }
 

@@ -45,6 +45,7 @@ mod chunked;
 mod config;
 mod conn;
 mod date;
+mod defer;
 mod encode;
 mod error;
 mod failure;
@@ -66,8 +67,9 @@ mod timer;
 pub use crate::{
     activity::{Activity, InFlight},
     config::{Config, HEADER_SLOTS},
+    defer::{AnswerError, Job, JobEnd, Offload, Responder, Unanswerable},
     error::{ChunkError, InvalidResponse, RequestError},
-    failure::{Failure, FailureKind, Restart},
+    failure::{Failure, FailureKind, Frame, Restart},
     frame::{
         LogFailures, Supervisor, catch, describe_panic, install_panic_hook, panic_message,
         set_supervised,
@@ -76,7 +78,7 @@ pub use crate::{
     inbox::{Handoff, Inbox, Orphans, SendError},
     parse::Version,
     reactor::{Exit, Reactor},
-    request::{ConnId, Request},
+    request::{ConnId, OwnedRequest, Request},
     response::{Fault, Response},
     slot::SlotSignal,
     stats::{Stats, StatsSnapshot},

@@ -11,8 +11,9 @@ use slab::Slab;
 
 use crate::activity::Activity;
 use crate::config::Config;
-use crate::conn::{Conn, Outcome};
+use crate::conn::{Conn, Outcome, ticket_failure};
 use crate::date::DateCache;
+use crate::defer::{Delivery, Door, Offload};
 use crate::failure::{Failure, FailureKind};
 use crate::frame::{self, Supervisor};
 use crate::handler::Handler;
@@ -94,6 +95,8 @@ pub struct Reactor<H> {
     conns: Slab<Conn>,
     timers: Timers,
     inbox: Receiver<Command>,
+    /// Deferred answers, from whichever thread sent them; woken by the inbox's waker.
+    answers: Receiver<Delivery>,
     shared: Shared<H>,
     stats: Arc<Stats>,
     /// Origin of the millisecond clock the timers run on.
@@ -126,10 +129,13 @@ impl<H: Handler> Reactor<H> {
             config.body_timeout,
             config.write_timeout,
             config.linger_timeout,
+            config.handler_deadline.unwrap_or(Duration::MAX),
+            config.blocking_timeout,
         ]);
-        let shared = Shared::new(config, handler, DateCache::new(Instant::now()))?;
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (door, answers) = Door::new(Arc::clone(&waker));
+        let shared = Shared::new(config, handler, DateCache::new(Instant::now()), door)?;
         let (inbox, rx) = Inbox::new(waker, Arc::clone(&shared.draining));
         let epoch = Instant::now();
         let reactor = Reactor {
@@ -138,6 +144,7 @@ impl<H: Handler> Reactor<H> {
             conns: Slab::with_capacity(1024),
             timers,
             inbox: rx,
+            answers,
             shared,
             stats: Arc::new(Stats::default()),
             epoch,
@@ -169,6 +176,12 @@ impl<H: Handler> Reactor<H> {
     /// What the handler is doing right now, for a watchdog on another thread.
     pub fn activity(&self) -> Arc<Activity> {
         Arc::clone(&self.shared.activity)
+    }
+
+    /// Runs the closures of [`Request::blocking`](crate::Request::blocking) on `pool`;
+    /// without one they run on the loop itself.
+    pub fn set_offload(&mut self, pool: Arc<dyn Offload>) {
+        self.shared.offload = Some(pool);
     }
 
     /// Signals `signal` each time a connection closes, so an acceptor paused at its
@@ -217,9 +230,11 @@ impl<H: Handler> Reactor<H> {
                 self.timers.disarm(&mut self.conns, k);
             }
             let mut conn = self.conns.remove(key);
-            conn.release(&mut self.shared);
+            // Asked before the buffers go: releasing them empties what `is_idle` looks at.
+            let was_idle = conn.is_idle();
+            conn.release(&mut self.shared, true);
             self.stats.connection_closed();
-            if conn.is_idle() && self.poll.registry().deregister(&mut conn.stream).is_ok() {
+            if was_idle && self.poll.registry().deregister(&mut conn.stream).is_ok() {
                 let (peer, listener, kept_alive) =
                     (conn.peer(), conn.listener(), conn.has_served());
                 idle.push(Handoff {
@@ -246,7 +261,10 @@ impl<H: Handler> Reactor<H> {
             self.tick();
             for event in events.iter() {
                 match event.token() {
-                    WAKER => self.drain_inbox(),
+                    WAKER => {
+                        self.drain_inbox();
+                        self.take_answers();
+                    }
                     Token(key) => {
                         let Some(conn) = self.conns.get_mut(key) else {
                             continue; // closed earlier in this batch
@@ -254,6 +272,7 @@ impl<H: Handler> Reactor<H> {
                         conn.ready(
                             event.is_readable() || event.is_error(),
                             event.is_read_closed(),
+                            event.is_write_closed() || event.is_error(),
                         );
                         self.drive(key);
                     }
@@ -336,6 +355,32 @@ impl<H: Handler> Reactor<H> {
         }
     }
 
+    /// Takes every deferred answer that has come: each goes to the connection waiting for
+    /// it, or, when that connection is gone, is discarded and counted as client-gone.
+    fn take_answers(&mut self) {
+        while let Ok(Delivery { ticket, answer }) = self.answers.try_recv() {
+            let key = ticket.key;
+            if !self.conns.get(key).is_some_and(|c| c.awaits(&ticket)) {
+                let failure = ticket_failure(
+                    &ticket,
+                    FailureKind::ClientGone,
+                    "the connection closed before its deferred answer arrived; the answer is discarded"
+                        .to_owned(),
+                );
+                let restart = self.shared.supervisor.failure(failure);
+                self.shared.stop_for(&restart);
+                continue;
+            }
+            let outcome = self.in_frame(key, |conn, shared| conn.deliver(answer, shared));
+            self.apply(key, outcome);
+            if outcome != Outcome::Close
+                && self.conns.get(key).is_some_and(Conn::wants_another_turn)
+            {
+                self.again.push(key);
+            }
+        }
+    }
+
     fn register(&mut self, handoff: Handoff) {
         let Handoff {
             mut stream,
@@ -364,7 +409,7 @@ impl<H: Handler> Reactor<H> {
         }
         let id = ConnId(self.next_id);
         self.next_id += 1;
-        entry.insert(Conn::new(stream, peer, id, listener, kept_alive));
+        entry.insert(Conn::new(stream, peer, id, listener, key, kept_alive));
         self.stats.connection_opened();
         log::trace!("worker {} {id} {peer}: accepted", self.shared.worker);
         self.arm(
@@ -430,7 +475,14 @@ impl<H: Handler> Reactor<H> {
                 let current = self.conns[key].link.kind();
                 // Header and linger deadlines are absolute: progress does not extend
                 // them, or a client dripping a byte at a time would never time out.
-                let absolute = matches!(kind, TimerKind::Header | TimerKind::Linger);
+                // So are the deadlines of deferred answers, counted from the dispatch.
+                let absolute = matches!(
+                    kind,
+                    TimerKind::Header
+                        | TimerKind::Linger
+                        | TimerKind::Deferred
+                        | TimerKind::Blocking
+                );
                 if !(absolute && current == Some(kind)) {
                     self.arm(key, kind);
                 }
@@ -448,7 +500,7 @@ impl<H: Handler> Reactor<H> {
             self.timers.disarm(&mut self.conns, k);
         }
         let mut conn = self.conns.remove(key);
-        conn.release(&mut self.shared);
+        conn.release(&mut self.shared, false);
         log::trace!("worker {} {}: closed", self.shared.worker, conn.id());
         // Dropping the stream closes the socket, which also removes it from the epoll
         // set: no deregister syscall needed.
@@ -487,7 +539,7 @@ impl<H: Handler> Reactor<H> {
             keys.len()
         );
         for key in keys {
-            self.conns[key].ready(true, false);
+            self.conns[key].ready(true, false, false);
             let outcome = self.in_frame(key, |conn, shared| conn.drive(shared));
             self.apply(key, outcome);
         }

@@ -3,9 +3,14 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+
 use httparse::Header;
 
+use crate::defer::{Deferral, Dispatch, Job, Responder, Ticket};
 use crate::parse::Version;
+use crate::response::Response;
+use crate::timer::TimerKind;
 
 /// Identifies one connection within its reactor, for logs and failure reports. Ids are
 /// never reused while the reactor runs.
@@ -40,6 +45,8 @@ pub struct Request<'a> {
     body: &'a [u8],
     peer: SocketAddr,
     conn: ConnId,
+    /// How to answer later; `None` only for requests made outside a reactor.
+    dispatch: Option<&'a Dispatch<'a>>,
 }
 
 impl<'a> Request<'a> {
@@ -51,11 +58,9 @@ impl<'a> Request<'a> {
         body: &'a [u8],
         peer: SocketAddr,
         conn: ConnId,
+        dispatch: Option<&'a Dispatch<'a>>,
     ) -> Request<'a> {
-        let path_end = target
-            .bytes()
-            .position(|b| b == b'?')
-            .unwrap_or(target.len());
+        let path_end = path_end(target);
         Request {
             method,
             target,
@@ -65,6 +70,7 @@ impl<'a> Request<'a> {
             body,
             peer,
             conn,
+            dispatch,
         }
     }
 
@@ -81,21 +87,12 @@ impl<'a> Request<'a> {
     /// The path of the target, without the query: `/a/b` for `/a/b?c` and for
     /// `http://host/a/b?c`. For authority-form (CONNECT) and `*`, the whole target.
     pub fn path(&self) -> &'a str {
-        let without_query = &self.target[..self.path_end];
-        if without_query.starts_with('/') {
-            return without_query;
-        }
-        match without_query.split_once("://") {
-            Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
-            None => without_query,
-        }
+        path(self.target, self.path_end)
     }
 
     /// The query, without the `?`, if the target has one.
     pub fn query(&self) -> Option<&'a str> {
-        self.target
-            .get(self.path_end + 1..)
-            .filter(|_| self.path_end < self.target.len())
+        query(self.target, self.path_end)
     }
 
     /// The protocol version.
@@ -124,6 +121,221 @@ impl<'a> Request<'a> {
     /// The body, after chunked decoding; empty when the request has none.
     pub fn body(&self) -> &'a [u8] {
         self.body
+    }
+
+    /// The client's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The connection this request arrived on.
+    pub fn conn_id(&self) -> ConnId {
+        self.conn
+    }
+
+    /// A copy of the request that owns its data, to keep or to send to another thread.
+    pub fn to_owned_request(&self) -> OwnedRequest {
+        OwnedRequest {
+            method: self.method.to_owned(),
+            target: self.target.to_owned(),
+            path_end: self.path_end,
+            version: self.version,
+            headers: self
+                .headers
+                .iter()
+                .map(|h| (h.name.to_owned(), h.value.to_vec()))
+                .collect(),
+            body: self.body.to_vec(),
+            peer: self.peer,
+            conn: self.conn,
+        }
+    }
+
+    /// Answers later, from any thread: returns the placeholder to return from the handler
+    /// now, and the [`Responder`] that sends the real answer, with an owned copy of the
+    /// request. The loop serves its other connections meanwhile; this connection parses
+    /// no further request until the answer is written, so responses stay in order. Past
+    /// the handler deadline ([`Config::handler_deadline`](crate::Config::handler_deadline))
+    /// the client gets 503 and a `Hung` failure names the request.
+    ///
+    /// The placeholder means "deferred" only when returned by the handler that asked for
+    /// it; returned by anything else it is an invalid response (500).
+    ///
+    /// # Panics
+    ///
+    /// If the request was already deferred (a handler bug: caught by the request frame,
+    /// answered 500), or if it was made outside a reactor.
+    pub fn defer(&self) -> (Response, Responder) {
+        self.defer_until(TimerKind::Deferred)
+    }
+
+    /// Runs `work` on the blocking pool and answers with what it returns; returns the
+    /// placeholder to return from the handler. This is how a handler calls a database, hashes
+    /// a password or reads a file without stalling the loop that serves every other
+    /// connection of its worker.
+    ///
+    /// The job waits in a bounded first-come queue: when it is full the client gets 503
+    /// with `Retry-After` at once and an `Overload` failure is reported. Its deadline
+    /// ([`Config::blocking_timeout`](crate::Config::blocking_timeout)) counts from the
+    /// moment it is queued: past it the client gets 503 and a `Timeout` failure says how
+    /// long the job queued and ran. A panic in `work` is a failure of this request's frame
+    /// (500 unless the policy answers otherwise). A job whose client left while it queued
+    /// is not run; one already running runs to its end, and its answer is discarded.
+    ///
+    /// A reactor without a pool (run on its own, not by `warden`) runs `work` right here.
+    ///
+    /// ```
+    /// use warden_reactor::{Request, Response};
+    ///
+    /// fn handler(req: &Request<'_>) -> Response {
+    ///     req.blocking(|req| {
+    ///         std::thread::sleep(std::time::Duration::from_millis(5)); // a database call
+    ///         Response::text(format!("looked up {}", req.path()))
+    ///     })
+    /// }
+    /// # let _ = handler;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Request::defer`].
+    pub fn blocking<F>(&self, work: F) -> Response
+    where
+        F: FnOnce(&OwnedRequest) -> Response + Send + 'static,
+    {
+        let Some(offload) = self.dispatch.and_then(|d| d.offload) else {
+            return work(&self.to_owned_request());
+        };
+        let (pending, responder) = self.defer_until(TimerKind::Blocking);
+        if let Err(job) = offload.submit(Job::new(Box::new(work), responder)) {
+            job.reject();
+            self.dispatch
+                .expect("a pool comes with a dispatch")
+                .taken
+                .set(Deferral::Overloaded);
+        }
+        pending
+    }
+
+    fn defer_until(&self, timer: TimerKind) -> (Response, Responder) {
+        let dispatch = self
+            .dispatch
+            .expect("only requests made by a reactor can be deferred");
+        let ticket = Arc::new(Ticket::new(
+            self.to_owned_request(),
+            dispatch.key,
+            dispatch.listener,
+            timer,
+        ));
+        match dispatch
+            .taken
+            .replace(Deferral::Pending(Arc::clone(&ticket)))
+        {
+            Deferral::None => {}
+            Deferral::Pending(earlier) => {
+                earlier.withdraw();
+                ticket.withdraw();
+                panic!("a request can be deferred once: defer() or blocking() was called twice");
+            }
+            Deferral::Overloaded => {
+                ticket.withdraw();
+                panic!("a request can be deferred once: blocking() was called twice");
+            }
+        }
+        (
+            Response::placeholder(),
+            Responder::new(ticket, dispatch.door.clone()),
+        )
+    }
+}
+
+/// Where the path ends in `target`: at the `?`, or the end.
+pub(crate) fn path_end(target: &str) -> usize {
+    target
+        .bytes()
+        .position(|b| b == b'?')
+        .unwrap_or(target.len())
+}
+
+/// The path of `target` (see [`Request::path`]).
+pub(crate) fn path(target: &str, path_end: usize) -> &str {
+    let without_query = &target[..path_end];
+    if without_query.starts_with('/') {
+        return without_query;
+    }
+    match without_query.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => without_query,
+    }
+}
+
+fn query(target: &str, path_end: usize) -> Option<&str> {
+    target
+        .get(path_end + 1..)
+        .filter(|_| path_end < target.len())
+}
+
+/// A request that owns its data: what [`Responder::request`] and the closures of
+/// [`Request::blocking`] see, after the handler returned and the connection moved on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedRequest {
+    method: String,
+    target: String,
+    path_end: usize,
+    version: Version,
+    headers: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+    peer: SocketAddr,
+    conn: ConnId,
+}
+
+impl OwnedRequest {
+    /// The method, as sent.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The request target as sent.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The path of the target, without the query (see [`Request::path`]).
+    pub fn path(&self) -> &str {
+        path(&self.target, self.path_end)
+    }
+
+    /// The query, without the `?`, if the target has one.
+    pub fn query(&self) -> Option<&str> {
+        query(&self.target, self.path_end)
+    }
+
+    /// The protocol version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The value of the first header named `name`, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The value of the first header named `name` if it is valid UTF-8.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Every header field in order, names as sent.
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &[u8])> {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    /// The body, after chunked decoding.
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 
     /// The client's address.
@@ -165,6 +377,7 @@ mod tests {
             b"",
             peer,
             ConnId(1),
+            None,
         )
     }
 
@@ -183,6 +396,8 @@ mod tests {
             let req = request(target, &[]);
             assert_eq!(req.path(), *path, "{target}");
             assert_eq!(req.query(), *query, "{target}");
+            let owned = req.to_owned_request();
+            assert_eq!((owned.path(), owned.query()), (*path, *query), "{target}");
         }
     }
 
@@ -199,6 +414,9 @@ mod tests {
             },
         ];
         let req = request("/", &headers);
+        let owned = req.to_owned_request();
+        assert_eq!(owned.header_str("CONTENT-TYPE"), Some("text/plain"));
+        assert_eq!(owned.headers().len(), 2);
         assert_eq!(req.header("content-type"), Some(&b"text/plain"[..]));
         assert_eq!(req.header_str("CONTENT-TYPE"), Some("text/plain"));
         assert_eq!(req.header("x-bin"), Some(&b"\xff"[..]));

@@ -26,6 +26,8 @@ pub struct Response {
     headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     body: Cow<'static, [u8]>,
     fault: Option<Fault>,
+    /// The placeholder of a deferred request: the answer comes later.
+    placeholder: bool,
 }
 
 /// A failure staged after a response, for testing supervision: honoured only when
@@ -50,7 +52,21 @@ impl Response {
             headers: Vec::new(),
             body: Cow::Borrowed(b""),
             fault: None,
+            placeholder: false,
         }
+    }
+
+    /// What a deferring handler returns now: see [`Request::defer`](crate::Request::defer).
+    pub(crate) fn placeholder() -> Response {
+        Response {
+            placeholder: true,
+            ..Response::new(0)
+        }
+    }
+
+    /// Whether this is the placeholder of a deferred request.
+    pub fn is_placeholder(&self) -> bool {
+        self.placeholder
     }
 
     /// 200 with a `text/plain; charset=utf-8` body.

@@ -9,6 +9,7 @@ use crate::activity::Activity;
 use crate::buf::Pool;
 use crate::config::Config;
 use crate::date::DateCache;
+use crate::defer::{Door, Offload};
 use crate::encode::Preamble;
 use crate::failure::Restart;
 use crate::frame::{LogFailures, Supervisor};
@@ -40,18 +41,31 @@ pub(crate) struct Shared<H> {
     pub(crate) stop: Option<Exit>,
     /// The worker this reactor serves as, for log lines.
     pub(crate) worker: usize,
+    /// Where deferred answers come back: the reactor's answer channel and waker.
+    pub(crate) door: Door,
+    /// The blocking pool of `Request::blocking`, if the reactor has one.
+    pub(crate) offload: Option<Arc<dyn Offload>>,
 }
 
 impl<H> Shared<H> {
     /// The shared state of a reactor, without the reactor, and with a frozen clock: for
     /// in-memory sessions, whose output depends on their input alone.
+    /// Answers deferred there are never delivered (the door leads nowhere).
     pub(crate) fn standalone(config: Config, handler: H) -> io::Result<Shared<H>> {
         let date = DateCache::fixed(*b"Sun, 06 Nov 1994 08:49:37 GMT", Instant::now());
-        Shared::new(config, handler, date)
+        let poll = mio::Poll::new()?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), crate::reactor::WAKER)?);
+        let (door, _) = Door::new(waker);
+        Shared::new(config, handler, date, door)
     }
 
     /// Fails with `InvalidInput` if `config.server_name` is not a valid header value.
-    pub(crate) fn new(config: Config, handler: H, date: DateCache) -> io::Result<Shared<H>> {
+    pub(crate) fn new(
+        config: Config,
+        handler: H,
+        date: DateCache,
+        door: Door,
+    ) -> io::Result<Shared<H>> {
         let mut preamble = Preamble::new(&config.server_name).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
         })?;
@@ -69,6 +83,8 @@ impl<H> Shared<H> {
             pending_fault: None,
             stop: None,
             worker: 0,
+            door,
+            offload: None,
         })
     }
 

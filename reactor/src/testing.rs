@@ -37,6 +37,7 @@ impl<H: Handler> Session<H> {
                 peer,
                 ConnId(0),
                 0,
+                0,
                 false,
             ),
             cx: Shared::standalone(config, handler)?,

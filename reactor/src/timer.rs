@@ -24,9 +24,13 @@ pub(crate) enum TimerKind {
     Write = 3,
     /// After the final response, draining input before the close.
     Linger = 4,
+    /// A deferred answer is awaited: absolute from the dispatch (the handler deadline).
+    Deferred = 5,
+    /// A blocking-pool job's answer is awaited: absolute from the moment it was queued.
+    Blocking = 6,
 }
 
-const KINDS: usize = 5;
+pub(crate) const KINDS: usize = 7;
 
 impl TimerKind {
     const ALL: [TimerKind; KINDS] = [
@@ -35,6 +39,8 @@ impl TimerKind {
         TimerKind::Body,
         TimerKind::Write,
         TimerKind::Linger,
+        TimerKind::Deferred,
+        TimerKind::Blocking,
     ];
 }
 
@@ -175,7 +181,7 @@ mod tests {
 
     fn timers() -> Timers {
         let ms = Duration::from_millis;
-        Timers::new([ms(100), ms(50), ms(300), ms(400), ms(500)])
+        Timers::new([ms(100), ms(50), ms(300), ms(400), ms(500), ms(600), ms(700)])
     }
 
     fn drain(t: &mut Timers, nodes: &mut Vec<Link>, now: u64) -> Vec<(u32, TimerKind)> {

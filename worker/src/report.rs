@@ -167,7 +167,7 @@ impl Reporter {
     /// Picks the restart for `failure` (stamped with this worker) and reports it.
     pub(crate) fn decide(&self, mut failure: Failure) -> Restart {
         failure.worker = self.worker;
-        let default = failure.kind.default_restart();
+        let default = failure.default_restart();
         let chosen = match self.policies.for_listener(failure.listener) {
             None => default,
             Some(policy) => match catch(|| policy(&failure)) {
@@ -181,7 +181,7 @@ impl Reporter {
                 }
             },
         };
-        let restart = applicable(chosen, failure.kind);
+        let restart = failure.frame.applicable(chosen, failure.kind);
         log::debug!("worker {}: {} -> {restart:?}", self.worker, failure.kind);
         if restart == Restart::Shutdown {
             let _ = self.events.send(Event::Shutdown {
@@ -208,44 +208,9 @@ impl fmt::Debug for Reporter {
     }
 }
 
-/// A restart that makes no sense for the failure's frame means the frame's default: there
-/// is no request to answer when a worker's loop panics or a handler hangs.
-fn applicable(restart: Restart, kind: FailureKind) -> Restart {
-    let request_frame = matches!(kind, FailureKind::Panic | FailureKind::InvalidResponse);
-    let connection_frame = request_frame
-        || matches!(
-            kind,
-            FailureKind::ConnectionPanic | FailureKind::ClientGone | FailureKind::Io
-        );
-    match restart {
-        Restart::Respond(_) if !request_frame => kind.default_restart(),
-        Restart::CloseConnection if !connection_frame => kind.default_restart(),
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use warden_reactor::Response;
-
-    #[test]
-    fn inapplicable_restarts_fall_back_to_the_frame_default() {
-        let respond = Restart::Respond(Response::status_page(503));
-        assert_eq!(applicable(respond.clone(), FailureKind::Panic), respond);
-        assert_eq!(
-            applicable(respond, FailureKind::WorkerPanic),
-            Restart::RestartWorker
-        );
-        assert_eq!(
-            applicable(Restart::CloseConnection, FailureKind::Hung),
-            Restart::RestartWorker
-        );
-        assert_eq!(
-            applicable(Restart::AbortWorker, FailureKind::ClientGone),
-            Restart::AbortWorker
-        );
-    }
 
     #[test]
     fn full_channel_drops_and_counts() {

@@ -12,7 +12,7 @@ use crate::parse::{self, Framing, Status};
 use crate::shared::Shared;
 use crate::timer::TimerKind;
 
-use super::respond::{Origin, reject, respond};
+use super::respond::{Origin, Pending, Reply, reject, respond};
 use super::{Conn, Outcome};
 
 /// Reads one connection may make per loop turn. Past it, the reactor comes back to the
@@ -34,6 +34,11 @@ pub(super) enum Reading {
     /// with `linger` (unread input may follow: an error cut a request short, or requests
     /// were pipelined after the last answered one), first through `Lingering`.
     Closing { linger: bool },
+    /// A request is with another thread (deferred, or on the blocking pool); nothing more
+    /// is parsed or read until its answer is written, so responses stay in order and the
+    /// unread input waits in the kernel. Back to `Head` (or `Closing`) when the answer,
+    /// or the response its failure chose, is encoded.
+    Dispatched(Box<Pending>),
     /// Our side is shut down after the final response. Input is read and dropped until the
     /// peer closes or the linger timer fires: closing a socket with unread input makes the
     /// kernel send a reset, which can destroy the response before the client reads it.
@@ -60,6 +65,8 @@ pub(super) enum Input {
     Pending,
     /// The peer has closed its side: read on past short reads, to the EOF.
     PendingEof,
+    /// The peer reset the connection, or closed both directions: nothing can reach it.
+    HungUp,
 }
 
 impl Conn {
@@ -154,12 +161,14 @@ impl Conn {
             peer,
             id,
             listener,
+            key,
             ..
         } = self;
         let origin = Origin {
             peer: *peer,
             id: *id,
             listener: *listener,
+            key: *key,
         };
         let (peer, id) = (origin.peer, origin.id);
         let Some(buf) = rbuf else { return false };
@@ -187,11 +196,9 @@ impl Conn {
                     match info.framing {
                         Framing::Empty => {
                             let last = data.len() == info.len;
-                            let close = respond(cx, writing, &head, &[], last, origin);
-                            *served += 1;
-                            buf.consume(info.len);
-                            if close {
-                                *reading = Reading::Closing { linger: !last };
+                            let reply = respond(cx, writing, &head, &[], last, origin);
+                            if advance(reply, info.len, last, buf, reading, served) {
+                                return false;
                             }
                         }
                         Framing::Length(n) if n > cx.config.max_body as u64 => {
@@ -211,11 +218,9 @@ impl Conn {
                             if data.len() >= info.len + n {
                                 let body = &data[info.len..info.len + n];
                                 let last = data.len() == info.len + n;
-                                let close = respond(cx, writing, &head, body, last, origin);
-                                *served += 1;
-                                buf.consume(info.len + n);
-                                if close {
-                                    *reading = Reading::Closing { linger: !last };
+                                let reply = respond(cx, writing, &head, body, last, origin);
+                                if advance(reply, info.len + n, last, buf, reading, served) {
+                                    return false;
                                 }
                             } else {
                                 if info.expect_continue && waiting_for_body {
@@ -285,17 +290,45 @@ impl Conn {
                     };
                     let body = &data[head_len..head_len + body_len];
                     let last = data.len() == head_len + consumed;
-                    let close = respond(cx, writing, &head, body, last, origin);
-                    *served += 1;
-                    buf.consume(head_len + consumed);
-                    *reading = if close {
-                        Reading::Closing { linger: !last }
-                    } else {
-                        Reading::Head
-                    };
+                    let reply = respond(cx, writing, &head, body, last, origin);
+                    if advance(reply, head_len + consumed, last, buf, reading, served) {
+                        return false;
+                    }
                 }
-                Reading::Closing { .. } | Reading::Lingering => return false,
+                Reading::Dispatched(_) | Reading::Closing { .. } | Reading::Lingering => {
+                    return false;
+                }
             }
+        }
+    }
+}
+
+/// Moves past a request the handler was given: its `consumed` bytes leave the buffer, and
+/// the connection reads on, closes after the response, or waits for a deferred answer.
+/// `true` when no further request may be parsed now.
+fn advance(
+    reply: Reply,
+    consumed: usize,
+    last: bool,
+    buf: &mut ReadBuf,
+    reading: &mut Reading,
+    served: &mut u32,
+) -> bool {
+    buf.consume(consumed);
+    match reply {
+        Reply::Sent { close: false } => {
+            *served += 1;
+            *reading = Reading::Head;
+            false
+        }
+        Reply::Sent { close: true } => {
+            *served += 1;
+            *reading = Reading::Closing { linger: !last };
+            false
+        }
+        Reply::Deferred(pending) => {
+            *reading = Reading::Dispatched(pending);
+            true
         }
     }
 }

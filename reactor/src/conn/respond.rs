@@ -1,16 +1,20 @@
-//! The request frame: calls the handler for one complete request and encodes its answer,
-//! or the error page of a request that cannot be served.
+//! The request frame: calls the handler for one complete request and encodes its answer
+//! (now, or when a deferred answer arrives), or the error page of a request that cannot be
+//! served.
 
+use std::cell::Cell;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::buf::ReadBuf;
+use crate::defer::{Deferral, Dispatch, Ticket};
 use crate::encode::{self, Exchange};
 use crate::error::RequestError;
 use crate::failure::{Failure, FailureKind, Restart};
 use crate::frame;
 use crate::handler::Handler;
 use crate::parse::{Head, Version};
-use crate::request::{ConnId, Request};
+use crate::request::{self, ConnId, Request};
 use crate::response::Response;
 use crate::shared::Shared;
 
@@ -23,12 +27,102 @@ pub(super) struct Origin {
     pub(super) peer: SocketAddr,
     pub(super) id: ConnId,
     pub(super) listener: usize,
+    /// The connection's slab key.
+    pub(super) key: usize,
+}
+
+/// A request whose failure is being reported: where it came from and what it asked.
+struct Context<'c> {
+    origin: Origin,
+    method: &'c str,
+    path: &'c str,
+}
+
+impl Context<'_> {
+    /// Puts the request's context into `failure`.
+    fn stamp(&self, failure: &mut Failure) {
+        failure.conn = Some(self.origin.id);
+        failure.peer = Some(self.origin.peer);
+        failure.listener = Some(self.origin.listener);
+        failure.method = Some(self.method.to_owned());
+        failure.path = Some(self.path.to_owned());
+    }
+}
+
+/// What became of a request handed to the handler.
+#[derive(Debug)]
+pub(super) enum Reply {
+    /// The response is encoded; `close` says the connection closes after it.
+    Sent { close: bool },
+    /// The handler deferred it: the answer comes through the ticket.
+    Deferred(Box<Pending>),
+}
+
+/// A deferred request, as its connection keeps it while the answer is awaited.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(super) ticket: Arc<Ticket>,
+    /// How to encode the answer; `close` as the request asked (a drain may add to it).
+    exchange: Exchange,
+}
+
+impl Pending {
+    /// Encodes the answer that came for this request, or the response its failure's
+    /// restart chooses. `last` says no byte is buffered after the request. Returns
+    /// whether the connection closes after it.
+    pub(super) fn conclude<H>(
+        &self,
+        cx: &mut Shared<H>,
+        out: &mut Writing,
+        answer: Result<Response, Failure>,
+        last: bool,
+    ) -> bool {
+        let request = &self.ticket.request;
+        let context = Context {
+            origin: Origin {
+                peer: request.peer_addr(),
+                id: request.conn_id(),
+                listener: self.ticket.listener,
+                key: self.ticket.key,
+            },
+            method: request.method(),
+            path: request.path(),
+        };
+        let exchange = Exchange {
+            close: self.exchange.close || (last && cx.is_draining()),
+            ..self.exchange
+        };
+        conclude(cx, out, exchange, answer, &context)
+    }
+
+    /// A failure of `kind` concerning this request, with its context.
+    pub(super) fn failure(&self, kind: FailureKind, message: String) -> Failure {
+        ticket_failure(&self.ticket, kind, message)
+    }
+}
+
+/// A failure of `kind` concerning the request of `ticket`, with its context.
+pub(crate) fn ticket_failure(ticket: &Ticket, kind: FailureKind, message: String) -> Failure {
+    let request = &ticket.request;
+    let mut failure = Failure::new(kind, message);
+    Context {
+        origin: Origin {
+            peer: request.peer_addr(),
+            id: request.conn_id(),
+            listener: ticket.listener,
+            key: ticket.key,
+        },
+        method: request.method(),
+        path: request.path(),
+    }
+    .stamp(&mut failure);
+    failure
 }
 
 /// The request frame: calls the handler for one complete request and appends its
-/// response to `out`. A panic or an invalid response becomes a [`Failure`] whose restart
-/// the supervisor picks, here, while the request is still at hand. `last` says no byte is
-/// buffered after this request. Returns whether the connection closes after it.
+/// response to `out`, unless the handler deferred it. A panic or an invalid response
+/// becomes a [`Failure`] whose restart the supervisor picks, here, while the request is
+/// still at hand. `last` says no byte is buffered after this request.
 pub(super) fn respond<H: Handler>(
     cx: &mut Shared<H>,
     out: &mut Writing,
@@ -36,8 +130,19 @@ pub(super) fn respond<H: Handler>(
     body: &[u8],
     last: bool,
     origin: Origin,
-) -> bool {
+) -> Reply {
     let info = head.info;
+    let path = request::path(head.target, request::path_end(head.target));
+    cx.served += 1;
+    cx.activity
+        .enter(origin.id, origin.peer, origin.listener, head.method, path);
+    let dispatch = Dispatch {
+        door: &cx.door,
+        offload: cx.offload.as_deref(),
+        key: origin.key,
+        listener: origin.listener,
+        taken: Cell::new(Deferral::None),
+    };
     let request = Request::new(
         head.method,
         head.target,
@@ -46,22 +151,67 @@ pub(super) fn respond<H: Handler>(
         body,
         origin.peer,
         origin.id,
+        Some(&dispatch),
     );
-    let path = request.path();
-    cx.served += 1;
-    cx.activity
-        .enter(origin.id, origin.peer, origin.listener, head.method, path);
     let called = frame::catch(|| cx.handler.call(&request));
     cx.activity.exit();
+    let deferral = dispatch.taken.take();
+    let keep_alive_asked = info.keep_alive;
+    let exchange = Exchange {
+        head_only: info.is_head,
+        close: !keep_alive_asked,
+        http10_keep_alive: keep_alive_asked && info.version == Version::Http10,
+    };
+    let context = Context {
+        origin,
+        method: head.method,
+        path,
+    };
+    let placeholder = matches!(&called, Ok(r) if r.is_placeholder());
+    let called = match deferral {
+        Deferral::Pending(ticket) if placeholder => {
+            return Reply::Deferred(Box::new(Pending { ticket, exchange }));
+        }
+        Deferral::Overloaded if placeholder => Err(Failure::new(
+            FailureKind::Overload,
+            "the blocking pool's queue is full; the job was not queued",
+        )),
+        deferral => {
+            // The handler answered itself after all (or panicked): a later answer through
+            // the responder is refused.
+            if let Deferral::Pending(ticket) = deferral {
+                ticket.withdraw();
+            }
+            called.map_err(|payload| {
+                let mut failure = Failure::new(FailureKind::Panic, "");
+                frame::describe_panic(payload.as_ref(), &mut failure);
+                failure
+            })
+        }
+    };
     // While draining, requests already buffered are all answered; the last of them says
     // the connection closes. Read after the handler: a shutdown may have begun meanwhile.
     let exchange = Exchange {
-        head_only: info.is_head,
-        close: !info.keep_alive || (last && cx.is_draining()),
-        http10_keep_alive: info.keep_alive && info.version == Version::Http10,
+        close: exchange.close || (last && cx.is_draining()),
+        ..exchange
     };
+    Reply::Sent {
+        close: conclude(cx, out, exchange, called, &context),
+    }
+}
+
+/// Encodes `answer` into `out`; a failure (or an invalid response) goes to the
+/// supervisor, whose restart picks what is encoded instead. Returns whether the
+/// connection closes after it.
+fn conclude<H>(
+    cx: &mut Shared<H>,
+    out: &mut Writing,
+    exchange: Exchange,
+    answer: Result<Response, Failure>,
+    context: &Context<'_>,
+) -> bool {
     let out = out.buf(&mut cx.pool);
-    let failure = match called {
+    let mut failure = match answer {
         Ok(response) => {
             match encode::encode(&response, exchange, &cx.preamble, cx.date.bytes(), out) {
                 Ok(close) => {
@@ -73,18 +223,9 @@ pub(super) fn respond<H: Handler>(
                 Err(e) => Failure::new(FailureKind::InvalidResponse, e.to_string()),
             }
         }
-        Err(payload) => {
-            let mut failure = Failure::new(FailureKind::Panic, "");
-            frame::describe_panic(payload.as_ref(), &mut failure);
-            failure
-        }
+        Err(failure) => failure,
     };
-    let mut failure = failure;
-    failure.conn = Some(origin.id);
-    failure.peer = Some(origin.peer);
-    failure.listener = Some(origin.listener);
-    failure.method = Some(head.method.to_owned());
-    failure.path = Some(path.to_owned());
+    context.stamp(&mut failure);
     let restart = cx.supervisor.failure(failure);
     cx.stop_for(&restart);
     let replacement = match restart {
@@ -100,8 +241,8 @@ pub(super) fn respond<H: Handler>(
             log::error!(
                 "worker {} {} {}: the policy's response is invalid too ({e}); answered 500",
                 cx.worker,
-                origin.id,
-                origin.peer
+                context.origin.id,
+                context.origin.peer
             );
             encode::encode(
                 &Response::status_page(500),
