@@ -50,6 +50,10 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a crate-private constructor taking one argument per field"
+    )]
     pub(crate) fn new(
         method: &'a str,
         target: &'a str,
