@@ -5,6 +5,7 @@
 #   benches/load.sh                 # everything, 10 s per run
 #   DURATION=5s benches/load.sh     # shorter runs
 #   PEERS="may" benches/load.sh     # fewer peers
+#   ONLY=mixed benches/load.sh      # only the mixed load (slow handlers beside fast ones)
 #
 # wrk gets one thread (-t1): on a 2-core machine the client needs the other core, and the
 # pipelined figures then measure the server. Keep-alive figures are bounded by wrk itself.
@@ -44,7 +45,7 @@ start() {
         warden) RUST_LOG=error RUST_BACKTRACE=0 ./target/release/warden --addr "127.0.0.1:$port" \
                     --workers "$workers" --fault-routes --keepalive-timeout-ms 600000 \
                     --header-timeout-ms 600000 >/dev/null 2>&1 & ;;
-        *) RUST_BACKTRACE=0 "$peer_bin/peer-$name" "127.0.0.1:$port" >/dev/null 2>&1 & ;;
+        *) WORKERS=$workers RUST_BACKTRACE=0 "$peer_bin/peer-$name" "127.0.0.1:$port" >/dev/null 2>&1 & ;;
     esac
     pid=$!
     for _ in $(seq 200); do
@@ -103,9 +104,31 @@ storm() {
     wait "$hammer" 2>/dev/null || true
 }
 
+# mixed PORT: 32 connections on a route that blocks 50 ms (each server's documented way
+# to block: warden's blocking pool, actix's web::block, hyper's spawn_blocking, may's
+# coroutine sleep) beside 16 connections measuring /plaintext, in the same run. Prints
+# "PLAIN_REQ_PER_SEC PLAIN_P99_MS SLOW_REQ_PER_SEC".
+mixed() {
+    local port=$1 slow_out plain
+    slow_out=$(mktemp)
+    wrk -t1 -c32 -d"$DURATION" "http://127.0.0.1:$port/sleep?ms=50" >"$slow_out" 2>/dev/null &
+    local slow=$!
+    sleep 0.2
+    plain=$(wrk_run -c16 "http://127.0.0.1:$port/plaintext" | cut -d' ' -f1,2)
+    wait "$slow" 2>/dev/null || true
+    echo "$plain $(awk '/Requests\/sec/ {printf "%d", $2}' "$slow_out")"
+    rm -f "$slow_out"
+}
+
 declare -A result
-servers="warden $PEERS"
 port=$BASE_PORT
+
+if [ -n "${ONLY:-}" ] && [ "$ONLY" != mixed ]; then
+    echo "ONLY=$ONLY: the only partial run is ONLY=mixed" >&2
+    exit 2
+fi
+if [ "${ONLY:-}" != mixed ]; then
+servers="warden $PEERS"
 for name in $servers; do
     echo "measuring $name" >&2
     start "$name" "$port" 1
@@ -136,6 +159,17 @@ result[warden2,plain]=$(wrk_run -c64 "http://127.0.0.1:$port/plaintext" | cut -d
 result[warden2,pipe]=$(wrk_run -c256 -s benches/pipeline.lua "http://127.0.0.1:$port/plaintext" -- 16 | cut -d' ' -f1)
 result[warden2,close]=$(wrk_run -c64 -H "Connection: close" "http://127.0.0.1:$port/plaintext" | cut -d' ' -f1)
 stop
+port=$((port + 1))
+fi
+
+for name in warden $PEERS; do
+    echo "measuring $name under the mixed load (2 workers)" >&2
+    start "$name" "$port" 2
+    read -r rps p99 slow < <(mixed "$port")
+    result[$name,mixplain]=$rps; result[$name,mix99]=$p99; result[$name,mixslow]=$slow
+    stop
+    port=$((port + 1))
+done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 best() { # best peer figure for KEY: the highest ("more") or the lowest ("less")
@@ -150,13 +184,8 @@ best() { # best peer figure for KEY: the highest ("more") or the lowest ("less")
     echo "${best:-0}"
 }
 
-echo
-echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), wrk -t1, ${DURATION} per run, one worker each"
-echo
 header="| test | warden |"; sep="| --- | --- |"
 for p in $PEERS; do header="$header $p |"; sep="$sep --- |"; done
-echo "$header warden vs best peer (>1: warden better) |"
-echo "$sep --- |"
 # row LABEL KEY HOW: HOW is "more" (higher is better: ratio warden / best), "less" (lower
 # is better: ratio best / warden, so >1 means warden is better), or "none".
 row() {
@@ -169,6 +198,37 @@ row() {
         *) echo "$line - |" ;;
     esac
 }
+# p99 figures with one decimal are not integers: compare them with awk.
+best_float() {
+    local key=$1 best="" v
+    for p in $PEERS; do
+        v=${result[$p,$key]:-}
+        [ -n "$v" ] || continue
+        best=$(awk -v a="$v" -v b="$best" 'BEGIN { print (b == "" || a < b) ? a : b }')
+    done
+    echo "${best:-0}"
+}
+
+echo
+echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), wrk -t1, ${DURATION} per run"
+echo
+echo "Mixed load, 2 workers each: 32 connections on /sleep?ms=50 (ceiling 640 req/s) beside"
+echo "16 connections on /plaintext, in the same run."
+echo
+echo "$header warden vs best peer (>1: warden better) |"
+echo "$sep --- |"
+row "plaintext beside slow handlers (req/s)" mixplain more
+line="| plaintext p99 beside slow handlers (ms) | ${result[warden,mix99]} |"
+for p in $PEERS; do line="$line ${result[$p,mix99]:--} |"; done
+echo "$line $(ratio "$(best_float mix99)" "${result[warden,mix99]}")x |"
+row "slow route, 50 ms blocking (req/s)" mixslow more
+[ "${ONLY:-}" = mixed ] && exit 0
+
+echo
+echo "One worker each."
+echo
+echo "$header warden vs best peer (>1: warden better) |"
+echo "$sep --- |"
 row "plaintext keep-alive, 64 conns (req/s)" plain more
 row "  p99 latency (ms)" plain99 none
 row "  server CPU per request (ns)" plainns less

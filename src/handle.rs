@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use warden_reactor::{Failure, FailureKind};
-use warden_worker::{FailureStats, Stop, WorkerPool, WorkerStats};
+use warden_worker::{BlockingStats, FailureStats, Stop, WorkerPool, WorkerStats};
 
 use crate::error::Error;
 
@@ -93,6 +93,8 @@ impl ServerHandle {
             last_restart: pool.failures.last_restart,
             failures: pool.failures,
             dropped_failure_reports: pool.failures.dropped_reports,
+            loop_stalls: pool.failures.loop_stalls,
+            blocking: pool.blocking,
             workers: pool.workers,
         }
     }
@@ -147,6 +149,11 @@ pub struct ServerStats {
     pub failures: FailureStats,
     /// Failure reports the error channel had no room for.
     pub dropped_failure_reports: u64,
+    /// Handlers that ran on an event loop past the stall threshold.
+    pub loop_stalls: u64,
+    /// The blocking pool: threads busy, idle and lost, jobs queued, done, rejected and
+    /// timed out.
+    pub blocking: BlockingStats,
     /// Per worker.
     pub workers: Vec<WorkerStats>,
 }

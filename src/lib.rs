@@ -76,11 +76,12 @@ pub use crate::{
     handle::{ServerHandle, ServerStats},
     server::{
         Builder, DEFAULT_HANDLER_DEADLINE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESTARTS,
-        DEFAULT_RESTART_PERIOD, DEFAULT_SHUTDOWN_GRACE, Server,
+        DEFAULT_RESTART_PERIOD, DEFAULT_SHUTDOWN_GRACE, DEFAULT_STALL_THRESHOLD, Server,
     },
 };
 pub use warden_reactor::{
-    Config, ConnId, Failure, FailureKind, Fault, Handler, InvalidResponse, Request, RequestError,
-    Response, Restart, StatsSnapshot, Version,
+    AnswerError, Config, ConnId, Failure, FailureKind, Fault, Frame, Handler, InvalidResponse,
+    OwnedRequest, Request, RequestError, Responder, Response, Restart, StatsSnapshot, Unanswerable,
+    Version,
 };
-pub use warden_worker::{FailureStats, WorkerStats};
+pub use warden_worker::{BlockingStats, FailureStats, WorkerStats, with_resource};

@@ -35,6 +35,14 @@ OPTIONS:
     --systemd-socket             serve on the sockets systemd passes (socket activation);
                                  no default --addr then
     --health-route PATH          answer GET PATH with 200 ok, and 503 once draining
+    --blocking-threads N         threads of the blocking pool (GET /sleep runs there)
+                                 [default: 16 per core]
+    --blocking-queue N           jobs that may wait for a blocking thread; more are
+                                 answered 503 with Retry-After [default: 1024]
+    --blocking-timeout-ms N      a blocking job's deadline from the moment it is queued;
+                                 past it the client gets 503 [default: 30000]
+    --stall-threshold-ms N       a handler running on an event loop longer is logged and
+                                 counted as a loop stall; 0 turns it off [default: 20]
     --fault-routes               serve the /fault/* routes below, to exercise supervision
     -h, --help                   print this help
 
@@ -42,14 +50,18 @@ ROUTES:
     GET  /plaintext   Hello, World! (text/plain)
     GET  /json        {\"message\":\"Hello, World!\"} (application/json)
     POST /echo        the request body
-    GET  /stats       counters as JSON: requests, connections, restarts, failures by kind
+    GET  /sleep?ms=N  blocks N ms (at most 10000) on the blocking pool, as a handler calling
+                      a database should, and answers \"slept N ms\"
+    GET  /stats       counters as JSON: requests, connections, restarts, failures by kind,
+                      loop stalls, the blocking pool
     anything else     404
 
 FAULT ROUTES (with --fault-routes):
     GET /fault/panic        the handler panics (answered 500)
     GET /fault/bad-header   the handler returns a header value with CR LF (answered 500)
     GET /fault/crash        the worker's loop panics after answering (worker restarted)
-    GET /fault/hang?ms=N    the handler sleeps N ms (past the deadline: reported hung)
+    GET /fault/hang?ms=N    the handler sleeps N ms on the event loop (a loop stall; past
+                            the deadline: reported hung)
     GET /fault/exit         the error policy chooses to shut the server down (exit 1)
 
 Each failure is one log line. When the server stops on an error (restart intensity,
@@ -76,6 +88,10 @@ struct Options {
     reuse_port: bool,
     systemd: bool,
     health_route: Option<String>,
+    blocking_threads: Option<usize>,
+    blocking_queue: Option<usize>,
+    blocking_timeout: Option<Duration>,
+    stall_threshold: Option<Duration>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -96,6 +112,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         reuse_port: false,
         systemd: false,
         health_route: None,
+        blocking_threads: None,
+        blocking_queue: None,
+        blocking_timeout: None,
+        stall_threshold: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -143,6 +163,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             }
             "--max-restarts" => o.max_restarts = Some(number(value()?)? as usize),
             "--health-route" => o.health_route = Some(value()?),
+            "--blocking-threads" => o.blocking_threads = Some(number(value()?)? as usize),
+            "--blocking-queue" => o.blocking_queue = Some(number(value()?)? as usize),
+            "--blocking-timeout-ms" => {
+                o.blocking_timeout = Some(Duration::from_millis(number(value()?)?));
+            }
+            "--stall-threshold-ms" => {
+                o.stall_threshold = Some(Duration::from_millis(number(value()?)?));
+            }
             "--restart-period-ms" => {
                 o.restart_period = Some(Duration::from_millis(number(value()?)?))
             }
@@ -168,6 +196,13 @@ fn route(req: &Request<'_>) -> Response {
         ("GET" | "HEAD", "/plaintext") => Response::bytes("text/plain", &b"Hello, World!"[..]),
         ("GET" | "HEAD", "/json") => Response::json(r#"{"message":"Hello, World!"}"#),
         ("POST", "/echo") => Response::bytes("application/octet-stream", req.body().to_vec()),
+        ("GET", "/sleep") => {
+            let ms = query_ms(req).unwrap_or(0).min(10_000);
+            req.blocking(move |_| {
+                std::thread::sleep(Duration::from_millis(ms));
+                Response::text(format!("slept {ms} ms\n"))
+            })
+        }
         ("GET", "/stats") => match SERVER.get() {
             Some(server) => Response::json(stats_json(server)),
             None => Response::status_page(503),
@@ -186,17 +221,20 @@ fn route_with_faults(req: &Request<'_>) -> Response {
         ("GET", "/fault/crash") => Response::text("crashing the worker after this response\n")
             .with_fault(Fault::WorkerPanic),
         ("GET", "/fault/hang") => {
-            let ms = req
-                .query()
-                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("ms=")))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1000);
+            let ms = query_ms(req).unwrap_or(1000);
             std::thread::sleep(Duration::from_millis(ms));
             Response::text(format!("slept {ms} ms\n"))
         }
         ("GET", "/fault/exit") => panic!("fault route: exit requested"),
         _ => route(req),
     }
+}
+
+/// The `ms=N` of the query.
+fn query_ms(req: &Request<'_>) -> Option<u64> {
+    req.query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("ms=")))
+        .and_then(|v| v.parse().ok())
 }
 
 /// The policy of the binary: the defaults, except that `/fault/exit` stops the server.
@@ -228,8 +266,11 @@ fn stats_json(server: &ServerHandle) -> String {
         concat!(
             r#"{{"accepted":{},"active_connections":{},"requests":{},"worker_restarts":{},"#,
             r#""last_restart_us":{},"failures":{{"panic":{},"invalid_response":{},"#,
-            r#""connection_panic":{},"worker_panic":{},"hung":{},"client_gone":{},"io":{}}},"#,
-            r#""dropped_failure_reports":{},"workers":[{}]}}"#
+            r#""connection_panic":{},"worker_panic":{},"hung":{},"client_gone":{},"io":{},"#,
+            r#""timeout":{},"overload":{},"unanswered":{}}},"#,
+            r#""dropped_failure_reports":{},"loop_stalls":{},"#,
+            r#""blocking":{{"busy":{},"idle":{},"lost":{},"queued":{},"done":{},"rejected":{},"#,
+            r#""timed_out":{},"panicked":{},"abandoned":{}}},"workers":[{}]}}"#
         ),
         stats.accepted,
         stats.active_connections,
@@ -243,7 +284,20 @@ fn stats_json(server: &ServerHandle) -> String {
         count(FailureKind::Hung),
         count(FailureKind::ClientGone),
         count(FailureKind::Io),
+        count(FailureKind::Timeout),
+        count(FailureKind::Overload),
+        count(FailureKind::Unanswered),
         stats.dropped_failure_reports,
+        stats.loop_stalls,
+        stats.blocking.busy,
+        stats.blocking.idle,
+        stats.blocking.lost,
+        stats.blocking.queued,
+        stats.blocking.done,
+        stats.blocking.rejected,
+        stats.blocking.timed_out,
+        stats.blocking.panicked,
+        stats.blocking.abandoned,
         workers.join(",")
     )
 }
@@ -326,6 +380,18 @@ fn main() -> ExitCode {
         .reuse_port(options.reuse_port);
     if options.systemd {
         builder = builder.systemd_listeners();
+    }
+    if let Some(n) = options.blocking_threads {
+        builder = builder.blocking_threads(n);
+    }
+    if let Some(n) = options.blocking_queue {
+        builder = builder.blocking_queue(n);
+    }
+    if let Some(t) = options.blocking_timeout {
+        builder = builder.blocking_timeout(t);
+    }
+    if let Some(t) = options.stall_threshold {
+        builder = builder.stall_threshold((!t.is_zero()).then_some(t));
     }
     if let Some(path) = options.health_route {
         builder = builder.health_route(path);

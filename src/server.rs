@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use warden_reactor::{Config, Failure, Handler, Request, Response, Restart};
 use warden_worker::{
-    DEFAULT_BACKLOG, ListenOptions, OnError, Policies, PoolConfig, StartError, WorkerPool,
+    BlockingConfig, DEFAULT_BACKLOG, ListenOptions, OnError, Policies, PoolConfig, StartError,
+    WorkerPool,
 };
 
 use crate::error::Error;
@@ -29,6 +30,10 @@ pub const DEFAULT_MAX_RESTARTS: usize = 10;
 
 /// ...within 10 s stop the server.
 pub const DEFAULT_RESTART_PERIOD: Duration = Duration::from_secs(10);
+
+/// Default stall threshold: a handler running on an event loop longer is reported, and new
+/// connections avoid its worker meanwhile.
+pub const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(20);
 
 /// The entry point: `Server::builder()`.
 #[derive(Debug)]
@@ -67,6 +72,8 @@ impl Server {
             restart_period: DEFAULT_RESTART_PERIOD,
             failure_channel: 1024,
             on_error: None,
+            blocking: BlockingConfig::default(),
+            stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
         }
     }
 }
@@ -97,6 +104,8 @@ pub struct Builder {
     restart_period: Duration,
     failure_channel: usize,
     on_error: Option<OnError>,
+    blocking: BlockingConfig,
+    stall_threshold: Option<Duration>,
 }
 
 impl Builder {
@@ -280,6 +289,71 @@ impl Builder {
         self
     }
 
+    /// Threads of the blocking pool that runs the closures of
+    /// [`Request::blocking`](warden_reactor::Request::blocking), shared by every worker.
+    /// Default: 16 per core (rouille runs 8 per core, astra 15: blocking jobs mostly wait
+    /// on a database or a disk, so the count follows what they wait on, not the cores).
+    pub fn blocking_threads(mut self, n: usize) -> Builder {
+        self.blocking.threads = n;
+        self.blocking.max_lost = n;
+        self
+    }
+
+    /// Jobs that may wait for a blocking-pool thread, first come first served; one more
+    /// is answered 503 with `Retry-After` at once and reported as an `Overload` failure.
+    /// Default 1024.
+    pub fn blocking_queue(mut self, n: usize) -> Builder {
+        self.blocking.queue = n;
+        self
+    }
+
+    /// A blocking job's deadline, from the moment it is queued: past it the client gets
+    /// 503 and a `Timeout` failure says how long the job queued and ran. Its thread, which
+    /// cannot be killed, is counted lost and replaced. Default 30 s (AnyEvent::Task's).
+    pub fn blocking_timeout(mut self, timeout: Duration) -> Builder {
+        self.blocking.timeout = timeout;
+        self
+    }
+
+    /// A resource each blocking-pool thread holds, built by `factory` when the thread
+    /// starts (and again on a fresh thread after a job panicked): a database connection,
+    /// say. Jobs reach it with [`with_resource`](crate::with_resource).
+    ///
+    /// ```
+    /// use warden::{Request, Response, Server, with_resource};
+    ///
+    /// struct Db { queries: u64 }
+    /// let server = Server::builder()
+    ///     .bind("127.0.0.1:0")
+    ///     .blocking_threads(2)
+    ///     .blocking_resource(|| Db { queries: 0 })
+    ///     .serve(|req: &Request<'_>| {
+    ///         req.blocking(|_| {
+    ///             let n = with_resource(|db: &mut Db| { db.queries += 1; db.queries });
+    ///             Response::text(format!("query {} on this thread", n.unwrap_or(0)))
+    ///         })
+    ///     })?;
+    /// # server.shutdown(std::time::Duration::ZERO);
+    /// # Ok::<(), warden::Error>(())
+    /// ```
+    pub fn blocking_resource<T, F>(mut self, factory: F) -> Builder
+    where
+        T: 'static,
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        self.blocking.resource = Some(Arc::new(move || Box::new(factory())));
+        self
+    }
+
+    /// A handler running on an event loop longer than this stalls every other connection
+    /// of its worker: it is counted (`loop_stalls`), logged once per route per minute with
+    /// its duration, and new connections go to other workers while it runs. `None` turns
+    /// the detection off. Default 20 ms.
+    pub fn stall_threshold(mut self, threshold: Option<Duration>) -> Builder {
+        self.stall_threshold = threshold;
+        self
+    }
+
     /// Room in the error channel ([`ServerHandle::failures`]). Default 1024.
     pub fn failure_channel_capacity(mut self, capacity: usize) -> Builder {
         self.failure_channel = capacity;
@@ -363,6 +437,11 @@ impl Builder {
                 reason: "server_name must be a valid header value",
             });
         }
+        if self.blocking.threads == 0 || self.blocking.queue == 0 {
+            return Err(Error::Config {
+                reason: "blocking_threads and blocking_queue must be at least 1",
+            });
+        }
         if self.config.max_request_line > self.config.max_head {
             return Err(Error::Config {
                 reason: "max_request_line must not exceed max_head",
@@ -413,6 +492,8 @@ impl Builder {
         config.restart_period = self.restart_period;
         config.shutdown_grace = self.shutdown_grace;
         config.failure_channel = self.failure_channel;
+        config.blocking = self.blocking;
+        config.stall_threshold = self.stall_threshold;
         let policies = Policies {
             server: self.on_error,
             listeners: listener_policies,
@@ -448,6 +529,8 @@ impl fmt::Debug for Builder {
             .field("max_restarts", &self.max_restarts)
             .field("restart_period", &self.restart_period)
             .field("on_error", &self.on_error.is_some())
+            .field("blocking", &self.blocking)
+            .field("stall_threshold", &self.stall_threshold)
             .finish_non_exhaustive()
     }
 }

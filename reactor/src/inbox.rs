@@ -116,6 +116,10 @@ impl Inbox {
         self.command(Command::Retire);
     }
 
+    pub(crate) fn sender(&self) -> Sender<Command> {
+        self.tx.clone()
+    }
+
     /// How many commands wait to be taken.
     pub fn len(&self) -> usize {
         self.tx.len()
@@ -165,6 +169,47 @@ impl fmt::Display for SendError {
 }
 
 impl std::error::Error for SendError {}
+
+/// The queue of a reactor's inbox, seen from another thread: the sockets still queued for
+/// a reactor whose handler hung can be taken back and served elsewhere, without waiting
+/// for that handler to return.
+#[derive(Clone)]
+pub struct Backlog {
+    rx: Receiver<Command>,
+    tx: Sender<Command>,
+}
+
+impl Backlog {
+    pub(crate) fn new(rx: Receiver<Command>, tx: Sender<Command>) -> Backlog {
+        Backlog { rx, tx }
+    }
+
+    /// The queued sockets, as [`Orphans`] to hand out. Other commands (a shutdown, a
+    /// retire) stay queued for the reactor.
+    pub fn take(&self) -> Orphans {
+        let mut taken = Vec::new();
+        let mut others = Vec::new();
+        while let Ok(command) = self.rx.try_recv() {
+            match command {
+                Command::Connection(handoff) => taken.push(handoff),
+                other => others.push(other),
+            }
+        }
+        for command in others {
+            // Fails only if the reactor is gone, and then nobody needs the command.
+            let _ = self.tx.send(command);
+        }
+        Orphans::new(taken, crossbeam_channel::never())
+    }
+}
+
+impl fmt::Debug for Backlog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Backlog")
+            .field("queued", &self.rx.len())
+            .finish()
+    }
+}
 
 /// What a stopped reactor leaves behind for another to serve: its idle keep-alive
 /// connections, and the sockets still queued in its inbox. Nothing accepted is lost to a

@@ -75,7 +75,7 @@ pub use crate::{
         set_supervised,
     },
     handler::Handler,
-    inbox::{Handoff, Inbox, Orphans, SendError},
+    inbox::{Backlog, Handoff, Inbox, Orphans, SendError},
     parse::Version,
     reactor::{Exit, Reactor},
     request::{ConnId, OwnedRequest, Request},

@@ -17,7 +17,7 @@ use crate::defer::{Delivery, Door, Offload};
 use crate::failure::{Failure, FailureKind};
 use crate::frame::{self, Supervisor};
 use crate::handler::Handler;
-use crate::inbox::{Command, Handoff, Inbox, Orphans};
+use crate::inbox::{Backlog, Command, Handoff, Inbox, Orphans};
 use crate::request::ConnId;
 use crate::response::Fault;
 use crate::shared::Shared;
@@ -156,6 +156,12 @@ impl<H: Handler> Reactor<H> {
             again_now: Vec::new(),
         };
         Ok((reactor, inbox))
+    }
+
+    /// The queue of this reactor's inbox, for another thread to take back the sockets
+    /// still queued if this reactor's handler hangs.
+    pub fn backlog(&self, inbox: &Inbox) -> Backlog {
+        Backlog::new(self.inbox.clone(), inbox.sender())
     }
 
     /// The reactor's counters, shared with other threads.

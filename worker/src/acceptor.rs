@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use warden_reactor::{Handoff, Inbox, Orphans, SendError, SlotSignal, Stats};
+use warden_reactor::{Backlog, Handoff, Inbox, Orphans, SendError, SlotSignal, Stats};
+
+use crate::monitor::Busy;
 
 /// The token of the acceptor's waker; listeners use their index.
 const WAKER: Token = Token(usize::MAX);
@@ -31,6 +33,8 @@ pub struct WorkerSlot {
     handed: u64,
     /// False once the worker stopped taking sockets (its inbox is closed).
     live: bool,
+    /// What the monitor says of it: a handler stalling its loop.
+    busy: Option<Arc<Busy>>,
 }
 
 impl WorkerSlot {
@@ -42,7 +46,19 @@ impl WorkerSlot {
             stats,
             handed: 0,
             live: true,
+            busy: None,
         }
+    }
+
+    /// Follows the monitor's view of the worker: while its handler stalls the loop, new
+    /// connections go to another worker with room.
+    pub(crate) fn watched(mut self, busy: Arc<Busy>) -> WorkerSlot {
+        self.busy = Some(busy);
+        self
+    }
+
+    fn is_stalled(&self) -> bool {
+        self.busy.as_ref().is_some_and(|b| b.is_stalled())
     }
 
     /// Connections sent and not yet closed, queued ones included.
@@ -70,11 +86,30 @@ enum Control {
     Stop,
     /// Route to `slot` instead of the worker with the same id, then hand out what the
     /// old one left behind.
-    Replace(WorkerSlot, Option<Orphans>),
+    Replace(WorkerSlot, Option<Leftovers>),
     /// Stop routing to worker `id`; hand out what it left behind.
-    Remove(usize, Option<Orphans>),
+    Remove(usize, Option<Leftovers>),
     /// Hand out connections a stopped worker left behind.
     Adopt(Orphans),
+}
+
+/// What a worker that no longer gets connections leaves to the others.
+#[derive(Debug)]
+enum Leftovers {
+    /// A stopped worker's idle connections and queue.
+    Orphans(Orphans),
+    /// The queue of a worker stuck in a hung handler: taken once the acceptor has
+    /// stopped sending to it, so no socket is queued there afterwards.
+    Queued(Backlog),
+}
+
+impl Leftovers {
+    fn take(self) -> Vec<Handoff> {
+        match self {
+            Leftovers::Orphans(mut orphans) => orphans.take(),
+            Leftovers::Queued(backlog) => backlog.take().take(),
+        }
+    }
 }
 
 /// Settings of the acceptor.
@@ -123,13 +158,26 @@ impl Acceptor {
     /// connections and what was queued for it. Since the acceptor is what sent to the old
     /// worker, nothing can be queued there after this.
     pub fn replace(&self, slot: WorkerSlot, orphans: Option<Orphans>) {
-        self.send(Control::Replace(slot, orphans));
+        self.send(Control::Replace(slot, orphans.map(Leftovers::Orphans)));
     }
 
     /// Stops routing to worker `id` (aborted, or retired without replacement) and hands
     /// out `orphans` to the others.
     pub fn remove(&self, id: usize, orphans: Option<Orphans>) {
-        self.send(Control::Remove(id, orphans));
+        self.send(Control::Remove(id, orphans.map(Leftovers::Orphans)));
+    }
+
+    /// Routes to `slot` instead of a worker stuck in a hung handler, then hands out the
+    /// sockets still queued for the stuck one: they are served at once, not after the
+    /// hung handler returns.
+    pub(crate) fn replace_hung(&self, slot: WorkerSlot, queued: Backlog) {
+        self.send(Control::Replace(slot, Some(Leftovers::Queued(queued))));
+    }
+
+    /// Stops routing to a worker stuck in a hung handler, and hands out the sockets
+    /// still queued for it.
+    pub(crate) fn remove_hung(&self, id: usize, queued: Backlog) {
+        self.send(Control::Remove(id, Some(Leftovers::Queued(queued))));
     }
 
     /// Hands out connections a stopped worker left behind.
@@ -299,15 +347,15 @@ impl Loop {
                     self.workers.retain(|w| w.id != id);
                     self.rehome(orphans);
                 }
-                Ok(Control::Adopt(orphans)) => self.rehome(Some(orphans)),
+                Ok(Control::Adopt(orphans)) => self.rehome(Some(Leftovers::Orphans(orphans))),
             }
         }
     }
 
     /// Routes a stopped worker's leftovers like freshly accepted sockets.
-    fn rehome(&mut self, orphans: Option<Orphans>) {
-        let Some(mut orphans) = orphans else { return };
-        let handoffs = orphans.take();
+    fn rehome(&mut self, leftovers: Option<Leftovers>) {
+        let Some(leftovers) = leftovers else { return };
+        let handoffs = leftovers.take();
         if !handoffs.is_empty() {
             log::debug!(
                 "handing {} connections of a stopped worker to the others",
@@ -370,12 +418,15 @@ impl Loop {
         }
     }
 
+    /// The least-loaded live worker below `limit`, preferring one whose loop is not
+    /// stalled by a handler: a new client should not wait behind a slow handler while
+    /// another worker is free.
     fn pick_worker(&mut self, limit: u64) -> Option<usize> {
         let n = self.workers.len();
         if n == 0 {
             return None;
         }
-        let mut best: Option<(usize, u64)> = None;
+        let mut best: Option<(usize, (bool, u64))> = None;
         for step in 0..n {
             let i = (self.cursor + step) % n;
             let slot = &self.workers[i];
@@ -383,8 +434,9 @@ impl Loop {
                 continue;
             }
             let load = slot.load();
-            if load < limit && best.is_none_or(|(_, l)| load < l) {
-                best = Some((i, load));
+            let rank = (slot.is_stalled(), load);
+            if load < limit && best.is_none_or(|(_, r)| rank < r) {
+                best = Some((i, rank));
             }
         }
         let (i, _) = best?;

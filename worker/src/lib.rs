@@ -35,8 +35,10 @@
 #![deny(unsafe_code)]
 
 mod acceptor;
+mod blocking;
 mod event;
 mod listener;
+mod monitor;
 mod pool;
 mod registry;
 mod report;
@@ -46,6 +48,7 @@ mod worker;
 
 pub use crate::{
     acceptor::{Acceptor, AcceptorConfig, PreparedAcceptor, RESOURCE_BACKOFF, WorkerSlot},
+    blocking::{BlockingConfig, BlockingPool, BlockingStats, ResourceFactory, with_resource},
     listener::{DEFAULT_BACKLOG, ListenOptions, bind, bind_with, systemd_listeners},
     pool::{PoolConfig, PoolStats, StartError, WorkerPool, WorkerStats},
     report::{FailureCounters, FailureStats, OnError, Policies},

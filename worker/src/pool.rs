@@ -10,8 +10,10 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 use warden_reactor::{Config, Failure, Handler, StatsSnapshot};
 
-use crate::acceptor::{Acceptor, AcceptorConfig, WorkerSlot};
+use crate::acceptor::{Acceptor, AcceptorConfig};
+use crate::blocking::{BlockingConfig, BlockingPool, BlockingStats};
 use crate::event::Event;
+use crate::monitor::Monitor;
 use crate::registry::Registry;
 use crate::report::{FailureStats, Policies, Reports};
 use crate::stop::Stop;
@@ -39,6 +41,13 @@ pub struct PoolConfig {
     pub shutdown_grace: Duration,
     /// Room in the error channel; reports beyond it are dropped and counted.
     pub failure_channel: usize,
+    /// The blocking pool shared by the workers, for `Request::blocking`. Its `timeout`
+    /// becomes each reactor's `blocking_timeout`.
+    pub blocking: BlockingConfig,
+    /// A handler running on an event loop longer than this is a loop stall: counted,
+    /// logged once per route per minute, and new connections avoid its worker meanwhile.
+    /// `None` turns stall detection off. Default 20 ms.
+    pub stall_threshold: Option<Duration>,
 }
 
 impl Default for PoolConfig {
@@ -52,6 +61,8 @@ impl Default for PoolConfig {
             restart_period: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
             failure_channel: 1024,
+            blocking: BlockingConfig::default(),
+            stall_threshold: Some(Duration::from_millis(20)),
         }
     }
 }
@@ -66,6 +77,10 @@ pub enum StartError {
     Worker(Box<Failure>),
     /// The supervisor thread could not be spawned.
     Supervisor(io::Error),
+    /// The blocking pool's threads could not be spawned.
+    Blocking(io::Error),
+    /// The monitor thread could not be spawned.
+    Monitor(io::Error),
 }
 
 impl fmt::Display for StartError {
@@ -78,6 +93,8 @@ impl fmt::Display for StartError {
                 failure.worker, failure.message
             ),
             StartError::Supervisor(e) => write!(f, "cannot start the supervisor: {e}"),
+            StartError::Blocking(e) => write!(f, "cannot start the blocking pool: {e}"),
+            StartError::Monitor(e) => write!(f, "cannot start the monitor: {e}"),
         }
     }
 }
@@ -85,7 +102,10 @@ impl fmt::Display for StartError {
 impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            StartError::Acceptor(e) | StartError::Supervisor(e) => Some(e),
+            StartError::Acceptor(e)
+            | StartError::Supervisor(e)
+            | StartError::Blocking(e)
+            | StartError::Monitor(e) => Some(e),
             StartError::Worker(_) => None,
         }
     }
@@ -117,6 +137,8 @@ pub struct PoolStats {
     pub workers: Vec<WorkerStats>,
     /// Failures and what supervision did about them.
     pub failures: FailureStats,
+    /// The blocking pool.
+    pub blocking: BlockingStats,
 }
 
 /// A running pool: an acceptor thread, worker threads, and the supervisor thread that
@@ -125,6 +147,7 @@ pub struct WorkerPool {
     events: Sender<Event>,
     reports: Arc<Reports>,
     registry: Arc<Mutex<Registry>>,
+    blocking: Arc<BlockingPool>,
     addrs: Vec<SocketAddr>,
     thread: Mutex<Option<JoinHandle<Stop>>>,
 }
@@ -141,7 +164,7 @@ impl WorkerPool {
     /// start is stopped again.
     pub fn start<H, F>(
         listeners: Vec<TcpListener>,
-        config: PoolConfig,
+        mut config: PoolConfig,
         policies: Policies,
         factory: F,
     ) -> Result<WorkerPool, StartError>
@@ -160,6 +183,20 @@ impl WorkerPool {
         let addrs = prepared.local_addrs().map_err(StartError::Acceptor)?;
         let reports = Arc::new(Reports::new(config.failure_channel));
         let registry = Arc::new(Mutex::new(Registry::default()));
+        // The reactors enforce the deadlines of deferred answers and blocking jobs.
+        config.reactor.handler_deadline = config.handler_deadline;
+        config.reactor.blocking_timeout = config.blocking.timeout;
+        let blocking = Arc::new(
+            BlockingPool::start(config.blocking.clone(), Arc::clone(&reports))
+                .map_err(StartError::Blocking)?,
+        );
+        let monitor = Monitor::start(
+            config.stall_threshold,
+            Arc::clone(&registry),
+            Arc::clone(&blocking),
+            Arc::clone(&reports),
+        )
+        .map_err(StartError::Monitor)?;
         let channel = crossbeam_channel::unbounded();
         let events = channel.0.clone();
         let mut supervision = Supervision::new(
@@ -174,6 +211,8 @@ impl WorkerPool {
                 policies: Arc::new(policies),
                 reports: Arc::clone(&reports),
                 registry: Arc::clone(&registry),
+                blocking: Arc::clone(&blocking),
+                monitor,
             },
             channel,
             Intensity::new(config.max_restarts, config.restart_period),
@@ -182,11 +221,7 @@ impl WorkerPool {
         for id in 0..config.workers {
             match supervision.spawn_worker(id, 0) {
                 Ok(worker) => {
-                    slots.push(WorkerSlot::new(
-                        id,
-                        worker.inbox.clone(),
-                        Arc::clone(&worker.stats),
-                    ));
+                    slots.push(worker.slot());
                     supervision.adopt_worker(worker);
                 }
                 Err(failure) => {
@@ -205,6 +240,7 @@ impl WorkerPool {
             events,
             reports,
             registry,
+            blocking,
             addrs,
             thread: Mutex::new(Some(thread)),
         })
@@ -236,10 +272,10 @@ impl WorkerPool {
         let workers: Vec<WorkerStats> = registry
             .current()
             .iter()
-            .map(|(id, stats, inbox)| WorkerStats {
-                id: *id,
-                counters: stats.snapshot(),
-                queued: inbox.len(),
+            .map(|e| WorkerStats {
+                id: e.id,
+                counters: e.stats.snapshot(),
+                queued: e.inbox.len(),
             })
             .collect();
         PoolStats {
@@ -250,6 +286,7 @@ impl WorkerPool {
                 + workers.iter().map(|w| w.counters.requests).sum::<u64>(),
             workers,
             failures: self.reports.counters.snapshot(),
+            blocking: self.blocking.stats(),
         }
     }
 

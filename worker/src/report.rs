@@ -56,6 +56,7 @@ pub struct FailureCounters {
     dropped: AtomicU64,
     restarts: AtomicU64,
     last_restart_micros: AtomicU64,
+    loop_stalls: AtomicU64,
 }
 
 /// The failure counters at one moment.
@@ -70,6 +71,8 @@ pub struct FailureStats {
     pub worker_restarts: u64,
     /// How long the last replacement took, from the failure to the new worker serving.
     pub last_restart: Duration,
+    /// Handlers that ran on an event loop past the stall threshold.
+    pub loop_stalls: u64,
 }
 
 impl FailureStats {
@@ -92,6 +95,10 @@ impl FailureCounters {
         );
     }
 
+    pub(crate) fn loop_stalled(&self) {
+        self.loop_stalls.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Reads the counters.
     pub fn snapshot(&self) -> FailureStats {
         FailureStats {
@@ -99,6 +106,7 @@ impl FailureCounters {
             dropped_reports: self.dropped.load(Ordering::Relaxed),
             worker_restarts: self.restarts.load(Ordering::Relaxed),
             last_restart: Duration::from_micros(self.last_restart_micros.load(Ordering::Relaxed)),
+            loop_stalls: self.loop_stalls.load(Ordering::Relaxed),
         }
     }
 }

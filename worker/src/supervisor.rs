@@ -7,10 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use warden_reactor::{Config, Failure, FailureKind, Handler, Restart, SlotSignal};
+use warden_reactor::{Backlog, Config, Failure, FailureKind, Handler, Restart, SlotSignal};
 
-use crate::acceptor::{Acceptor, WorkerSlot};
+use crate::acceptor::Acceptor;
+use crate::blocking::BlockingPool;
 use crate::event::{Ending, Event, Exited};
+use crate::monitor::Monitor;
 use crate::registry::Registry;
 use crate::report::{Policies, Reporter, Reports};
 use crate::stop::Stop;
@@ -61,6 +63,8 @@ pub(crate) struct Wiring {
     pub(crate) policies: Arc<Policies>,
     pub(crate) reports: Arc<Reports>,
     pub(crate) registry: Arc<Mutex<Registry>>,
+    pub(crate) blocking: Arc<BlockingPool>,
+    pub(crate) monitor: Monitor,
 }
 
 /// What the watchdog last saw of one worker.
@@ -85,6 +89,10 @@ pub(crate) struct Supervision<F> {
     pub(crate) policies: Arc<Policies>,
     pub(crate) reports: Arc<Reports>,
     pub(crate) registry: Arc<Mutex<Registry>>,
+    /// The blocking pool the workers' `Request::blocking` jobs run on.
+    blocking: Arc<BlockingPool>,
+    /// Watches loops for stalls and the pool for lost threads; stops with the supervisor.
+    monitor: Option<Monitor>,
     pub(crate) events: Sender<Event>,
     pub(crate) inbox: Receiver<Event>,
     pub(crate) intensity: Intensity,
@@ -110,6 +118,8 @@ where
             policies,
             reports,
             registry,
+            blocking,
+            monitor,
         } = wiring;
         Supervision {
             settings,
@@ -121,6 +131,8 @@ where
             policies,
             reports,
             registry,
+            blocking,
+            monitor: Some(monitor),
             events,
             inbox,
             intensity,
@@ -151,6 +163,7 @@ where
             signal: Arc::clone(&self.signal),
             reporter: self.reporter(id),
             events: self.events.clone(),
+            offload: Some(self.blocking.offload()),
         })
     }
 
@@ -197,6 +210,9 @@ where
             }
             self.watch();
         }
+        // Every worker is gone: no job is queued any more, nor wanted.
+        drop(self.monitor.take());
+        self.blocking.close();
         if let Some(acceptor) = self.acceptor.take()
             && let Err(e) = acceptor.join()
         {
@@ -266,13 +282,14 @@ where
         id: usize,
         mut generation: u64,
         exited: Option<Exited>,
-        hung_since: Option<Instant>,
+        hung: Option<(Instant, Backlog)>,
     ) {
         let started = exited
             .as_ref()
             .map(|e| e.at)
-            .or(hung_since)
+            .or(hung.as_ref().map(|(since, _)| *since))
             .unwrap_or_else(Instant::now);
+        let mut queued = hung.map(|(_, backlog)| backlog);
         let mut orphans = exited.map(|e| e.orphans);
         loop {
             if !self.intensity.allow(Instant::now()) {
@@ -286,7 +303,7 @@ where
             }
             match self.spawn_worker(id, generation) {
                 Ok(worker) => {
-                    let slot = WorkerSlot::new(id, worker.inbox.clone(), Arc::clone(&worker.stats));
+                    let slot = worker.slot();
                     self.register_stats(&worker);
                     self.workers.push(worker);
                     // Counted before the acceptor routes to it, so that anyone served by
@@ -294,7 +311,10 @@ where
                     let took = started.elapsed();
                     self.reports.counters.restarted(took);
                     if let Some(acceptor) = &self.acceptor {
-                        acceptor.replace(slot, orphans.take());
+                        match queued.take() {
+                            Some(backlog) => acceptor.replace_hung(slot, backlog),
+                            None => acceptor.replace(slot, orphans.take()),
+                        }
                     }
                     log::info!("worker {id} restarted in {took:?}");
                     return;
@@ -386,7 +406,7 @@ where
                 let worker = self.workers.remove(index);
                 worker.inbox.retire();
                 if let Some(acceptor) = &self.acceptor {
-                    acceptor.remove(worker.id, None);
+                    acceptor.remove_hung(worker.id, worker.backlog.clone());
                 }
                 self.retiring.push(worker);
             }
@@ -396,8 +416,9 @@ where
                 let worker = self.workers.remove(index);
                 worker.inbox.retire();
                 let (id, generation) = (worker.id, worker.generation + 1);
+                let backlog = worker.backlog.clone();
                 self.retiring.push(worker);
-                self.restart(id, generation, None, Some(since + deadline));
+                self.restart(id, generation, None, Some((since + deadline, backlog)));
             }
         }
     }
@@ -432,7 +453,7 @@ where
 
     fn register_stats(&self, worker: &Worker) {
         let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
-        registry.add(worker.id, Arc::clone(&worker.stats), worker.inbox.clone());
+        registry.add(worker.entry());
     }
 
     fn retire_stats(&self, worker: &Worker) {

@@ -7,11 +7,14 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use warden_reactor::{
-    Activity, Config, Exit, Failure, FailureKind, Handler, Inbox, Reactor, Restart, SlotSignal,
-    Stats, catch, describe_panic, set_supervised,
+    Activity, Backlog, Config, Exit, Failure, FailureKind, Handler, Inbox, Offload, Reactor,
+    Restart, SlotSignal, Stats, catch, describe_panic, set_supervised,
 };
 
+use crate::acceptor::WorkerSlot;
 use crate::event::{Ending, Event, Exited};
+use crate::monitor::Busy;
+use crate::registry::Entry;
 use crate::report::Reporter;
 
 /// A running worker thread (`warden-worker-{id}`) and the ways to reach its reactor.
@@ -22,6 +25,10 @@ pub(crate) struct Worker {
     pub(crate) inbox: Inbox,
     pub(crate) stats: Arc<Stats>,
     pub(crate) activity: Arc<Activity>,
+    /// Its inbox's queue: what to take back if its handler hangs.
+    pub(crate) backlog: Backlog,
+    /// What the monitor sees of it.
+    pub(crate) busy: Arc<Busy>,
     pub(crate) thread: Option<JoinHandle<()>>,
 }
 
@@ -34,6 +41,8 @@ pub(crate) struct Spawn<F> {
     pub(crate) signal: Arc<SlotSignal>,
     pub(crate) reporter: Reporter,
     pub(crate) events: Sender<Event>,
+    /// The blocking pool.
+    pub(crate) offload: Option<Arc<dyn Offload>>,
 }
 
 impl Worker {
@@ -55,6 +64,7 @@ impl Worker {
             signal,
             reporter,
             events,
+            offload,
         } = spawn;
         let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
         let thread = thread::Builder::new()
@@ -90,7 +100,11 @@ impl Worker {
                 reactor.set_slot_signal(signal);
                 reactor.set_worker_id(id);
                 reactor.set_supervisor(Box::new(reporter.clone()));
-                let _ = ready_tx.send(Ok((inbox, reactor.stats(), reactor.activity())));
+                if let Some(pool) = offload {
+                    reactor.set_offload(pool);
+                }
+                let backlog = reactor.backlog(&inbox);
+                let _ = ready_tx.send(Ok((inbox, reactor.stats(), reactor.activity(), backlog)));
                 drop(ready_tx);
                 log::debug!("worker {id}: serving (generation {generation})");
 
@@ -115,12 +129,14 @@ impl Worker {
                 failure
             })?;
         match ready_rx.recv() {
-            Ok(Ok((inbox, stats, activity))) => Ok(Worker {
+            Ok(Ok((inbox, stats, activity, backlog))) => Ok(Worker {
                 id,
                 generation,
                 inbox,
                 stats,
                 activity,
+                backlog,
+                busy: Arc::new(Busy::default()),
                 thread: Some(thread),
             }),
             Ok(Err(failure)) => {
@@ -134,6 +150,23 @@ impl Worker {
                     "the worker thread died while starting",
                 )))
             }
+        }
+    }
+
+    /// How the acceptor sees this worker.
+    pub(crate) fn slot(&self) -> WorkerSlot {
+        WorkerSlot::new(self.id, self.inbox.clone(), Arc::clone(&self.stats))
+            .watched(Arc::clone(&self.busy))
+    }
+
+    /// How the registry and the monitor see this worker.
+    pub(crate) fn entry(&self) -> Entry {
+        Entry {
+            id: self.id,
+            stats: Arc::clone(&self.stats),
+            inbox: self.inbox.clone(),
+            activity: Arc::clone(&self.activity),
+            busy: Arc::clone(&self.busy),
         }
     }
 
