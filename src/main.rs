@@ -253,12 +253,13 @@ fn stats_json(server: &ServerHandle) -> String {
         .iter()
         .map(|w| {
             format!(
-                r#"{{"id":{},"accepted":{},"active_connections":{},"requests":{},"queued":{}}}"#,
+                r#"{{"id":{},"accepted":{},"active_connections":{},"requests":{},"queued":{},"stalled":{}}}"#,
                 w.id,
                 w.counters.accepted,
                 w.counters.active_connections,
                 w.counters.requests,
-                w.queued
+                w.queued,
+                w.stalled
             )
         })
         .collect();

@@ -6,7 +6,7 @@ use util::{Binary, Client, get};
 
 #[test]
 fn benchmark_routes_and_stats() {
-    let server = Binary::start("", &["--workers", "2"]);
+    let server = Binary::start("", &["--workers", "2", "--blocking-threads", "4"]);
     let mut client = Client::connect(server.addr);
     let reply = client.send(get("/plaintext")).reply().expect("plaintext");
     assert_eq!(
@@ -22,10 +22,19 @@ fn benchmark_routes_and_stats() {
     assert_eq!(reply.text(), "ping");
     assert_eq!(client.get_status("/nope"), 404);
     assert_eq!(client.get_status("/fault/panic"), 404);
+    let reply = client.send(get("/sleep?ms=5")).reply().expect("sleep");
+    assert_eq!(reply.text(), "slept 5 ms\n");
     let stats = client.send(get("/stats")).reply().expect("stats").text();
     for key in [
         r#""accepted":1"#,
-        r#""requests":5"#,
+        r#""requests":6"#,
+        r#""timeout":0,"overload":0,"unanswered":0"#,
+        r#""loop_stalls":0"#,
+        // Busy, idle and done move as the pool thread finishes after the answer.
+        r#""blocking":{"busy":"#,
+        r#""lost":0,"queued":0,"done":"#,
+        r#""rejected":0,"timed_out":0,"panicked":0,"abandoned":0}"#,
+        r#""stalled":false"#,
         r#""worker_restarts":0"#,
         r#""failures":{"panic":0,"#,
         r#""dropped_failure_reports":0"#,

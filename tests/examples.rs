@@ -9,6 +9,7 @@ const EXAMPLES: &[&str] = &[
     "per_worker_state",
     "graceful_shutdown",
     "two_listeners",
+    "blocking",
 ];
 
 /// Where cargo puts example binaries: beside the test binary's `deps` folder.

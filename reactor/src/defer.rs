@@ -144,8 +144,14 @@ impl Ticket {
                 hung
             }
         };
-        failure.waited = Some(waited);
-        failure.ran = Some(ran);
+        if self.timer == TimerKind::Blocking {
+            failure.waited = Some(waited);
+            failure.ran = Some(ran);
+        } else {
+            // Deferred work runs wherever the application put it: all we know is how long
+            // it has had.
+            failure.ran = Some(elapsed);
+        }
         failure
     }
 }

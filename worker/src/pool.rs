@@ -121,6 +121,9 @@ pub struct WorkerStats {
     pub counters: StatsSnapshot,
     /// Sockets handed to it that it has not taken yet.
     pub queued: usize,
+    /// A handler has been running on its loop past the stall threshold: new connections
+    /// go to other workers while one has room.
+    pub stalled: bool,
 }
 
 /// A pool's counters.
@@ -276,6 +279,7 @@ impl WorkerPool {
                 id: e.id,
                 counters: e.stats.snapshot(),
                 queued: e.inbox.len(),
+                stalled: e.busy.is_stalled(),
             })
             .collect();
         PoolStats {
