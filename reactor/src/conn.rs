@@ -157,11 +157,6 @@ impl Conn {
     /// requests, reads. A pipelined batch costs one read and one write.
     pub(crate) fn drive<H: Handler>(&mut self, cx: &mut Shared<H>) -> Outcome {
         let mut reads = 0;
-        if self.input == Input::HungUp && matches!(self.reading, Reading::Dispatched(_)) {
-            // Nobody is left to read the answer: close now (`release` reports it), rather
-            // than hold the connection until the answer or the deadline.
-            return Outcome::Close;
-        }
         loop {
             if self.writing.is_buffered() {
                 match self.flush() {
@@ -186,6 +181,9 @@ impl Conn {
                     self.release_read(cx);
                 }
                 Reading::Closing { .. } => return Outcome::Close,
+                // Nobody is left to read the answer it waits for: close now (`release`
+                // reports it) rather than hold the connection until the answer comes.
+                Reading::Dispatched(_) if self.input == Input::HungUp => return Outcome::Close,
                 _ => {}
             }
             if let Reading::Lingering = self.reading {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use httparse::Header;
 
 use crate::defer::{Deferral, Dispatch, Job, Responder, Ticket};
-use crate::parse::Version;
+use crate::parse::{Head, Version};
 use crate::response::Response;
 use crate::timer::TimerKind;
 
@@ -50,27 +50,21 @@ pub struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "a crate-private constructor taking one argument per field"
-    )]
+    /// The request of a parsed `head` whose path ends at `path_end` in its target.
     pub(crate) fn new(
-        method: &'a str,
-        target: &'a str,
-        version: Version,
-        headers: &'a [Header<'a>],
+        head: &Head<'a, 'a>,
+        path_end: usize,
         body: &'a [u8],
         peer: SocketAddr,
         conn: ConnId,
         dispatch: Option<&'a Dispatch<'a>>,
     ) -> Request<'a> {
-        let path_end = path_end(target);
         Request {
-            method,
-            target,
+            method: head.method,
+            target: head.target,
             path_end,
-            version,
-            headers,
+            version: head.info.version,
+            headers: head.headers,
             body,
             peer,
             conn,
@@ -372,17 +366,17 @@ mod tests {
     use super::*;
 
     fn request<'a>(target: &'a str, headers: &'a [Header<'a>]) -> Request<'a> {
-        let peer = SocketAddr::from(([127, 0, 0, 1], 9));
-        Request::new(
-            "GET",
+        Request {
+            method: "GET",
             target,
-            Version::Http11,
+            path_end: path_end(target),
+            version: Version::Http11,
             headers,
-            b"",
-            peer,
-            ConnId(1),
-            None,
-        )
+            body: b"",
+            peer: SocketAddr::from(([127, 0, 0, 1], 9)),
+            conn: ConnId(1),
+            dispatch: None,
+        }
     }
 
     #[test]

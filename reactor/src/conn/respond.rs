@@ -2,6 +2,7 @@
 //! (now, or when a deferred answer arrives), or the error page of a request that cannot be
 //! served.
 
+use std::any::Any;
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -132,7 +133,8 @@ pub(super) fn respond<H: Handler>(
     origin: Origin,
 ) -> Reply {
     let info = head.info;
-    let path = request::path(head.target, request::path_end(head.target));
+    let path_end = request::path_end(head.target);
+    let path = request::path(head.target, path_end);
     cx.served += 1;
     cx.activity
         .enter(origin.id, origin.peer, origin.listener, head.method, path);
@@ -144,10 +146,8 @@ pub(super) fn respond<H: Handler>(
         taken: Cell::new(Deferral::None),
     };
     let request = Request::new(
-        head.method,
-        head.target,
-        info.version,
-        head.headers,
+        head,
+        path_end,
         body,
         origin.peer,
         origin.id,
@@ -155,76 +155,146 @@ pub(super) fn respond<H: Handler>(
     );
     let called = frame::catch(|| cx.handler.call(&request));
     cx.activity.exit();
-    let deferral = dispatch.taken.take();
     let keep_alive_asked = info.keep_alive;
     let exchange = Exchange {
         head_only: info.is_head,
-        close: !keep_alive_asked,
+        // While draining, requests already buffered are all answered; the last of them
+        // says the connection closes. Read after the handler: a shutdown may have begun
+        // meanwhile.
+        close: !keep_alive_asked || (last && cx.is_draining()),
         http10_keep_alive: keep_alive_asked && info.version == Version::Http10,
     };
-    let context = Context {
+    let context = || Context {
         origin,
         method: head.method,
         path,
     };
-    let placeholder = matches!(&called, Ok(r) if r.is_placeholder());
-    let called = match deferral {
-        Deferral::Pending(ticket) if placeholder => {
+    // The common case inline: answered at once, by a handler that did not defer.
+    let deferral = dispatch.taken.take();
+    if let (Deferral::None, Ok(response)) = (&deferral, &called) {
+        let close = match answer(cx, out, exchange, response) {
+            Ok(close) => close,
+            Err(failure) => fail(cx, out, exchange, failure, &context()),
+        };
+        return Reply::Sent { close };
+    }
+    let asked = Asked {
+        exchange,
+        keep_alive: keep_alive_asked,
+    };
+    unusual(cx, out, asked, deferral, called, &context())
+}
+
+/// How the request asked to be answered.
+#[derive(Clone, Copy)]
+struct Asked {
+    /// How to encode an answer now.
+    exchange: Exchange,
+    /// The client lets the connection persist (a drain may still close it).
+    keep_alive: bool,
+}
+
+/// What the handler did when it did not simply answer: deferred the request, found the
+/// blocking pool full, answered after deferring after all, or panicked.
+#[cold]
+fn unusual<H>(
+    cx: &mut Shared<H>,
+    out: &mut Writing,
+    asked: Asked,
+    deferral: Deferral,
+    called: Result<Response, Box<dyn Any + Send>>,
+    context: &Context<'_>,
+) -> Reply {
+    let exchange = asked.exchange;
+    let close = match (deferral, called) {
+        (Deferral::Pending(ticket), Ok(response)) if response.is_placeholder() => {
+            // Whether a drain closes it too is decided when the answer comes.
+            let exchange = Exchange {
+                close: !asked.keep_alive,
+                ..exchange
+            };
             return Reply::Deferred(Box::new(Pending { ticket, exchange }));
         }
-        Deferral::Overloaded if placeholder => Err(Failure::new(
-            FailureKind::Overload,
-            "the blocking pool's queue is full; the job was not queued",
-        )),
-        deferral => {
-            // The handler answered itself after all (or panicked): a later answer through
-            // the responder is refused.
+        (Deferral::Overloaded, Ok(response)) if response.is_placeholder() => {
+            let failure = Failure::new(
+                FailureKind::Overload,
+                "the blocking pool's queue is full; the job was not queued",
+            );
+            fail(cx, out, exchange, failure, context)
+        }
+        (deferral, called) => {
+            // The handler answered itself after deferring (or panicked): a later answer
+            // through the responder is refused.
             if let Deferral::Pending(ticket) = deferral {
                 ticket.withdraw();
             }
-            called.map_err(|payload| {
-                let mut failure = Failure::new(FailureKind::Panic, "");
-                frame::describe_panic(payload.as_ref(), &mut failure);
-                failure
-            })
+            match called {
+                Ok(response) => answer(cx, out, exchange, &response)
+                    .unwrap_or_else(|failure| fail(cx, out, exchange, failure, context)),
+                Err(payload) => {
+                    let mut failure = Failure::new(FailureKind::Panic, "");
+                    frame::describe_panic(payload.as_ref(), &mut failure);
+                    fail(cx, out, exchange, failure, context)
+                }
+            }
         }
     };
-    // While draining, requests already buffered are all answered; the last of them says
-    // the connection closes. Read after the handler: a shutdown may have begun meanwhile.
-    let exchange = Exchange {
-        close: exchange.close || (last && cx.is_draining()),
-        ..exchange
-    };
-    Reply::Sent {
-        close: conclude(cx, out, exchange, called, &context),
-    }
+    Reply::Sent { close }
 }
 
-/// Encodes `answer` into `out`; a failure (or an invalid response) goes to the
-/// supervisor, whose restart picks what is encoded instead. Returns whether the
-/// connection closes after it.
+/// Encodes `answer` (or, for a failure, what the policy chooses) into `out`. Returns
+/// whether the connection closes after it.
 fn conclude<H>(
     cx: &mut Shared<H>,
     out: &mut Writing,
     exchange: Exchange,
-    answer: Result<Response, Failure>,
+    answer_or_failure: Result<Response, Failure>,
+    context: &Context<'_>,
+) -> bool {
+    let failure = match answer_or_failure {
+        Ok(response) => match answer(cx, out, exchange, &response) {
+            Ok(close) => return close,
+            Err(invalid) => invalid,
+        },
+        Err(failure) => failure,
+    };
+    fail(cx, out, exchange, failure, context)
+}
+
+/// Encodes `response` into `out`. Returns whether the connection closes after it, or,
+/// for an invalid response, the failure of the request frame it is.
+// Inlined: it runs once per request, on the path every request takes.
+#[inline(always)]
+fn answer<H>(
+    cx: &mut Shared<H>,
+    out: &mut Writing,
+    exchange: Exchange,
+    response: &Response,
+) -> Result<bool, Failure> {
+    let buf = out.buf(&mut cx.pool);
+    match encode::encode(response, exchange, &cx.preamble, cx.date.bytes(), buf) {
+        Ok(close) => {
+            if cx.config.fault_injection && response.fault().is_some() {
+                cx.pending_fault = response.fault();
+            }
+            Ok(close)
+        }
+        Err(e) => Err(Failure::new(FailureKind::InvalidResponse, e.to_string())),
+    }
+}
+
+/// The request frame's recovery: `failure` goes to the supervisor with the request's
+/// context, and the restart it picks decides what is encoded into `out`. Returns whether
+/// the connection closes after it.
+#[cold]
+fn fail<H>(
+    cx: &mut Shared<H>,
+    out: &mut Writing,
+    exchange: Exchange,
+    mut failure: Failure,
     context: &Context<'_>,
 ) -> bool {
     let out = out.buf(&mut cx.pool);
-    let mut failure = match answer {
-        Ok(response) => {
-            match encode::encode(&response, exchange, &cx.preamble, cx.date.bytes(), out) {
-                Ok(close) => {
-                    if cx.config.fault_injection && response.fault().is_some() {
-                        cx.pending_fault = response.fault();
-                    }
-                    return close;
-                }
-                Err(e) => Failure::new(FailureKind::InvalidResponse, e.to_string()),
-            }
-        }
-        Err(failure) => failure,
-    };
     context.stamp(&mut failure);
     let restart = cx.supervisor.failure(failure);
     cx.stop_for(&restart);
