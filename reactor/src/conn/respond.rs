@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::buf::ReadBuf;
 use crate::defer::{Deferral, Dispatch, Ticket};
 use crate::encode::{self, Exchange};
-use crate::error::RequestError;
+use crate::error::{InvalidResponse, RequestError};
 use crate::failure::{Failure, FailureKind, Restart};
 use crate::frame;
 use crate::handler::Handler;
@@ -174,7 +174,7 @@ pub(super) fn respond<H: Handler>(
     if let (Deferral::None, Ok(response)) = (&deferral, &called) {
         let close = match answer(cx, out, exchange, response) {
             Ok(close) => close,
-            Err(failure) => fail(cx, out, exchange, failure, &context()),
+            Err(e) => fail(cx, out, exchange, invalid(e), &context()),
         };
         return Reply::Sent { close };
     }
@@ -230,7 +230,7 @@ fn unusual<H>(
             }
             match called {
                 Ok(response) => answer(cx, out, exchange, &response)
-                    .unwrap_or_else(|failure| fail(cx, out, exchange, failure, context)),
+                    .unwrap_or_else(|e| fail(cx, out, exchange, invalid(e), context)),
                 Err(payload) => {
                     let mut failure = Failure::new(FailureKind::Panic, "");
                     frame::describe_panic(payload.as_ref(), &mut failure);
@@ -254,15 +254,15 @@ fn conclude<H>(
     let failure = match answer_or_failure {
         Ok(response) => match answer(cx, out, exchange, &response) {
             Ok(close) => return close,
-            Err(invalid) => invalid,
+            Err(e) => invalid(e),
         },
         Err(failure) => failure,
     };
     fail(cx, out, exchange, failure, context)
 }
 
-/// Encodes `response` into `out`. Returns whether the connection closes after it, or,
-/// for an invalid response, the failure of the request frame it is.
+/// Encodes `response` into `out`. Returns whether the connection closes after it, or why
+/// the response is invalid (a failure of the request frame: see [`invalid`]).
 // Inlined: it runs once per request, on the path every request takes.
 #[inline(always)]
 fn answer<H>(
@@ -270,7 +270,7 @@ fn answer<H>(
     out: &mut Writing,
     exchange: Exchange,
     response: &Response,
-) -> Result<bool, Failure> {
+) -> Result<bool, InvalidResponse> {
     let buf = out.buf(&mut cx.pool);
     match encode::encode(response, exchange, &cx.preamble, cx.date.bytes(), buf) {
         Ok(close) => {
@@ -279,8 +279,13 @@ fn answer<H>(
             }
             Ok(close)
         }
-        Err(e) => Err(Failure::new(FailureKind::InvalidResponse, e.to_string())),
+        Err(e) => Err(e),
     }
+}
+
+/// The failure an invalid response is.
+fn invalid(e: InvalidResponse) -> Failure {
+    Failure::new(FailureKind::InvalidResponse, e.to_string())
 }
 
 /// The request frame's recovery: `failure` goes to the supervisor with the request's
