@@ -11,6 +11,10 @@
 //! - [`Builder::on_error`] (and [`Builder::bind_with`] per listener) picks a [`Restart`]
 //!   for each [`Failure`]: answer, close the connection, restart or abort the worker, or
 //!   shut the server down.
+//! - Slow work leaves the loop: [`Request::blocking`] runs a closure on the shared blocking
+//!   pool (bounded queue, a deadline per job, per-thread resources through
+//!   [`with_resource`]), [`Request::defer`] hands a [`Responder`] to any thread. A handler
+//!   that stalls its loop anyway is counted and logged with its route.
 //! - [`ServerHandle`] gives the addresses, [`ServerHandle::failures`] (every failure, on
 //!   one channel), [`ServerHandle::stats`], [`ServerHandle::shutdown`] and
 //!   [`ServerHandle::wait`], which says why the server stopped.

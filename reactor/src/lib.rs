@@ -4,8 +4,10 @@
 //! [`Inbox`] through which another thread (warden's acceptor) hands it accepted sockets.
 //! It parses requests with `httparse` under the RFC 9112 framing rules, answers every
 //! request already buffered in one batch (pipelining: one read, one write), and calls a
-//! [`Handler`] for each. It knows nothing of threads or supervision; `warden-worker` adds
-//! those.
+//! [`Handler`] for each. A handler can also answer later, from another thread
+//! ([`Request::defer`], [`Request::blocking`]): the answer comes back through the same
+//! inbox waker. It knows nothing of threads or supervision; `warden-worker` adds those
+//! (and the blocking pool, through the [`Offload`] trait).
 //!
 //! ```
 //! use std::io::{Read, Write};
