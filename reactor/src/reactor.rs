@@ -38,10 +38,10 @@ pub enum Exit {
     /// A shutdown drained every connection.
     Drained,
     /// A failure's restart asked for this worker to be replaced
-    /// ([`Restart::RestartWorker`]).
+    /// ([`Restart::RestartWorker`](crate::Restart::RestartWorker)).
     Restart,
     /// A failure's restart asked for this worker to stop for good
-    /// ([`Restart::AbortWorker`]).
+    /// ([`Restart::AbortWorker`](crate::Restart::AbortWorker)).
     Abort,
     /// It was retired through its inbox ([`Inbox::retire`]).
     Retired,
@@ -174,7 +174,7 @@ impl<H: Handler> Reactor<H> {
         self.shared.worker = id;
     }
 
-    /// Reports failures to `supervisor` instead of logging them ([`LogFailures`]).
+    /// Reports failures to `supervisor` instead of logging them ([`LogFailures`](crate::LogFailures)).
     pub fn set_supervisor(&mut self, supervisor: Box<dyn Supervisor>) {
         self.shared.supervisor = supervisor;
     }
