@@ -74,3 +74,35 @@ fn a_full_error_channel_drops_and_counts_never_blocks() {
     assert_eq!(stats.dropped_failure_reports, 3);
     assert_eq!(failures.try_iter().count(), 2);
 }
+
+#[test]
+fn the_last_worker_aborted_while_hung_stops_the_server_with_the_reason() {
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = std::sync::Mutex::new(release_rx);
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .handler_deadline(Some(Duration::from_millis(100)))
+        .on_error(|failure| match failure.kind {
+            FailureKind::Hung => Restart::AbortWorker,
+            _ => failure.default_restart(),
+        })
+        .serve(move |req: &warden::Request<'_>| {
+            let _ = release_rx.lock().expect("lock").recv();
+            util::routes(req)
+        })
+        .expect("serve");
+    let mut stuck = Client::to(&server);
+    stuck.send(get("/never"));
+    // No worker remains: the server stops by itself and says why, while the hung
+    // handler is still running (bounded: a server left with no worker never returns).
+    let (stopped_tx, stopped_rx) = std::sync::mpsc::channel();
+    let waiting = server.clone();
+    std::thread::spawn(move || stopped_tx.send(waiting.wait()));
+    let err = stopped_rx
+        .recv_timeout(util::PATIENCE)
+        .expect("the server stops by itself")
+        .expect_err("stopped on an error");
+    assert!(matches!(err, Error::AllWorkersAborted), "{err:?}");
+    drop(release_tx);
+}

@@ -160,9 +160,11 @@ impl ChunkedDecoder {
             (Extension, _) => return Err(chunk(ChunkError::Extension)),
             (SizeLf, b'\n') if self.size == 0 => TrailerStart,
             (SizeLf, b'\n') => {
-                self.total += self.size;
-                if self.total > self.max_body {
-                    return Err(RequestError::BodyTooLarge);
+                // Checked: a size near u64::MAX after a first chunk would wrap the sum
+                // below the limit (and panic in a debug build).
+                match self.total.checked_add(self.size) {
+                    Some(total) if total <= self.max_body => self.total = total,
+                    _ => return Err(RequestError::BodyTooLarge),
                 }
                 Data
             }
@@ -402,6 +404,27 @@ mod tests {
                 assert_eq!(decode_split(input, &[a]), whole, "{name} cut at {a}");
             }
         }
+    }
+
+    #[test]
+    fn chunk_sizes_cannot_wrap_past_max_body() {
+        // 1 + (2^64 - 1) wraps to 0 in unchecked arithmetic.
+        let mut decoder = ChunkedDecoder::new(1024, 1024);
+        let mut body = b"1\r\na\r\nffffffffffffffff\r\n".to_vec();
+        let mut cursor = Cursor::default();
+        assert_eq!(
+            decoder.decode(&mut body, &mut cursor),
+            Err(RequestError::BodyTooLarge)
+        );
+        // And a sum that fits u64 but not the limit.
+        let mut decoder = ChunkedDecoder::new(1024, 1024);
+        let mut body = b"400\r\n".to_vec();
+        body.extend_from_slice(&[b'a'; 1024]);
+        body.extend_from_slice(b"\r\n1\r\n");
+        assert_eq!(
+            decoder.decode(&mut body, &mut Cursor::default()),
+            Err(RequestError::BodyTooLarge)
+        );
     }
 
     #[test]

@@ -409,6 +409,13 @@ impl<H: Handler> Reactor<H> {
             );
             failure.peer = Some(peer);
             failure.listener = Some(listener);
+            // Counted as taken and closed at once: the acceptor's view of this worker's
+            // load (sockets handed minus closed) stays exact.
+            self.stats.connection_opened();
+            self.stats.connection_closed();
+            if let Some(signal) = &self.slot_signal {
+                signal.slot_freed();
+            }
             let restart = self.shared.supervisor.failure(failure);
             self.shared.stop_for(&restart);
             return;

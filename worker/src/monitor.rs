@@ -42,7 +42,7 @@ pub(crate) struct Busy {
 
 impl Busy {
     pub(crate) fn is_stalled(&self) -> bool {
-        self.stalled.load(Ordering::Relaxed)
+        self.stalled.load(Ordering::Acquire)
     }
 }
 
@@ -154,14 +154,21 @@ impl Rounds {
                 continue;
             }
             if let Some(request) = watch.stalled.take() {
-                watch.busy.stalled.store(false, Ordering::Relaxed);
-                ended.push((watch.worker, request, now.duration_since(watch.since)));
+                // The flag is cleared after the stall is counted (below), so whoever sees
+                // it clear sees the count.
+                ended.push((
+                    watch.worker,
+                    request,
+                    now.duration_since(watch.since),
+                    Arc::clone(&watch.busy),
+                ));
             }
             watch.counter = counter;
             watch.since = now;
         }
-        for (worker, request, took) in ended {
+        for (worker, request, took, busy) in ended {
             self.stalled(worker, &request, took, threshold);
+            busy.stalled.store(false, Ordering::Release);
         }
     }
 

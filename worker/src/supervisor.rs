@@ -409,6 +409,12 @@ where
                     acceptor.remove_hung(worker.id, worker.backlog.clone());
                 }
                 self.retiring.push(worker);
+                // The hung thread may never return: with no worker left to serve, stop now
+                // with the reason, rather than leave a server that answers nobody.
+                if self.workers.is_empty() {
+                    log::error!("the last worker was aborted while hung; stopping the server");
+                    self.begin_shutdown(Stop::AllWorkersAborted, Duration::ZERO);
+                }
             }
             _ => {
                 // Never kill the thread: stop routing to it, let its handler finish, and
