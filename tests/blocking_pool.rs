@@ -232,13 +232,10 @@ fn a_client_that_leaves_while_its_job_runs_lets_the_job_finish_and_is_counted() 
         })
         .expect("serve");
     let failures = server.failures();
-    let client = Client::to(&server);
-    let mut client = client;
+    let mut client = Client::to(&server);
     client.send(get("/leaving"));
     assert_eq!(control.started(), "/leaving");
-    let socket = socket2::Socket::from(client.stream.try_clone().expect("clone"));
-    socket.set_linger(Some(Duration::ZERO)).expect("linger 0");
-    drop((socket, client));
+    client.reset();
 
     let failure = next_failure(&failures);
     assert_eq!(failure.kind, FailureKind::ClientGone);

@@ -7,15 +7,6 @@ use std::sync::{Arc, Barrier, Mutex};
 use util::{Client, get, next_failure, routes};
 use warden::{FailureKind, Request, Response, Server};
 
-/// Closes the client's socket with a reset (SO_LINGER 0): gone, not politely finished.
-fn vanish(client: Client) {
-    let socket = socket2::Socket::from(client.stream);
-    socket
-        .set_linger(Some(std::time::Duration::ZERO))
-        .expect("linger");
-    drop(socket);
-}
-
 #[test]
 fn handler_completes_its_cleanup_and_the_failure_is_reported() {
     let resource = Arc::new(Mutex::new(0u32));
@@ -50,7 +41,7 @@ fn handler_completes_its_cleanup_and_the_failure_is_reported() {
     let mut leaver = Client::to(&server);
     leaver.send(get("/locked"));
     inside.wait(); // the handler holds the lock
-    vanish(leaver);
+    leaver.reset();
     release.wait();
 
     let failure = next_failure(&failures);

@@ -166,15 +166,11 @@ fn past_the_handler_deadline_the_client_gets_503_and_a_hung_failure() {
 fn an_answer_for_a_client_that_left_is_discarded_and_counted() {
     let (server, responders) = deferring_server(|b| b);
     let failures = server.failures();
-    let client = Client::to(&server);
-    let mut client = client;
+    let mut client = Client::to(&server);
     client.send(get("/later?leaving"));
     let responder = next(&responders);
     // A reset: the server sees it at once, while the answer is still pending.
-    let socket = socket2::Socket::from(client.stream.try_clone().expect("clone"));
-    socket.set_linger(Some(Duration::ZERO)).expect("linger 0");
-    drop(socket);
-    drop(client);
+    client.reset();
     let failure = next_failure(&failures);
     assert_eq!(failure.kind, FailureKind::ClientGone);
     assert_eq!(failure.path.as_deref(), Some("/later"));
@@ -193,9 +189,7 @@ fn a_deferred_answer_for_a_slot_reused_by_another_client_never_reaches_it() {
     let mut first = Client::to(&server);
     first.send(get("/later?first"));
     let stale = next(&responders);
-    let socket = socket2::Socket::from(first.stream.try_clone().expect("clone"));
-    socket.set_linger(Some(Duration::ZERO)).expect("linger 0");
-    drop((socket, first));
+    first.reset();
     assert_eq!(next_failure(&failures).kind, FailureKind::ClientGone);
     // The next connection takes the freed slot and defers too.
     let mut second = Client::to(&server);

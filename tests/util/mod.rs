@@ -96,6 +96,13 @@ impl Client {
             .status
     }
 
+    /// Closes the connection with a reset (SO_LINGER 0): gone, not politely finished.
+    pub fn reset(self) {
+        let socket = socket2::Socket::from(self.stream);
+        socket.set_linger(Some(Duration::ZERO)).expect("linger 0");
+        drop(socket);
+    }
+
     /// Stops sending (half-close); responses can still be read.
     pub fn finish_sending(&mut self) {
         self.stream.shutdown(Shutdown::Write).expect("shutdown");
