@@ -95,3 +95,58 @@ fn a_client_that_never_reads_is_cut_at_the_write_timeout() {
     drop(client);
     writer.join().expect("writer");
 }
+
+#[test]
+fn the_write_deadline_is_not_extended_by_a_client_that_sends_but_never_reads() {
+    use std::io::Write;
+    let server = warden::Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .write_timeout(Duration::from_millis(500))
+        .serve(|req: &warden::Request<'_>| match req.path() {
+            // Far more than the socket buffers of both sides hold.
+            "/big" => warden::Response::bytes("application/octet-stream", vec![b'x'; 32 << 20]),
+            _ => util::routes(req),
+        })
+        .expect("serve");
+    let mut client = Client::to(&server);
+    // Each byte on the wire at once, not held back by Nagle's algorithm.
+    client.stream.set_nodelay(true).expect("nodelay");
+    client.send(util::get("/big"));
+    // Keep sending, never read: each byte wakes the server, none of it is progress in
+    // writing, so the deadline set when the output stalled must still fire.
+    let start = std::time::Instant::now();
+    while !(server.stats().accepted == 1 && server.stats().active_connections == 0) {
+        assert!(
+            start.elapsed() < util::PATIENCE,
+            "a client that sends without reading kept its connection"
+        );
+        let _ = client.stream.write_all(b"x"); // fails once the server is gone
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn each_pipelined_head_gets_its_own_header_deadline() {
+    let timeout = Duration::from_millis(600);
+    let server = server_with(|b| b.header_timeout(timeout));
+    let mut client = Client::to(&server);
+    // Each write ends one request and starts the next, for well past one header timeout
+    // in all: every head arrives within its own deadline, so none may be answered 408.
+    client.send("GET /plaintext HTTP/1.1\r\nHost: a");
+    let start = std::time::Instant::now();
+    let mut answered = 0;
+    while start.elapsed() < timeout * 3 {
+        std::thread::sleep(timeout / 4);
+        client.send("\r\n\r\nGET /plaintext HTTP/1.1\r\nHost: a");
+        let reply = client.reply().expect("an answer");
+        assert_eq!(
+            reply.status,
+            200,
+            "answer {answered} after {:?}",
+            start.elapsed()
+        );
+        answered += 1;
+    }
+    assert!(answered >= 8);
+}

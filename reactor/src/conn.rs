@@ -28,13 +28,18 @@ use crate::timer::{Link, TimerKind};
 
 use self::read::{Input, READ_BUDGET, Reading, read_limit};
 use self::respond::reject;
-use self::write::Writing;
+use self::write::{Flushed, Writing};
 
 /// What the reactor should do with a connection after driving it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {
-    /// Keep it, waiting under this kind of timeout.
+    /// Keep it, waiting under this kind of timeout, its deadline counted from now.
     Wait(TimerKind),
+    /// Keep it, waiting under this kind of timeout; a deadline of this kind already
+    /// running stands. Header, linger and deferred-answer deadlines are absolute (a
+    /// client dripping a byte at a time must still time out), and the write deadline
+    /// measures time without progress in writing.
+    Continue(TimerKind),
     /// Close it now.
     Close,
 }
@@ -53,6 +58,9 @@ pub(crate) struct Conn {
     input: Input,
     /// Requests answered on this connection.
     served: u32,
+    /// The value of `served` when the running header deadline was set: the head it
+    /// measures. A head that begins once another request is answered gets its own.
+    header_for: u32,
     /// Responses were written since the client last sent anything: if it resets the
     /// connection now, it left without reading them.
     unread_response: bool,
@@ -81,6 +89,7 @@ impl Conn {
             reading: Reading::Head,
             input: Input::Pending,
             served: u32::from(kept_alive),
+            header_for: 0,
             unread_response: false,
             rbuf: None,
             writing: Writing::Idle,
@@ -160,8 +169,11 @@ impl Conn {
         loop {
             if self.writing.is_buffered() {
                 match self.flush() {
-                    Ok(true) => self.writing.release(&mut cx.pool),
-                    Ok(false) => return Outcome::Wait(TimerKind::Write),
+                    Ok(Flushed::All) => self.writing.release(&mut cx.pool),
+                    // The write deadline measures time without progress: bytes written
+                    // restart it, a client that reads nothing (whatever it sends) does not.
+                    Ok(Flushed::Some) => return Outcome::Wait(TimerKind::Write),
+                    Ok(Flushed::None) => return Outcome::Continue(TimerKind::Write),
                     Err(e) => return self.io_error("write", &e, cx),
                 }
             }
@@ -217,7 +229,17 @@ impl Conn {
             }
         }
         self.release_read(cx);
-        Outcome::Wait(self.waiting_for())
+        match self.waiting_for() {
+            TimerKind::Header if self.header_for != self.served => {
+                self.header_for = self.served;
+                Outcome::Wait(TimerKind::Header)
+            }
+            kind @ (TimerKind::Header
+            | TimerKind::Linger
+            | TimerKind::Deferred
+            | TimerKind::Blocking) => Outcome::Continue(kind),
+            kind @ (TimerKind::Idle | TimerKind::Body | TimerKind::Write) => Outcome::Wait(kind),
+        }
     }
 
     /// Whether no more requests will be read.

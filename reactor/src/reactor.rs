@@ -478,25 +478,15 @@ impl<H: Handler> Reactor<H> {
     fn apply(&mut self, key: usize, outcome: Outcome) {
         match outcome {
             Outcome::Close => self.close(key),
-            Outcome::Wait(kind) => {
+            Outcome::Wait(kind) | Outcome::Continue(kind) => {
                 // A lingering connection is left to its linger timer: closing it now could
                 // reset the final response away.
                 if self.shared.is_draining() && self.conns[key].is_idle() {
                     self.close(key);
                     return;
                 }
-                let current = self.conns[key].link.kind();
-                // Header and linger deadlines are absolute: progress does not extend
-                // them, or a client dripping a byte at a time would never time out.
-                // So are the deadlines of deferred answers, counted from the dispatch.
-                let absolute = matches!(
-                    kind,
-                    TimerKind::Header
-                        | TimerKind::Linger
-                        | TimerKind::Deferred
-                        | TimerKind::Blocking
-                );
-                if !(absolute && current == Some(kind)) {
+                let running = self.conns[key].link.kind() == Some(kind);
+                if !(running && matches!(outcome, Outcome::Continue(_))) {
                     self.arm(key, kind);
                 }
             }

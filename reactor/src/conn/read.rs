@@ -128,19 +128,19 @@ impl Conn {
                 Ok(0) => return Outcome::Close,
                 Ok(n) if n < sink.len() && self.input == Input::Pending => {
                     self.input = Input::Drained;
-                    return Outcome::Wait(TimerKind::Linger);
+                    return Outcome::Continue(TimerKind::Linger);
                 }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.input = Input::Drained;
-                    return Outcome::Wait(TimerKind::Linger);
+                    return Outcome::Continue(TimerKind::Linger);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return Outcome::Close,
             }
         }
         // Budget spent with input left: the reactor comes back next turn.
-        Outcome::Wait(TimerKind::Linger)
+        Outcome::Continue(TimerKind::Linger)
     }
 
     /// Returns the read buffer to the pool once everything in it is consumed.

@@ -65,12 +65,24 @@ impl Writing {
     }
 }
 
+/// How much of the pending output a flush wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flushed {
+    /// All of it.
+    All,
+    /// Some, then the socket was full.
+    Some,
+    /// Nothing: the socket was full from the start.
+    None,
+}
+
 impl Conn {
-    /// Writes pending output. `Ok(true)` when all of it is written.
-    pub(super) fn flush(&mut self) -> io::Result<bool> {
+    /// Writes pending output, until it is all written or the socket is full.
+    pub(super) fn flush(&mut self) -> io::Result<Flushed> {
         let Writing::Buffered(out) = &mut self.writing else {
-            return Ok(true);
+            return Ok(Flushed::All);
         };
+        let start = out.pos;
         while !out.is_empty() {
             match self.stream.write(out.pending()) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -78,11 +90,17 @@ impl Conn {
                     out.pos += n;
                     self.unread_response = true;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(if out.pos == start {
+                        Flushed::None
+                    } else {
+                        Flushed::Some
+                    });
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(true)
+        Ok(Flushed::All)
     }
 }
