@@ -76,8 +76,10 @@ impl ServerHandle {
 
     /// Every failure from now on, from every frame of every worker: a bounded channel
     /// that never blocks a worker (reports that don't fit are counted in
-    /// [`ServerStats::dropped_failure_reports`]). Once it has been asked for, failures are
-    /// no longer logged at error level. Each failure goes to one receiver.
+    /// [`ServerStats::dropped_failure_reports`]). While a receiver exists, failures are no
+    /// longer logged at error level; once every receiver is dropped they are logged again
+    /// (the first such report counts as dropped). With several receivers, each failure
+    /// goes to one of them, in turn.
     pub fn failures(&self) -> Receiver<Failure> {
         self.inner.pool.failures()
     }

@@ -106,3 +106,29 @@ fn the_last_worker_aborted_while_hung_stops_the_server_with_the_reason() {
     assert!(matches!(err, Error::AllWorkersAborted), "{err:?}");
     drop(release_tx);
 }
+
+#[test]
+fn failures_go_to_the_log_again_once_every_reader_has_gone() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .serve(fault_routes)
+        .expect("serve");
+    let failures = server.failures();
+    let mut client = Client::to(&server);
+    assert_eq!(client.get_status("/panic"), 500);
+    assert_eq!(util::next_failure(&failures).kind, FailureKind::Panic);
+    drop(failures);
+
+    // Nobody reads the channel any more: the failure is not silently queued for nobody.
+    assert_eq!(client.get_status("/panic"), 500);
+    util::eventually("the report counted as not delivered", || {
+        server.stats().dropped_failure_reports == 1
+    });
+    assert_eq!(server.stats().failures_of(FailureKind::Panic), 2);
+
+    // A new reader gets the next one.
+    let failures = server.failures();
+    assert_eq!(client.get_status("/panic"), 500);
+    assert_eq!(util::next_failure(&failures).kind, FailureKind::Panic);
+}

@@ -263,8 +263,9 @@ impl WorkerPool {
         });
     }
 
-    /// A receiver of every failure from now on (each failure goes to one receiver).
-    /// Once someone has asked, failures are no longer logged at error level.
+    /// A receiver of failures from now on: each failure goes to one receiver, in turn.
+    /// While a receiver exists, failures are no longer logged at error level; once every
+    /// receiver is dropped they are logged again.
     pub fn failures(&self) -> Receiver<Failure> {
         self.reports.subscribe()
     }

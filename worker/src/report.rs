@@ -2,8 +2,8 @@
 //! the central error channel (or the log), and is counted.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -111,53 +111,107 @@ impl FailureCounters {
     }
 }
 
-/// Where every failure of a server goes: counters, the bounded channel (when someone
-/// reads it) or the log.
+/// Where every failure of a server goes: counters, the bounded channels of the readers of
+/// `failures()` (when there are any) or the log.
+///
+/// Each reader has a channel of its own, so a reader that goes away is noticed: its
+/// channel disconnects. Failures go to the readers in turn, each to one; with none left,
+/// they go to the log again, and the one that found them all gone is counted dropped.
 #[derive(Debug)]
 pub(crate) struct Reports {
     pub(crate) counters: FailureCounters,
-    tx: Sender<Failure>,
-    rx: Receiver<Failure>,
+    capacity: usize,
+    /// The readers' channels. Locked only to publish a failure (never on the request
+    /// path) or to subscribe.
+    readers: Mutex<Readers>,
+    /// Whether `readers` holds anyone: read without the lock by every publish.
     has_reader: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Readers {
+    senders: Vec<Sender<Failure>>,
+    /// Who gets the next failure.
+    next: usize,
 }
 
 impl Reports {
     pub(crate) fn new(capacity: usize) -> Reports {
-        let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
         Reports {
             counters: FailureCounters::default(),
-            tx,
-            rx,
+            capacity: capacity.max(1),
+            readers: Mutex::new(Readers::default()),
             has_reader: AtomicBool::new(false),
         }
     }
 
-    /// A receiver of every failure from now on. From then on failures are no longer
-    /// logged at error level: the reader owns them.
+    /// A receiver of failures from now on (each failure goes to one receiver). While any
+    /// receiver exists, failures are no longer logged at error level: the readers own
+    /// them.
     pub(crate) fn subscribe(&self) -> Receiver<Failure> {
-        self.has_reader.store(true, Ordering::Relaxed);
-        self.rx.clone()
+        let (tx, rx) = crossbeam_channel::bounded(self.capacity);
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        readers.senders.push(tx);
+        self.has_reader.store(true, Ordering::Release);
+        rx
     }
 
     /// Counts `failure` and delivers it. Never blocks: a full channel drops the report
     /// and counts it.
     pub(crate) fn publish(&self, failure: Failure) {
         self.counters.count(failure.kind);
-        if !self.has_reader.load(Ordering::Relaxed) {
-            // One line per failure; the backtrace, when captured, below it at debug level.
-            log::error!("{failure}");
-            if let Some(backtrace) = &failure.backtrace {
-                log::debug!("backtrace of \"{failure}\":\n{backtrace}");
+        if self.has_reader.load(Ordering::Acquire) {
+            match self.deliver(failure) {
+                None => return,
+                Some(failure) => {
+                    // Every reader has gone: the log takes over, and this one report is
+                    // counted as dropped from the channel.
+                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    log::warn!(
+                        "every reader of the failure channel has gone; failures are logged again"
+                    );
+                    log_failure(&failure);
+                }
             }
             return;
         }
+        log_failure(&failure);
+    }
+
+    /// Hands `failure` to the next reader with room; back if every reader has gone.
+    fn deliver(&self, failure: Failure) -> Option<Failure> {
         log::debug!("{failure}");
-        if let Err(TrySendError::Full(failure) | TrySendError::Disconnected(failure)) =
-            self.tx.try_send(failure)
-        {
-            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
-            log::debug!("error channel full; report dropped: {failure}");
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        let mut failure = failure;
+        while !readers.senders.is_empty() {
+            let i = readers.next % readers.senders.len();
+            match readers.senders[i].try_send(failure) {
+                Ok(()) => {
+                    readers.next = i + 1;
+                    return None;
+                }
+                Err(TrySendError::Full(lost)) => {
+                    readers.next = i + 1;
+                    self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                    log::debug!("error channel full; report dropped: {lost}");
+                    return None;
+                }
+                Err(TrySendError::Disconnected(back)) => {
+                    readers.senders.swap_remove(i);
+                    failure = back;
+                }
+            }
         }
+        self.has_reader.store(false, Ordering::Release);
+        Some(failure)
+    }
+}
+
+/// One line per failure; the backtrace, when captured, below it at debug level.
+fn log_failure(failure: &Failure) {
+    log::error!("{failure}");
+    if let Some(backtrace) = &failure.backtrace {
+        log::debug!("backtrace of \"{failure}\":\n{backtrace}");
     }
 }
 
@@ -233,6 +287,42 @@ mod tests {
             rx.try_recv().map(|f| f.message).ok(),
             Some("one".to_owned())
         );
+    }
+
+    #[test]
+    fn readers_that_went_away_are_noticed_and_the_log_takes_over() {
+        let reports = Reports::new(4);
+        let first = reports.subscribe();
+        let second = reports.subscribe();
+        reports.publish(Failure::new(FailureKind::Panic, "one"));
+        reports.publish(Failure::new(FailureKind::Panic, "two"));
+        // One each, in turn.
+        assert_eq!(first.try_recv().map(|f| f.message).ok(), Some("one".into()));
+        assert_eq!(
+            second.try_recv().map(|f| f.message).ok(),
+            Some("two".into())
+        );
+        drop(first);
+        reports.publish(Failure::new(FailureKind::Panic, "three"));
+        assert_eq!(
+            second.try_recv().map(|f| f.message).ok(),
+            Some("three".into())
+        );
+        assert_eq!(reports.counters.snapshot().dropped_reports, 0);
+        drop(second);
+        // Nobody reads any more: logged, and counted once as dropped from the channel.
+        reports.publish(Failure::new(FailureKind::Panic, "four"));
+        reports.publish(Failure::new(FailureKind::Panic, "five"));
+        let stats = reports.counters.snapshot();
+        assert_eq!(
+            (stats.dropped_reports, stats.count(FailureKind::Panic)),
+            (1, 5)
+        );
+        assert!(!reports.has_reader.load(Ordering::Acquire));
+        // A new reader gets what follows.
+        let third = reports.subscribe();
+        reports.publish(Failure::new(FailureKind::Panic, "six"));
+        assert_eq!(third.try_recv().map(|f| f.message).ok(), Some("six".into()));
     }
 
     #[test]
