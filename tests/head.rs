@@ -31,3 +31,21 @@ fn pipelined_heads() {
     assert!(client.head_reply().expect("2").body.is_empty());
     assert_eq!(client.reply().expect("3").body, b"Hello, World!");
 }
+
+#[test]
+fn the_error_page_of_a_head_request_has_no_body() {
+    // 413 for a body too large: headers only, though the connection then closes.
+    let server = util::server_with(|b| b.max_body(4));
+    let mut client = Client::to(&server);
+    client.send("HEAD /plaintext HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello");
+    let raw = String::from_utf8(client.read_to_close()).expect("ascii");
+    assert!(raw.starts_with("HTTP/1.1 413"), "{raw}");
+    assert!(raw.ends_with("\r\n\r\n"), "no body after the head: {raw:?}");
+
+    // 400 for a bad chunk: the same.
+    let mut client = Client::to(&server);
+    client.send("HEAD /plaintext HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+    let raw = String::from_utf8(client.read_to_close()).expect("ascii");
+    assert!(raw.starts_with("HTTP/1.1 400"), "{raw}");
+    assert!(raw.ends_with("\r\n\r\n"), "no body after the head: {raw:?}");
+}

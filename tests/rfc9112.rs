@@ -258,3 +258,28 @@ fn accepted_forms() {
     client.send("CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n");
     assert_eq!(client.reply().expect("reply").status, 404);
 }
+
+#[test]
+fn the_authority_of_an_absolute_target_replaces_host() {
+    let server = server();
+    let mut client = Client::to(&server);
+    client.send("GET http://a.example:8080/host HTTP/1.1\r\nHost: b.example\r\n\r\n");
+    assert_eq!(client.reply().expect("reply").text(), "a.example:8080");
+    client.send("GET /host HTTP/1.1\r\nHost: b.example\r\n\r\n");
+    assert_eq!(client.reply().expect("reply").text(), "b.example");
+}
+
+#[test]
+fn a_2xx_to_connect_carries_no_length_and_ends_the_connection() {
+    let server = warden::Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .serve(|_: &warden::Request<'_>| warden::Response::new(200))
+        .expect("serve");
+    let mut client = Client::to(&server);
+    client.send("CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n");
+    let raw = String::from_utf8(client.read_to_close()).expect("ascii");
+    assert!(raw.starts_with("HTTP/1.1 200 OK\r\n"), "{raw}");
+    assert!(!raw.contains("Content-Length"), "{raw}");
+    assert!(raw.contains("Connection: close\r\n"), "{raw}");
+}

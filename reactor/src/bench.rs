@@ -53,7 +53,7 @@ impl Encoder {
     /// Appends `response` to `out` as a keep-alive response.
     pub fn encode(&self, response: &Response, out: &mut Vec<u8>) {
         let exchange = Exchange {
-            head_only: false,
+            answering: crate::parse::Answering::Other,
             close: false,
             http10_keep_alive: false,
         };

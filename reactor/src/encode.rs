@@ -2,6 +2,7 @@
 
 use crate::date::DATE_LEN;
 use crate::error::InvalidResponse;
+use crate::parse::Answering;
 use crate::response::Response;
 use crate::status::status_line;
 
@@ -12,8 +13,8 @@ pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 /// What the encoder needs to know about the request being answered.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Exchange {
-    /// The request was `HEAD`: headers only.
-    pub head_only: bool,
+    /// What the request's method means for the response's framing.
+    pub answering: Answering,
     /// The connection closes after this response (announced with `Connection: close`).
     pub close: bool,
     /// The request was HTTP/1.0 and asked to keep the connection: say `keep-alive`.
@@ -76,17 +77,22 @@ pub(crate) fn encode(
     if !(200..=599).contains(&status) {
         return Err(InvalidResponse::Status(status));
     }
-    // 204 and 304 have no content, and so no length either (RFC 9110 8.6, 15.4.5).
-    let bodiless = status == 204 || status == 304;
+    // 204 and 304 have no content, and so no length either (RFC 9110 8.6, 15.4.5). "A
+    // server MUST NOT send any Transfer-Encoding or Content-Length header fields in a 2xx
+    // (Successful) response to CONNECT" (RFC 9110 9.3.6): after it the connection is a
+    // tunnel, which warden does not run, so it closes after the response.
+    let tunnel = exchange.answering == Answering::Connect && (200..300).contains(&status);
+    let bodiless = status == 204 || status == 304 || tunnel;
     let body = response.body();
     if bodiless && !body.is_empty() {
         return Err(InvalidResponse::BodyNotAllowed(status));
     }
+    let head_only = exchange.answering == Answering::Head;
 
     // Validate every header before appending anything.
     let mut own_server = false;
     let mut own_date = false;
-    let mut close = exchange.close;
+    let mut close = exchange.close || tunnel;
     let mut declared_length: Option<u64> = None;
     if let Some(content_type) = response.content_type()
         && !is_valid_value(content_type.as_bytes())
@@ -116,7 +122,7 @@ pub(crate) fn encode(
                 let declared: Option<u64> = value.trim().parse().ok();
                 // A HEAD response may declare the length of the body a GET would get.
                 let fits = declared == Some(body.len() as u64)
-                    || (exchange.head_only && body.is_empty() && declared.is_some());
+                    || (head_only && body.is_empty() && declared.is_some());
                 if !fits || bodiless || declared_length.is_some() {
                     return Err(InvalidResponse::ContentLength {
                         declared: value.to_owned(),
@@ -172,7 +178,7 @@ pub(crate) fn encode(
         out.extend_from_slice(b"Connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    if !exchange.head_only {
+    if !head_only {
         out.extend_from_slice(body);
     }
     Ok(close)
@@ -220,7 +226,7 @@ mod tests {
 
     fn keep() -> Exchange {
         Exchange {
-            head_only: false,
+            answering: Answering::Other,
             close: false,
             http10_keep_alive: false,
         }
@@ -248,7 +254,7 @@ mod tests {
     #[test]
     fn table() {
         let head = Exchange {
-            head_only: true,
+            answering: Answering::Head,
             ..keep()
         };
         let close = Exchange {
@@ -257,6 +263,10 @@ mod tests {
         };
         let http10 = Exchange {
             http10_keep_alive: true,
+            ..keep()
+        };
+        let connect = Exchange {
+            answering: Answering::Connect,
             ..keep()
         };
         /// (name, response, exchange, fragments that must appear, fragments that must not,
@@ -309,6 +319,22 @@ mod tests {
                 vec!["Connection: close\r\n"],
                 vec!["Connection: close\r\nConnection"],
                 true,
+            ),
+            (
+                "2xx to CONNECT has no length and ends the connection",
+                Response::new(200),
+                connect,
+                vec!["200 OK", "Connection: close\r\n"],
+                vec!["Content-Length"],
+                true,
+            ),
+            (
+                "an error to CONNECT is an ordinary response",
+                Response::status_page(403),
+                connect,
+                vec!["Content-Length: 14\r\n"],
+                vec!["Connection: close"],
+                false,
             ),
             (
                 "204 has no length",
@@ -389,6 +415,18 @@ mod tests {
             assert_eq!(close, closes, "{name}");
             assert!(wire.contains("\r\n\r\n"), "{name}: head is terminated");
         }
+    }
+
+    #[test]
+    fn a_body_on_a_2xx_to_connect_is_refused() {
+        let connect = Exchange {
+            answering: Answering::Connect,
+            ..keep()
+        };
+        assert_eq!(
+            render(&Response::text("tunnel?"), connect).map(|_| ()),
+            Err(InvalidResponse::BodyNotAllowed(200))
+        );
     }
 
     #[test]

@@ -50,6 +50,18 @@ pub(crate) enum Framing {
     Chunked,
 }
 
+/// What a request's method means for the framing of its response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Answering {
+    /// Any method but the two below.
+    Other,
+    /// `HEAD`: the response carries headers only (RFC 9110 section 9.3.2).
+    Head,
+    /// `CONNECT`: a 2xx response starts a tunnel and carries no length (RFC 9110 section
+    /// 9.3.6).
+    Connect,
+}
+
 /// What the connection needs to know about a head, without borrowing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct HeadInfo {
@@ -61,8 +73,8 @@ pub(crate) struct HeadInfo {
     pub keep_alive: bool,
     /// `Expect: 100-continue` on HTTP/1.1.
     pub expect_continue: bool,
-    /// The method is `HEAD`: the response carries no body.
-    pub is_head: bool,
+    /// What the method means for the response's framing.
+    pub answering: Answering,
 }
 
 /// A parsed request head, borrowing the buffer it came from.
@@ -83,6 +95,14 @@ pub(crate) fn slots<'b>() -> Slots<'b> {
 }
 
 /// Parses one request head from the start of `buf`, applying the limits in `config`.
+///
+/// A bare LF ends a line as CRLF does: "Although the line terminator for the start-line
+/// and fields is the sequence CRLF, a recipient MAY recognize a single LF as a line
+/// terminator and ignore any preceding CR" (RFC 9112 section 2.2). A bare CR is refused.
+/// A head that mixes the two endings is accepted too: httparse reads every line end the
+/// same way, so the mix cannot make it see a different message than it reports, and
+/// refusing it would cost a scan of every head. The risk it carries is a front proxy
+/// that treats bare LF differently; behind such a proxy, normalize at the proxy.
 pub(crate) fn parse_head<'h, 'b>(
     buf: &'b [u8],
     slots: &'h mut Slots<'b>,
@@ -422,7 +442,11 @@ fn head_info(
         // "A server that receives a 100-continue expectation in an HTTP/1.0 request MUST
         // ignore that expectation" (RFC 9110 10.1.1).
         expect_continue: expect_continue && version == Version::Http11,
-        is_head: method == "HEAD",
+        answering: match method {
+            "HEAD" => Answering::Head,
+            "CONNECT" => Answering::Connect,
+            _ => Answering::Other,
+        },
     })
 }
 
@@ -514,6 +538,7 @@ mod tests {
         ("simple get", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 200),
         ("http/1.0 without host", b"GET / HTTP/1.0\r\n\r\n", 200),
         ("bare LF line endings", b"GET / HTTP/1.1\nHost: a\n\n", 200),
+        ("mixed line endings", b"GET / HTTP/1.1\r\nHost: a\n\r\n", 200),
         ("leading empty line", b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 200),
         ("options asterisk", b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 200),
         ("absolute form", b"GET http://a.example/x?y HTTP/1.1\r\nHost: a\r\n\r\n", 200),

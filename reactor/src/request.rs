@@ -98,6 +98,20 @@ impl<'a> Request<'a> {
         self.version
     }
 
+    /// The host the request is for: the authority of an absolute-form target, which wins
+    /// over the `Host` header ("the origin server MUST ignore the received Host header
+    /// field (if any) and instead use the host information of the request-target", RFC
+    /// 9112 section 3.2.2); the target of a `CONNECT`; else the `Host` header. `None` when
+    /// nothing names one (HTTP/1.0 without `Host`).
+    pub fn host(&self) -> Option<&'a str> {
+        host(
+            self.method,
+            self.target,
+            self.header("host")
+                .and_then(|v| std::str::from_utf8(v).ok()),
+        )
+    }
+
     /// The value of the first header named `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
         self.headers
@@ -267,6 +281,26 @@ pub(crate) fn path(target: &str, path_end: usize) -> &str {
     }
 }
 
+/// See [`Request::host`].
+fn host<'t>(method: &str, target: &'t str, header: Option<&'t str>) -> Option<&'t str> {
+    if let Some((_, rest)) = target
+        .split_once("://")
+        .filter(|_| !target.starts_with('/'))
+    {
+        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+        // Userinfo is not host information.
+        return Some(
+            authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host),
+        );
+    }
+    if method == "CONNECT" {
+        return Some(target);
+    }
+    header
+}
+
 fn query(target: &str, path_end: usize) -> Option<&str> {
     target
         .get(path_end + 1..)
@@ -311,6 +345,11 @@ impl OwnedRequest {
     /// The protocol version.
     pub fn version(&self) -> Version {
         self.version
+    }
+
+    /// The host the request is for (see [`Request::host`]).
+    pub fn host(&self) -> Option<&str> {
+        host(&self.method, &self.target, self.header_str("host"))
     }
 
     /// The value of the first header named `name`, compared case-insensitively.
@@ -396,6 +435,36 @@ mod tests {
             assert_eq!(req.query(), *query, "{target}");
             let owned = req.to_owned_request();
             assert_eq!((owned.path(), owned.query()), (*path, *query), "{target}");
+        }
+    }
+
+    #[test]
+    fn the_authority_of_an_absolute_target_wins_over_host() {
+        let cases: &[(&str, &str, Option<&str>, Option<&str>)] = &[
+            ("GET", "/x", Some("h.example"), Some("h.example")),
+            (
+                "GET",
+                "http://a.example/x",
+                Some("b.example"),
+                Some("a.example"),
+            ),
+            (
+                "GET",
+                "http://a.example:8080?q",
+                Some("b"),
+                Some("a.example:8080"),
+            ),
+            ("GET", "https://u:p@a.example/", None, Some("a.example")),
+            ("CONNECT", "a.example:443", Some("b"), Some("a.example:443")),
+            ("GET", "/x", None, None),
+            ("OPTIONS", "*", Some("h"), Some("h")),
+        ];
+        for (method, target, header, expected) in cases {
+            assert_eq!(
+                host(method, target, *header),
+                *expected,
+                "{method} {target}"
+            );
         }
     }
 

@@ -18,6 +18,7 @@ pub fn routes(req: &Request<'_>) -> Response {
         ("GET" | "HEAD", "/plaintext") => Response::text("Hello, World!"),
         ("GET", "/json") => Response::json(r#"{"message":"Hello, World!"}"#),
         ("POST", "/echo") => Response::bytes("application/octet-stream", req.body().to_vec()),
+        ("GET", "/host") => Response::text(req.host().unwrap_or("(none)").to_owned()),
         ("GET", "/bad-header") => Response::text("x").with_header("X-Evil", "a\r\nSet-Cookie: b"),
         ("GET", "/panic") => panic!("handler asked to panic"),
         (_, "/describe") | ("OPTIONS", "*") => Response::text(format!(

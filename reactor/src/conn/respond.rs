@@ -14,7 +14,7 @@ use crate::error::{InvalidResponse, RequestError};
 use crate::failure::{Failure, FailureKind, Restart};
 use crate::frame;
 use crate::handler::Handler;
-use crate::parse::{Head, Version};
+use crate::parse::{Answering, Head, Version};
 use crate::request::{self, ConnId, Request};
 use crate::response::Response;
 use crate::shared::Shared;
@@ -157,7 +157,7 @@ pub(super) fn respond<H: Handler>(
     cx.activity.exit();
     let keep_alive_asked = info.keep_alive;
     let exchange = Exchange {
-        head_only: info.is_head,
+        answering: info.answering,
         // While draining, requests already buffered are all answered; the last of them
         // says the connection closes. Read after the handler: a shutdown may have begun
         // meanwhile.
@@ -347,8 +347,18 @@ pub(super) fn reject<H>(
         cx.worker,
         error.status()
     );
+    // A HEAD request's error page is headers only too, or a keep-alive client would read
+    // its body as the start of the next response. The request line is at the front of
+    // the buffer in every case that ends here.
+    let head = rbuf
+        .as_deref()
+        .is_some_and(|buf| buf.filled().starts_with(b"HEAD "));
     let exchange = Exchange {
-        head_only: false,
+        answering: if head {
+            Answering::Head
+        } else {
+            Answering::Other
+        },
         close: true,
         http10_keep_alive: false,
     };
