@@ -38,9 +38,18 @@ fn fragment() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn answer(chunks: &[&[u8]]) -> (Vec<u8>, bool) {
+    answer_restarting(chunks, false)
+}
+
+/// With `restart`, the connection moves to a fresh one between any two pieces, as when
+/// its worker is restarted.
+fn answer_restarting(chunks: &[&[u8]], restart: bool) -> (Vec<u8>, bool) {
     let mut session = Session::new(Config::default(), handler).expect("session");
     for chunk in chunks {
         session.feed(chunk);
+        if restart {
+            session.restart().expect("restart");
+        }
     }
     (session.final_output(), session.is_closing())
 }
@@ -66,7 +75,9 @@ proptest! {
             at = p;
         }
         chunks.push(&input[at..]);
-        prop_assert_eq!(answer(&chunks), whole);
+        prop_assert_eq!(answer(&chunks), whole.clone());
+        // A restart between any two reads loses nothing either.
+        prop_assert_eq!(answer_restarting(&chunks, true), whole);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The whole connection state machine fed arbitrary bytes in arbitrary splits: it never
-//! panics, and its answers do not depend on where the bytes were split.
+//! panics, and its answers do not depend on where the bytes were split, nor on whether
+//! the connection moved to a fresh one (a worker restart) between any two reads.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,7 +15,7 @@ fn handler(req: &Request<'_>) -> Response {
     }
 }
 
-fn answer(chunks: &[&[u8]]) -> (Vec<u8>, bool) {
+fn answer(chunks: &[&[u8]], restarts: u8) -> (Vec<u8>, bool) {
     let mut config = Config::default();
     // Small limits reach the limit paths with small inputs.
     config.max_head = 512;
@@ -22,8 +23,12 @@ fn answer(chunks: &[&[u8]]) -> (Vec<u8>, bool) {
     config.max_body = 1024;
     config.read_buffer = 512;
     let mut session = Session::new(config, handler).expect("session");
-    for chunk in chunks {
+    for (i, chunk) in chunks.iter().enumerate() {
         session.feed(chunk);
+        // Bit i of `restarts`: move the connection after piece i.
+        if restarts >> (i % 8) & 1 == 1 {
+            session.restart().expect("restart");
+        }
     }
     (session.final_output(), session.is_closing())
 }
@@ -31,6 +36,7 @@ fn answer(chunks: &[&[u8]]) -> (Vec<u8>, bool) {
 fuzz_target!(|data: &[u8]| {
     // The first bytes choose the split points; the rest is the input.
     let Some((&n, rest)) = data.split_first() else { return };
+    let Some((&restarts, rest)) = rest.split_first() else { return };
     let cuts = usize::from(n % 8).min(rest.len());
     let (seeds, input) = rest.split_at(cuts);
     let mut points: Vec<usize> = seeds.iter().map(|&s| usize::from(s) * input.len() / 256).collect();
@@ -42,5 +48,5 @@ fuzz_target!(|data: &[u8]| {
         at = p;
     }
     chunks.push(&input[at..]);
-    assert_eq!(answer(&chunks), answer(&[input]));
+    assert_eq!(answer(&chunks, restarts), answer(&[input], 0));
 });

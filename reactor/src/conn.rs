@@ -44,6 +44,17 @@ pub(crate) enum Outcome {
     Close,
 }
 
+/// What a connection moving to another reactor takes along: everything but its socket
+/// and its place in the old reactor (id, slab key, timer link).
+#[derive(Debug)]
+pub struct Carried {
+    reading: Reading,
+    served: u32,
+    unread_response: bool,
+    rbuf: Option<ReadBuf>,
+    writing: Writing,
+}
+
 /// One accepted connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
@@ -112,6 +123,61 @@ impl Conn {
     /// Whether it has answered a request: an idle connection is then between requests.
     pub(crate) fn has_served(&self) -> bool {
         self.served > 0
+    }
+
+    /// Takes the connection apart to move it to another reactor: its socket, and
+    /// everything it is in the middle of (buffered input, parse state, unwritten output).
+    /// `None` for the socket's state when it cannot move: a deferred answer is bound to
+    /// this reactor's door, so such a connection is released (its client counted gone)
+    /// and closed instead.
+    pub(crate) fn carry<H>(mut self, cx: &mut Shared<H>) -> (TcpStream, Option<Carried>) {
+        if matches!(self.reading, Reading::Dispatched(_)) {
+            self.release(cx, true);
+            return (self.stream, None);
+        }
+        let carried = Carried {
+            reading: self.reading,
+            served: self.served,
+            unread_response: self.unread_response,
+            rbuf: self.rbuf,
+            writing: self.writing,
+        };
+        (self.stream, Some(carried))
+    }
+
+    /// A connection moved from another reactor, resuming where it was. What the kernel
+    /// holds is read afresh: the readiness the old reactor saw is gone with it.
+    pub(crate) fn resume(
+        stream: TcpStream,
+        peer: SocketAddr,
+        id: ConnId,
+        listener: usize,
+        key: usize,
+        carried: Carried,
+    ) -> Conn {
+        let Carried {
+            reading,
+            served,
+            unread_response,
+            rbuf,
+            writing,
+        } = carried;
+        Conn {
+            stream,
+            peer,
+            id,
+            listener,
+            key,
+            reading,
+            input: Input::Pending,
+            served,
+            // Its header deadline starts again here.
+            header_for: served.wrapping_sub(1),
+            unread_response,
+            rbuf,
+            writing,
+            link: Link::default(),
+        }
     }
 
     /// A failure of `kind` concerning this connection, with its context.

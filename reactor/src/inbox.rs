@@ -10,6 +10,8 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::Waker;
 use mio::net::TcpStream;
 
+use crate::conn::Carried;
+
 /// An accepted, non-blocking socket on its way to a reactor.
 #[derive(Debug)]
 pub struct Handoff {
@@ -23,6 +25,9 @@ pub struct Handoff {
     /// connection moving from a stopped worker. It waits under the keep-alive timeout,
     /// not the header timeout.
     pub kept_alive: bool,
+    /// What a busy connection moving from a stopped reactor was in the middle of:
+    /// buffered input, parse state, unwritten output. The next reactor resumes it.
+    carried: Option<Box<Carried>>,
 }
 
 impl Handoff {
@@ -33,7 +38,33 @@ impl Handoff {
             peer,
             listener,
             kept_alive: false,
+            carried: None,
         }
+    }
+
+    /// A connection moving from a stopped reactor, in the middle of something.
+    pub(crate) fn carrying(
+        stream: TcpStream,
+        peer: SocketAddr,
+        listener: usize,
+        carried: Carried,
+    ) -> Handoff {
+        Handoff {
+            stream,
+            peer,
+            listener,
+            kept_alive: true,
+            carried: Some(Box::new(carried)),
+        }
+    }
+
+    /// Whether it carries a connection's state from another reactor.
+    pub fn is_busy(&self) -> bool {
+        self.carried.is_some()
+    }
+
+    pub(crate) fn take_carried(&mut self) -> Option<Box<Carried>> {
+        self.carried.take()
     }
 }
 
@@ -111,7 +142,7 @@ impl Inbox {
     }
 
     /// Asks the reactor to stop as soon as its current handler returns, handing back its
-    /// idle connections and queued sockets ([`Reactor::salvage`](crate::Reactor::salvage)).
+    /// connections and queued sockets ([`Reactor::salvage`](crate::Reactor::salvage)).
     pub fn retire(&self) {
         self.command(Command::Retire);
     }
@@ -211,9 +242,10 @@ impl fmt::Debug for Backlog {
     }
 }
 
-/// What a stopped reactor leaves behind for another to serve: its idle keep-alive
-/// connections, and the sockets still queued in its inbox. Nothing accepted is lost to a
-/// crash or a restart.
+/// What a stopped reactor leaves behind for another to serve: its connections (idle
+/// keep-alive ones, and busy ones with what they were in the middle of), and the sockets
+/// still queued in its inbox. Nothing accepted is lost to a crash or a restart, nor any
+/// byte of a connection in progress.
 #[derive(Debug)]
 pub struct Orphans {
     idle: Vec<Handoff>,
@@ -225,7 +257,7 @@ impl Orphans {
         Orphans { idle, queue }
     }
 
-    /// Takes every connection left so far: the idle ones, then those queued. Call it
+    /// Takes every connection left so far: the reactor's own, then those queued. Call it
     /// again after whoever sent to the old inbox has stopped doing so, to collect
     /// stragglers.
     pub fn take(&mut self) -> Vec<Handoff> {

@@ -226,33 +226,40 @@ impl<H: Handler> Reactor<H> {
         result
     }
 
-    /// Takes what this stopped reactor leaves behind: its idle connections (deregistered,
-    /// ready for another reactor) and its inbox's queue. Busy connections are closed.
+    /// Takes what this stopped reactor leaves behind for another: every connection
+    /// (deregistered; busy ones with what they were in the middle of: buffered input,
+    /// parse state, unwritten output, so a restart loses no byte) and its inbox's queue.
+    /// A connection waiting for a deferred answer cannot move (the answer comes to this
+    /// reactor): it is closed, and its client counted gone.
     pub fn salvage(&mut self) -> Orphans {
-        let mut idle = Vec::new();
+        let mut moving = Vec::new();
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
             if let Ok(k) = u32::try_from(key) {
                 self.timers.disarm(&mut self.conns, k);
             }
             let mut conn = self.conns.remove(key);
-            // Asked before the buffers go: releasing them empties what `is_idle` looks at.
-            let was_idle = conn.is_idle();
-            conn.release(&mut self.shared, true);
             self.stats.connection_closed();
-            if was_idle && self.poll.registry().deregister(&mut conn.stream).is_ok() {
-                let (peer, listener, kept_alive) =
-                    (conn.peer(), conn.listener(), conn.has_served());
-                idle.push(Handoff {
-                    stream: conn.stream,
-                    peer,
-                    listener,
-                    kept_alive,
-                });
+            if self.poll.registry().deregister(&mut conn.stream).is_err() {
+                // Not ours to hand on any more: close it.
+                conn.release(&mut self.shared, true);
+                continue;
+            }
+            let (peer, listener) = (conn.peer(), conn.listener());
+            if conn.is_idle() {
+                let kept_alive = conn.has_served();
+                conn.release(&mut self.shared, true);
+                let mut handoff = Handoff::new(conn.stream, peer, listener);
+                handoff.kept_alive = kept_alive;
+                moving.push(handoff);
+                continue;
+            }
+            if let (stream, Some(carried)) = conn.carry(&mut self.shared) {
+                moving.push(Handoff::carrying(stream, peer, listener, carried));
             }
         }
         let queue = std::mem::replace(&mut self.inbox, crossbeam_channel::never());
-        Orphans::new(idle, queue)
+        Orphans::new(moving, queue)
     }
 
     fn run_with(&mut self, events: &mut Events) -> io::Result<Exit> {
@@ -387,12 +394,14 @@ impl<H: Handler> Reactor<H> {
         }
     }
 
-    fn register(&mut self, handoff: Handoff) {
+    fn register(&mut self, mut handoff: Handoff) {
+        let carried = handoff.take_carried();
         let Handoff {
             mut stream,
             peer,
             listener,
             kept_alive,
+            ..
         } = handoff;
         let entry = self.conns.vacant_entry();
         let key = entry.key();
@@ -422,8 +431,15 @@ impl<H: Handler> Reactor<H> {
         }
         let id = ConnId(self.next_id);
         self.next_id += 1;
-        entry.insert(Conn::new(stream, peer, id, listener, key, kept_alive));
         self.stats.connection_opened();
+        if let Some(carried) = carried {
+            // Busy: go on at once with what it buffered (no readiness event will say so).
+            entry.insert(Conn::resume(stream, peer, id, listener, key, *carried));
+            log::trace!("worker {} {id} {peer}: resumed", self.shared.worker);
+            self.drive(key);
+            return;
+        }
+        entry.insert(Conn::new(stream, peer, id, listener, key, kept_alive));
         log::trace!("worker {} {id} {peer}: accepted", self.shared.worker);
         self.arm(
             key,

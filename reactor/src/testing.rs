@@ -16,6 +16,8 @@ pub struct Session<H> {
     conn: Conn,
     cx: Shared<H>,
     output: Vec<u8>,
+    /// Restarts so far: each moved connection gets a new id, as in a new reactor.
+    moves: u64,
 }
 
 impl<H: Handler> Session<H> {
@@ -42,12 +44,38 @@ impl<H: Handler> Session<H> {
             ),
             cx: Shared::standalone(config, handler)?,
             output: Vec::new(),
+            moves: 0,
         })
     }
 
     /// Feeds bytes as if they had just been read, and answers what can be answered.
     pub fn feed(&mut self, bytes: &[u8]) {
         self.conn.feed(bytes, &mut self.cx, &mut self.output);
+    }
+
+    /// Moves the connection to a fresh one, as a worker restart hands it to the next
+    /// reactor: what it was in the middle of goes along, and the answers must be the same
+    /// as without the move.
+    ///
+    /// # Errors
+    ///
+    /// Making the placeholder socket of the fresh connection can fail.
+    pub fn restart(&mut self) -> io::Result<()> {
+        let peer = self.conn.peer();
+        let fresh = Conn::new(
+            mio::net::TcpStream::from_std(placeholder_socket()?),
+            peer,
+            ConnId(0),
+            0,
+            0,
+            false,
+        );
+        let old = std::mem::replace(&mut self.conn, fresh);
+        if let (stream, Some(carried)) = old.carry(&mut self.cx) {
+            self.moves += 1;
+            self.conn = Conn::resume(stream, peer, ConnId(self.moves), 0, 0, carried);
+        }
+        Ok(())
     }
 
     /// Everything answered so far.

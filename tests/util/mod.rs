@@ -85,7 +85,9 @@ impl Client {
     }
 
     pub fn send(&mut self, bytes: impl AsRef<[u8]>) -> &mut Client {
-        self.stream.write_all(bytes.as_ref()).expect("write");
+        self.stream
+            .write_all(bytes.as_ref())
+            .unwrap_or_else(|e| panic!("write: {e}"));
         self
     }
 

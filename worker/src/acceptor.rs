@@ -96,7 +96,7 @@ enum Control {
 /// What a worker that no longer gets connections leaves to the others.
 #[derive(Debug)]
 enum Leftovers {
-    /// A stopped worker's idle connections and queue.
+    /// A stopped worker's connections and queue.
     Orphans(Orphans),
     /// The queue of a worker stuck in a hung handler: taken once the acceptor has
     /// stopped sending to it, so no socket is queued there afterwards.

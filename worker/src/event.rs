@@ -38,7 +38,7 @@ pub(crate) struct Exited {
     pub(crate) id: usize,
     pub(crate) generation: u64,
     pub(crate) ending: Ending,
-    /// Its idle connections and queued sockets, for another worker.
+    /// Its connections and queued sockets, for another worker.
     pub(crate) orphans: Orphans,
     /// When the loop stopped: the start of a restart's clock.
     pub(crate) at: Instant,
