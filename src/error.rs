@@ -59,6 +59,9 @@ pub enum Error {
     Shutdown(Box<Failure>),
     /// The server stopped because every worker was aborted.
     AllWorkersAborted,
+    /// The server stopped because the acceptor kept failing (a listener that broke, a poll
+    /// that failed) and gave up: this is its last failure.
+    AcceptorFailed(Box<Failure>),
     /// The supervisor thread panicked: a bug in warden.
     SupervisorPanicked,
 }
@@ -91,6 +94,7 @@ impl fmt::Display for Error {
             ),
             Error::Shutdown(failure) => write!(f, "shut down by the error policy after: {failure}"),
             Error::AllWorkersAborted => f.write_str("every worker was aborted"),
+            Error::AcceptorFailed(failure) => write!(f, "the acceptor gave up: {failure}"),
             Error::SupervisorPanicked => f.write_str("the supervisor thread panicked"),
         }
     }

@@ -108,6 +108,7 @@ fn outcome(stop: Stop) -> Result<(), Error> {
         Stop::RestartIntensity { max, period } => Err(Error::RestartIntensity { max, period }),
         Stop::Policy(failure) => Err(Error::Shutdown(failure)),
         Stop::AllWorkersAborted => Err(Error::AllWorkersAborted),
+        Stop::AcceptorFailed(failure) => Err(Error::AcceptorFailed(failure)),
         _ => Err(Error::SupervisorPanicked),
     }
 }

@@ -131,6 +131,9 @@ pub enum Frame {
     /// The blocking pool itself (a factory that panicked, lost threads at their cap):
     /// nothing to restart, the pool replaces its own threads; reported only.
     Pool,
+    /// The server's own threads (the acceptor): retried after a back-off; when it lasts,
+    /// the server stops with the failure as its reason. Reported only.
+    Server,
 }
 
 impl Frame {
@@ -146,6 +149,7 @@ impl Frame {
             Frame::Connection => Restart::CloseConnection,
             Frame::Worker => Restart::RestartWorker,
             Frame::Pool => Restart::CloseConnection,
+            Frame::Server => Restart::Shutdown,
         }
     }
 
@@ -155,9 +159,10 @@ impl Frame {
         match (self, restart) {
             (Frame::Request, restart) => restart,
             (Frame::Connection, Restart::Respond(_))
-            | (Frame::Worker | Frame::Pool, Restart::Respond(_) | Restart::CloseConnection) => {
-                self.default_restart(kind)
-            }
+            | (
+                Frame::Worker | Frame::Pool | Frame::Server,
+                Restart::Respond(_) | Restart::CloseConnection,
+            ) => self.default_restart(kind),
             (_, restart) => restart,
         }
     }

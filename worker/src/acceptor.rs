@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
-use warden_reactor::{Backlog, Handoff, Inbox, Orphans, SendError, SlotSignal, Stats};
+use warden_reactor::{
+    Backlog, Failure, FailureKind, Frame, Handoff, Inbox, Orphans, SendError, SlotSignal, Stats,
+    catch, describe_panic, set_supervised,
+};
 
 use crate::monitor::Busy;
 
@@ -22,6 +25,11 @@ const WAKER: Token = Token(usize::MAX);
 /// memory, as actix-server does: retrying at once would spin, since the pending
 /// connection stays ready.
 pub const RESOURCE_BACKOFF: Duration = Duration::from_millis(500);
+
+/// Failures of the acceptor itself in a row (a listener that keeps failing, a poll that
+/// fails), each followed by a [`RESOURCE_BACKOFF`], after which it gives up and the server
+/// stops with the reason. An accepted connection starts the count again.
+pub const ACCEPTOR_RETRIES: u32 = 5;
 
 /// A worker as the acceptor sees it: where to send sockets and how loaded it is.
 #[derive(Debug)]
@@ -145,6 +153,12 @@ impl Acceptor {
             signal,
             listeners,
             config,
+            sink: Arc::new(|failure, fatal| {
+                log::error!("{failure}");
+                if fatal {
+                    log::error!("the acceptor has stopped");
+                }
+            }),
         })
     }
 
@@ -221,17 +235,37 @@ impl Drop for Acceptor {
     }
 }
 
+/// Where the acceptor's own failures go, with `true` when it gives up.
+pub type FailureSink = Arc<dyn Fn(Failure, bool) + Send + Sync>;
+
 /// An acceptor whose poll exists but whose thread has not started: workers are made in
 /// between, since they need [`PreparedAcceptor::signal`].
-#[derive(Debug)]
 pub struct PreparedAcceptor {
     poll: Poll,
     signal: Arc<SlotSignal>,
     listeners: Vec<TcpListener>,
     config: AcceptorConfig,
+    sink: FailureSink,
+}
+
+impl fmt::Debug for PreparedAcceptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedAcceptor")
+            .field("listeners", &self.listeners)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PreparedAcceptor {
+    /// Sends the acceptor's own failures (a poll that fails, a listener that breaks, a
+    /// panic) to `sink` instead of the log; `sink`'s second argument says the acceptor
+    /// gave up and no longer accepts, so the server should stop.
+    pub fn on_failure(mut self, sink: impl Fn(Failure, bool) + Send + Sync + 'static) -> Self {
+        self.sink = Arc::new(sink);
+        self
+    }
+
     /// The signal to give every worker's reactor.
     pub fn signal(&self) -> Arc<SlotSignal> {
         Arc::clone(&self.signal)
@@ -264,11 +298,25 @@ impl PreparedAcceptor {
             max_per_worker: self.config.max_connections_per_worker as u64,
             cursor: 0,
             exhausted_logged: false,
+            failures: 0,
+            sink: Arc::clone(&self.sink),
         };
         looper.register_listeners()?;
+        let sink = self.sink;
         let thread = thread::Builder::new()
             .name("warden-acceptor".to_owned())
-            .spawn(move || looper.run())?;
+            .spawn(move || {
+                set_supervised(true);
+                catch(|| looper.run()).unwrap_or_else(|payload| {
+                    let mut failure = Failure::new(FailureKind::Panic, "");
+                    describe_panic(payload.as_ref(), &mut failure);
+                    failure.message = format!("the acceptor panicked: {}", failure.message);
+                    failure.frame = Frame::Server;
+                    let message = failure.message.clone();
+                    sink(failure, true);
+                    Err(io::Error::other(message))
+                })
+            })?;
         Ok(Acceptor {
             control,
             signal,
@@ -290,44 +338,85 @@ struct Loop {
     cursor: usize,
     /// A resource-exhaustion episode has been logged; cleared when accepting succeeds.
     exhausted_logged: bool,
+    /// Failures of the acceptor itself in a row, since a connection was last accepted.
+    failures: u32,
+    /// Where those failures go; `true` when it gives up.
+    sink: FailureSink,
 }
 
 impl Loop {
+    /// Runs until asked to stop (`Ok`), or until the acceptor itself keeps failing
+    /// (`Err`: a poll that fails, a listener that cannot be registered or no longer
+    /// accepts). Each such failure is reported, then retried after a back-off; the
+    /// [`ACCEPTOR_RETRIES`]th in a row without an accepted connection in between gives up.
     fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(64);
         loop {
-            let timeout = match self.state {
-                State::Backoff { until } => Some(until.saturating_duration_since(Instant::now())),
-                State::Accepting | State::Full => None,
+            let e = match self.turn(&mut events) {
+                Ok(true) => return Ok(()),
+                Ok(false) => continue,
+                Err(e) => e,
             };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
+            self.failures += 1;
+            let fatal = self.failures >= ACCEPTOR_RETRIES;
+            let mut failure = Failure::new(
+                FailureKind::Io,
+                format!(
+                    "the acceptor failed ({} in a row): {e}; {}",
+                    self.failures,
+                    if fatal {
+                        "giving up: no new connection can be accepted"
+                    } else {
+                        "retrying after a back-off"
+                    }
+                ),
+            );
+            failure.frame = Frame::Server;
+            (self.sink)(failure, fatal);
+            if fatal {
                 return Err(e);
             }
-            for event in events.iter() {
-                match event.token() {
-                    WAKER => {
-                        if self.take_control() {
-                            return Ok(());
-                        }
-                        if self.state == State::Full && self.has_capacity() {
-                            log::debug!("a worker freed a slot: accepting again");
-                            self.resume()?;
-                        }
-                    }
-                    Token(i) if self.state == State::Accepting => self.accept_all(i)?,
-                    Token(_) => {} // a stale event from before a pause
-                }
+            self.deregister_listeners();
+            self.state = State::Backoff {
+                until: Instant::now() + RESOURCE_BACKOFF,
+            };
+        }
+    }
+
+    /// One poll and what it reports; `Ok(true)` means stop.
+    fn turn(&mut self, events: &mut Events) -> io::Result<bool> {
+        let timeout = match self.state {
+            State::Backoff { until } => Some(until.saturating_duration_since(Instant::now())),
+            State::Accepting | State::Full => None,
+        };
+        if let Err(e) = self.poll.poll(events, timeout) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                return Ok(false);
             }
-            if let State::Backoff { until } = self.state
-                && Instant::now() >= until
-            {
-                log::debug!("retrying accept after the resource back-off");
-                self.resume()?;
+            return Err(e);
+        }
+        for event in events.iter() {
+            match event.token() {
+                WAKER => {
+                    if self.take_control() {
+                        return Ok(true);
+                    }
+                    if self.state == State::Full && self.has_capacity() {
+                        log::debug!("a worker freed a slot: accepting again");
+                        self.resume()?;
+                    }
+                }
+                Token(i) if self.state == State::Accepting => self.accept_all(i)?,
+                Token(_) => {} // a stale event from before a pause
             }
         }
+        if let State::Backoff { until } = self.state
+            && Instant::now() >= until
+        {
+            log::debug!("retrying accept after a back-off");
+            self.resume()?;
+        }
+        Ok(false)
     }
 
     /// Handles control messages; `true` means stop.
@@ -377,15 +466,18 @@ impl Loop {
             match self.listeners[i].accept() {
                 Ok((stream, peer)) => {
                     self.exhausted_logged = false;
+                    self.failures = 0;
                     // TCP_NODELAY comes from the listener (see `listener.rs`).
                     self.dispatch(Handoff::new(stream, peer, i), self.max_per_worker);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_resource_exhaustion(&e) => return self.pause_backoff(&e),
-                // ECONNABORTED, EPROTO, EPERM (firewall): that client is gone, the
-                // listener is fine.
-                Err(e) => log::debug!("accept failed: {e}; continuing"),
+                // That client is gone (or a firewall refused it); the listener is fine.
+                Err(e) if is_one_clients(&e) => log::debug!("accept failed: {e}; continuing"),
+                // EINVAL (the listener was shut down), EBADF, ENOTSOCK, ...: retrying at
+                // once would spin; the caller backs off, reports, and gives up if it lasts.
+                Err(e) => return Err(e),
             }
         }
     }
@@ -488,6 +580,8 @@ impl Loop {
     }
 
     fn register_listeners(&mut self) -> io::Result<()> {
+        // From a clean slate: a registration that failed half-way left some registered.
+        self.deregister_listeners();
         for (i, listener) in self.listeners.iter_mut().enumerate() {
             self.poll
                 .registry()
@@ -498,11 +592,47 @@ impl Loop {
 
     fn deregister_listeners(&mut self) {
         for listener in &mut self.listeners {
-            if let Err(e) = self.poll.registry().deregister(listener) {
-                log::warn!("deregistering a listener failed: {e}");
+            match self.poll.registry().deregister(listener) {
+                // Not registered (a registration that failed half-way): nothing to undo.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => log::warn!("deregistering a listener failed: {e}"),
+                Ok(()) => {}
             }
         }
     }
+}
+
+/// Errors of `accept` that concern one client, not the listener: "Linux accept() passes
+/// already-pending network errors on the new socket as an error code from accept() ...
+/// In the case of TCP/IP, these are ENETDOWN, EPROTO, ENOPROTOOPT, EHOSTDOWN, ENONET,
+/// EHOSTUNREACH, EOPNOTSUPP, and ENETUNREACH" (accept(2)); plus ECONNABORTED, and EPERM
+/// from a firewall rule (Linux numbering).
+fn is_one_clients(e: &io::Error) -> bool {
+    const EPERM: i32 = 1;
+    const ENONET: i32 = 64;
+    const EPROTO: i32 = 71;
+    const ENOPROTOOPT: i32 = 92;
+    const EOPNOTSUPP: i32 = 95;
+    const ENETDOWN: i32 = 100;
+    const ENETUNREACH: i32 = 101;
+    const ECONNABORTED: i32 = 103;
+    const EHOSTDOWN: i32 = 112;
+    const EHOSTUNREACH: i32 = 113;
+    matches!(
+        e.raw_os_error(),
+        Some(
+            EPERM
+                | ENONET
+                | EPROTO
+                | ENOPROTOOPT
+                | EOPNOTSUPP
+                | ENETDOWN
+                | ENETUNREACH
+                | ECONNABORTED
+                | EHOSTDOWN
+                | EHOSTUNREACH
+        )
+    ) || e.kind() == io::ErrorKind::ConnectionAborted
 }
 
 /// Errors that mean the process or system is out of something, not that one client

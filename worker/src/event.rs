@@ -12,6 +12,9 @@ pub(crate) enum Event {
     Exited(Exited),
     /// Stop the server: from `shutdown()` (no reason), or from a policy that chose
     /// [`Restart::Shutdown`] (the failure is the reason). `None` grace: the configured one.
+    /// The acceptor gave up (see `ACCEPTOR_RETRIES`): no new connection can be accepted,
+    /// so the server stops with this reason.
+    AcceptorFailed(Box<Failure>),
     Shutdown {
         grace: Option<Duration>,
         reason: Option<Box<Failure>>,

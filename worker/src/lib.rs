@@ -49,7 +49,10 @@ mod supervisor;
 mod worker;
 
 pub use crate::{
-    acceptor::{Acceptor, AcceptorConfig, PreparedAcceptor, RESOURCE_BACKOFF, WorkerSlot},
+    acceptor::{
+        ACCEPTOR_RETRIES, Acceptor, AcceptorConfig, FailureSink, PreparedAcceptor,
+        RESOURCE_BACKOFF, WorkerSlot,
+    },
     blocking::{BlockingConfig, BlockingPool, BlockingStats, ResourceFactory, with_resource},
     listener::{DEFAULT_BACKLOG, ListenOptions, bind, bind_with, systemd_listeners},
     pool::{PoolConfig, PoolStats, StartError, WorkerPool, WorkerStats},

@@ -185,6 +185,18 @@ impl WorkerPool {
         .map_err(StartError::Acceptor)?;
         let addrs = prepared.local_addrs().map_err(StartError::Acceptor)?;
         let reports = Arc::new(Reports::new(config.failure_channel));
+        let channel = crossbeam_channel::unbounded();
+        let prepared = {
+            let (reports, events) = (Arc::clone(&reports), channel.0.clone());
+            // The server frame: each failure of the acceptor is reported; when it gives
+            // up, the server stops with the reason.
+            prepared.on_failure(move |failure, fatal| {
+                if fatal {
+                    let _ = events.send(Event::AcceptorFailed(Box::new(failure.clone())));
+                }
+                reports.publish(failure);
+            })
+        };
         let registry = Arc::new(Mutex::new(Registry::default()));
         // The reactors enforce the deadlines of deferred answers and blocking jobs.
         config.reactor.handler_deadline = config.handler_deadline;
@@ -200,7 +212,6 @@ impl WorkerPool {
             Arc::clone(&reports),
         )
         .map_err(StartError::Monitor)?;
-        let channel = crossbeam_channel::unbounded();
         let events = channel.0.clone();
         let mut supervision = Supervision::new(
             Settings {

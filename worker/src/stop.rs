@@ -21,6 +21,8 @@ pub enum Stop {
     /// An error policy chose [`Restart::Shutdown`](warden_reactor::Restart::Shutdown) for
     /// this failure.
     Policy(Box<Failure>),
+    /// The acceptor kept failing and gave up: this is its last failure.
+    AcceptorFailed(Box<Failure>),
     /// Every worker was aborted; nothing is left to serve.
     AllWorkersAborted,
     /// The supervisor thread itself panicked.
@@ -37,6 +39,7 @@ impl fmt::Display for Stop {
             ),
             Stop::Policy(failure) => write!(f, "the error policy chose shutdown for: {failure}"),
             Stop::AllWorkersAborted => f.write_str("every worker was aborted"),
+            Stop::AcceptorFailed(failure) => write!(f, "the acceptor gave up: {failure}"),
             Stop::SupervisorPanicked => f.write_str("the supervisor thread panicked"),
         }
     }

@@ -196,6 +196,9 @@ where
             }
             match self.inbox.recv_timeout(tick) {
                 Ok(Event::Exited(exited)) => self.on_exit(exited),
+                Ok(Event::AcceptorFailed(failure)) => {
+                    self.begin_shutdown(Stop::AcceptorFailed(failure), self.settings.grace);
+                }
                 Ok(Event::Shutdown { grace, reason }) => {
                     let stop = match reason {
                         Some(failure) => Stop::Policy(failure),
