@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
@@ -15,6 +15,10 @@ use crate::error::Error;
 /// A running server. Clones refer to the same server; when the last one is dropped the
 /// server shuts down with its configured grace period, so keep one for as long as it
 /// should serve.
+///
+/// A handler that needs the server (its stats, a shutdown route) holds a
+/// [`WeakServerHandle`] ([`ServerHandle::downgrade`]): a `ServerHandle` inside a handler
+/// would keep the server alive through the server itself, a cycle that never frees it.
 #[derive(Clone)]
 #[must_use = "dropping the last ServerHandle shuts the server down"]
 pub struct ServerHandle {
@@ -42,6 +46,31 @@ impl ServerHandle {
                 outcome: OnceLock::new(),
                 grace,
             }),
+        }
+    }
+
+    /// A handle that does not keep the server running: for handlers, which the server
+    /// itself keeps alive.
+    ///
+    /// ```
+    /// use std::sync::{Arc, OnceLock, Weak};
+    /// use warden::{Request, Response, Server, WeakServerHandle};
+    ///
+    /// let me: Arc<OnceLock<WeakServerHandle>> = Arc::default();
+    /// let slot = Arc::clone(&me);
+    /// let server = Server::builder().bind("127.0.0.1:0").serve(move |_: &Request<'_>| {
+    ///     match slot.get().and_then(WeakServerHandle::upgrade) {
+    ///         Some(server) => Response::text(format!("{} requests", server.stats().requests)),
+    ///         None => Response::status_page(503),
+    ///     }
+    /// })?;
+    /// let _ = me.set(server.downgrade());
+    /// drop(server); // the last ServerHandle: the server shuts down
+    /// # Ok::<(), warden::Error>(())
+    /// ```
+    pub fn downgrade(&self) -> WeakServerHandle {
+        WeakServerHandle {
+            inner: Arc::downgrade(&self.inner),
         }
     }
 
@@ -99,6 +128,20 @@ impl ServerHandle {
             blocking: pool.blocking,
             workers: pool.workers,
         }
+    }
+}
+
+/// A [`ServerHandle`] that does not keep the server running (see
+/// [`ServerHandle::downgrade`]).
+#[derive(Clone, Debug)]
+pub struct WeakServerHandle {
+    inner: Weak<Inner>,
+}
+
+impl WeakServerHandle {
+    /// The server, while some [`ServerHandle`] still keeps it running.
+    pub fn upgrade(&self) -> Option<ServerHandle> {
+        self.inner.upgrade().map(|inner| ServerHandle { inner })
     }
 }
 

@@ -77,7 +77,7 @@ mod server;
 
 pub use crate::{
     error::Error,
-    handle::{ServerHandle, ServerStats},
+    handle::{ServerHandle, ServerStats, WeakServerHandle},
     server::{
         Builder, DEFAULT_HANDLER_DEADLINE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESTARTS,
         DEFAULT_RESTART_PERIOD, DEFAULT_SHUTDOWN_GRACE, DEFAULT_STALL_THRESHOLD, Server,

@@ -398,55 +398,22 @@ impl Builder {
     /// # Errors
     ///
     /// [`Error::NoAddress`] without `bind`; [`Error::Resolve`] or [`Error::Bind`] naming
-    /// the address and the OS error; [`Error::Config`] for `workers(0)`,
-    /// `max_connections(0)` or an invalid server name; [`Error::Worker`] if the factory
+    /// the address and the OS error; [`Error::Config`] naming a setting that could only
+    /// give nonsense (`workers(0)`, `read_buffer` under 64 bytes, a zero timeout, an
+    /// invalid server name, ...); [`Error::Worker`] if the factory
     /// panics for a first worker; [`Error::Start`] if a thread or poll cannot be created.
     pub fn serve_with<H, F>(self, factory: F) -> Result<ServerHandle, Error>
     where
         H: Handler,
         F: Fn(usize) -> H + Send + Sync + 'static,
     {
-        if let Some(error) = self.errors.into_iter().next() {
+        if let Some(error) = self.errors.first().cloned() {
             return Err(error);
         }
         if self.addrs.is_empty() {
             return Err(Error::NoAddress);
         }
-        let workers = match self.workers {
-            Some(0) => {
-                return Err(Error::Config {
-                    reason: "workers must be at least 1",
-                });
-            }
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, usize::from),
-        };
-        if self.max_connections == 0 {
-            return Err(Error::Config {
-                reason: "max_connections must be at least 1",
-            });
-        }
-        let name_ok = self
-            .config
-            .server_name
-            .bytes()
-            .all(|b| b == b'\t' || b >= b' ')
-            && !self.config.server_name.contains('\x7f');
-        if !name_ok {
-            return Err(Error::Config {
-                reason: "server_name must be a valid header value",
-            });
-        }
-        if self.blocking.threads == 0 || self.blocking.queue == 0 {
-            return Err(Error::Config {
-                reason: "blocking_threads and blocking_queue must be at least 1",
-            });
-        }
-        if self.config.max_request_line > self.config.max_head {
-            return Err(Error::Config {
-                reason: "max_request_line must not exceed max_head",
-            });
-        }
+        let workers = self.check()?;
 
         let mut listeners = Vec::with_capacity(self.addrs.len());
         let mut listener_policies = Vec::with_capacity(self.addrs.len());
@@ -509,6 +476,78 @@ impl Builder {
             log::info!("listening on {addr} with {workers} workers");
         }
         Ok(ServerHandle::new(pool, self.shutdown_grace, draining))
+    }
+}
+
+/// The most worker threads a server may ask for: more is a mistake, not a setting.
+const MAX_WORKERS: usize = 1024;
+
+/// The most blocking-pool threads.
+const MAX_BLOCKING_THREADS: usize = 16 * 1024;
+
+/// The smallest read buffer: a request line fits, and the buffer doubles from there.
+const MIN_READ_BUFFER: usize = 64;
+
+impl Builder {
+    /// Refuses settings that could only give nonsense, naming the setting; returns the
+    /// number of workers.
+    fn check(&self) -> Result<usize, Error> {
+        let workers = self
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        let c = &self.config;
+        let name_ok = c.server_name.bytes().all(|b| b == b'\t' || b >= b' ')
+            && !c.server_name.contains('\x7f');
+        let zero = Duration::ZERO;
+        let refused = [
+            (workers == 0, "workers must be at least 1"),
+            (workers > MAX_WORKERS, "workers must be at most 1024"),
+            (
+                self.max_connections == 0,
+                "max_connections must be at least 1",
+            ),
+            (!name_ok, "server_name must be a valid header value"),
+            (
+                self.blocking.threads == 0 || self.blocking.queue == 0,
+                "blocking_threads and blocking_queue must be at least 1",
+            ),
+            (
+                self.blocking.threads > MAX_BLOCKING_THREADS,
+                "blocking_threads must be at most 16384",
+            ),
+            (
+                self.blocking.timeout == zero,
+                "blocking_timeout must be more than 0",
+            ),
+            (
+                c.max_request_line > c.max_head,
+                "max_request_line must not exceed max_head",
+            ),
+            (
+                c.max_request_line < 16,
+                "max_request_line must be at least 16 bytes (a request line fits)",
+            ),
+            (
+                c.read_buffer < MIN_READ_BUFFER,
+                "read_buffer must be at least 64 bytes",
+            ),
+            (
+                c.header_timeout == zero || c.body_timeout == zero || c.write_timeout == zero,
+                "header, body and write timeouts must be more than 0",
+            ),
+            (
+                self.handler_deadline == Some(zero),
+                "handler_deadline must be more than 0 (None turns the watchdog off)",
+            ),
+            (
+                self.failure_channel == 0,
+                "failure_channel_capacity must be at least 1",
+            ),
+        ];
+        match refused.into_iter().find(|(bad, _)| *bad) {
+            Some((_, reason)) => Err(Error::Config { reason }),
+            None => Ok(workers),
+        }
     }
 }
 

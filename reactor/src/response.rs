@@ -120,7 +120,9 @@ impl Response {
 
     /// Adds a header. A `Server` or `Date` header replaces warden's own; `Connection: close`
     /// closes the connection after this response. `Content-Length` must match the body and
-    /// `Transfer-Encoding` is refused, since warden frames every response itself.
+    /// `Transfer-Encoding` is refused, since warden frames every response itself. A
+    /// response has one content type: `Content-Type` sets it, as
+    /// [`Response::with_content_type`] does, replacing any earlier one.
     pub fn with_header(
         mut self,
         name: impl Into<Cow<'static, str>>,
@@ -136,7 +138,12 @@ impl Response {
         name: impl Into<Cow<'static, str>>,
         value: impl Into<Cow<'static, str>>,
     ) -> &mut Response {
-        self.headers.push((name.into(), value.into()));
+        let name = name.into();
+        if name.eq_ignore_ascii_case("content-type") {
+            self.content_type = Some(value.into());
+        } else {
+            self.headers.push((name, value.into()));
+        }
         self
     }
 
@@ -215,6 +222,17 @@ mod tests {
         );
         assert_eq!(r.header("X-B"), Some("2"));
         assert!(r.body().is_empty());
+    }
+
+    #[test]
+    fn one_content_type_whichever_way_it_is_set() {
+        let r = Response::text("x").with_header("content-TYPE", "text/html");
+        assert_eq!(r.content_type(), Some("text/html"));
+        assert_eq!(r.headers().count(), 0);
+        let r = Response::new(200)
+            .with_header("Content-Type", "a/b")
+            .with_content_type("c/d");
+        assert_eq!(r.content_type(), Some("c/d"));
     }
 
     #[test]

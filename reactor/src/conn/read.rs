@@ -339,5 +339,9 @@ fn advance(
 /// (heads are refused past `max_head`), and never more than the largest head plus the
 /// largest body.
 pub(super) fn read_limit(config: &crate::config::Config) -> usize {
-    config.max_head + config.max_body + config.read_buffer
+    // Saturating: `max_body(usize::MAX)` means "no limit", not an overflow.
+    config
+        .max_head
+        .saturating_add(config.max_body)
+        .saturating_add(config.read_buffer)
 }
