@@ -113,19 +113,19 @@ fn restart_intensity_exits_with_the_reason() {
 
 #[test]
 fn bad_flags_are_refused() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+    let output = std::process::Command::new(util::warden_binary())
         .args(["--workers", "many"])
         .output()
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a whole number"));
-    let help = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+    let help = std::process::Command::new(util::warden_binary())
         .arg("--help")
         .output()
         .expect("run");
     let text = String::from_utf8_lossy(&help.stdout);
     // Every flag the parser knows, read from its source, is in --help.
-    let source = include_str!("../src/main.rs");
+    let source = include_str!("../server/src/main.rs");
     let parsed: Vec<&str> = source
         .split('"')
         .filter(|s| s.starts_with("--") && s.len() > 2 && !s.contains(' '))

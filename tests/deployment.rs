@@ -47,7 +47,7 @@ fn a_new_process_takes_over_the_port_while_the_old_one_drains() {
 #[test]
 fn without_reuse_port_a_second_server_on_the_port_is_an_error() {
     let first = Binary::start("", &["--workers", "1"]);
-    let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+    let output = Command::new(util::warden_binary())
         .args(["--addr", &first.addr.to_string(), "--workers", "1"])
         .stdout(Stdio::null())
         .output()
@@ -76,7 +76,8 @@ env = dict(os.environ, LISTEN_PID=str(os.getpid()), LISTEN_FDS="1")
 os.execve(sys.argv[1], [sys.argv[1], "--systemd-socket", "--workers", "1"], env)
 "#;
     let mut child = Command::new("python3")
-        .args(["-c", script, env!("CARGO_BIN_EXE_warden")])
+        .args(["-c", script])
+        .arg(util::warden_binary())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -247,6 +247,34 @@ pub fn next_failure(failures: &crossbeam_channel::Receiver<warden::Failure>) -> 
     failures.recv_timeout(PATIENCE).expect("a failure report")
 }
 
+/// The `warden` binary (package `warden-server`), built once per test process: another
+/// package's binary has no `CARGO_BIN_EXE_*` here. `cargo test --workspace` has built it
+/// already, so this is quick; a narrower run would otherwise find it missing or stale.
+pub fn warden_binary() -> &'static std::path::Path {
+    static PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let mut build = std::process::Command::new(env!("CARGO"));
+        build.args(["build", "-p", "warden-server", "--bin", "warden", "--quiet"]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        assert!(
+            build
+                .status()
+                .expect("cargo build -p warden-server")
+                .success(),
+            "the warden binary builds"
+        );
+        // Beside the test binary's `deps` folder.
+        std::env::current_exe()
+            .expect("test binary path")
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("target dir")
+            .join("warden")
+    })
+}
+
 /// The `warden` binary running as a child process; killed when dropped.
 pub struct Binary {
     pub child: std::process::Child,
@@ -271,7 +299,7 @@ impl Binary {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(format!(r#"{shell_prefix} exec "$0" "$@""#))
-            .arg(env!("CARGO_BIN_EXE_warden"))
+            .arg(warden_binary())
             .args(["--addr", addr])
             .args(args)
             .env("RUST_LOG", "warn")
