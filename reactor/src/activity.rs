@@ -93,6 +93,19 @@ impl Activity {
         self.handlers.store(n + 1, Ordering::Release);
     }
 
+    /// Marks the handler factory running (a worker being built): to the watchdog it is a
+    /// handler like any other, so a factory that never returns is reported hung. Its
+    /// snapshot has the connection [`ConnId::SETUP`] and no request.
+    pub fn enter_setup(&self) {
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        self.enter(ConnId::SETUP, unspecified, 0, "", "");
+    }
+
+    /// Marks the handler factory returned.
+    pub fn exit_setup(&self) {
+        self.exit();
+    }
+
     /// Marks the handler returned.
     pub(crate) fn exit(&self) {
         let n = self.handlers.load(Ordering::Relaxed);

@@ -79,7 +79,7 @@ pub use crate::{
     handler::Handler,
     inbox::{Backlog, Handoff, Inbox, Orphans, SendError},
     parse::Version,
-    reactor::{Exit, Reactor},
+    reactor::{Exit, PreparedReactor, Reactor},
     request::{ConnId, OwnedRequest, Request},
     response::{Fault, Response},
     slot::SlotSignal,

@@ -2,7 +2,7 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::conn::{Conn, Outcome, ticket_failure};
 use crate::date::DateCache;
 use crate::defer::{Delivery, Door, Offload};
+use crate::encode::Preamble;
 use crate::failure::{Failure, FailureKind};
 use crate::frame::{self, Supervisor};
 use crate::handler::Handler;
@@ -55,6 +56,134 @@ enum RunState {
     /// Shutting down: idle connections are closed, busy ones finish their current
     /// response; at `deadline` (ms on the reactor's clock) whatever is left is closed.
     Draining { deadline: u64 },
+}
+
+/// A reactor without its handler yet: its poll, timers and inbox exist, so sockets can be
+/// handed to it (they wait in the inbox) while the handler is still being built, by
+/// application code that may take its time.
+pub struct PreparedReactor {
+    config: Config,
+    poll: Poll,
+    timers: Timers,
+    waker: Arc<Waker>,
+    door: Door,
+    answers: Receiver<Delivery>,
+    inbox: Receiver<Command>,
+    draining: Arc<AtomicBool>,
+    activity: Arc<Activity>,
+    stats: Arc<Stats>,
+}
+
+impl PreparedReactor {
+    /// Makes the poll, timers and inbox of a reactor with `config`.
+    ///
+    /// # Errors
+    ///
+    /// Fails if the poll or its waker cannot be created (the process is out of file
+    /// descriptors), or with `InvalidInput` if `config.server_name` is not a valid header
+    /// value.
+    pub fn new(config: Config) -> io::Result<(PreparedReactor, Inbox)> {
+        frame::install_panic_hook();
+        Preamble::new(&config.server_name).map_err(|e| {
+            io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
+        })?;
+        let timers = Timers::new([
+            config.header_timeout,
+            config.keepalive_timeout,
+            config.body_timeout,
+            config.write_timeout,
+            config.linger_timeout,
+            config.handler_deadline.unwrap_or(Duration::MAX),
+            config.blocking_timeout,
+        ]);
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (door, answers) = Door::new(Arc::clone(&waker));
+        let draining = Arc::new(AtomicBool::new(false));
+        let (inbox, rx) = Inbox::new(Arc::clone(&waker), Arc::clone(&draining));
+        let prepared = PreparedReactor {
+            config,
+            poll,
+            timers,
+            waker,
+            door,
+            answers,
+            inbox: rx,
+            draining,
+            activity: Arc::new(Activity::default()),
+            stats: Arc::new(Stats::default()),
+        };
+        Ok((prepared, inbox))
+    }
+
+    /// The counters the reactor will publish.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// What its handler will be doing, for a watchdog.
+    pub fn activity(&self) -> Arc<Activity> {
+        Arc::clone(&self.activity)
+    }
+
+    /// The queue of its inbox (see [`Reactor::backlog`]).
+    pub fn backlog(&self, inbox: &Inbox) -> Backlog {
+        Backlog::new(self.inbox.clone(), inbox.sender())
+    }
+
+    /// The reactor, answering with `handler`.
+    ///
+    /// # Errors
+    ///
+    /// As [`PreparedReactor::new`]; the settings were checked there already.
+    pub fn with_handler<H: Handler>(self, handler: H) -> io::Result<Reactor<H>> {
+        let PreparedReactor {
+            config,
+            poll,
+            timers,
+            waker,
+            door,
+            answers,
+            inbox,
+            draining,
+            activity,
+            stats,
+        } = self;
+        drop(waker); // the inbox and the door hold it
+        let mut shared = Shared::new(config, handler, DateCache::new(Instant::now()), door)?;
+        shared.draining = draining;
+        shared.activity = activity;
+        Ok(Reactor {
+            poll,
+            events: Some(Events::with_capacity(EVENTS)),
+            conns: Slab::with_capacity(1024),
+            timers,
+            inbox,
+            answers,
+            shared,
+            stats,
+            epoch: Instant::now(),
+            now: 0,
+            next_id: 0,
+            state: RunState::Running,
+            slot_signal: None,
+            again: Vec::new(),
+            again_now: Vec::new(),
+        })
+    }
+
+    /// What was handed to it, for another reactor: its handler could not be made.
+    pub fn salvage(self) -> Orphans {
+        Orphans::new(Vec::new(), self.inbox)
+    }
+}
+
+impl std::fmt::Debug for PreparedReactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedReactor")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One thread's HTTP/1.1 event loop.
@@ -122,40 +251,8 @@ impl<H: Handler> Reactor<H> {
     /// descriptors), or with `InvalidInput` if `config.server_name` is not a valid header
     /// value.
     pub fn new(config: Config, handler: H) -> io::Result<(Reactor<H>, Inbox)> {
-        frame::install_panic_hook();
-        let timers = Timers::new([
-            config.header_timeout,
-            config.keepalive_timeout,
-            config.body_timeout,
-            config.write_timeout,
-            config.linger_timeout,
-            config.handler_deadline.unwrap_or(Duration::MAX),
-            config.blocking_timeout,
-        ]);
-        let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (door, answers) = Door::new(Arc::clone(&waker));
-        let shared = Shared::new(config, handler, DateCache::new(Instant::now()), door)?;
-        let (inbox, rx) = Inbox::new(waker, Arc::clone(&shared.draining));
-        let epoch = Instant::now();
-        let reactor = Reactor {
-            poll,
-            events: Some(Events::with_capacity(EVENTS)),
-            conns: Slab::with_capacity(1024),
-            timers,
-            inbox: rx,
-            answers,
-            shared,
-            stats: Arc::new(Stats::default()),
-            epoch,
-            now: 0,
-            next_id: 0,
-            state: RunState::Running,
-            slot_signal: None,
-            again: Vec::new(),
-            again_now: Vec::new(),
-        };
-        Ok((reactor, inbox))
+        let (prepared, inbox) = PreparedReactor::new(config)?;
+        Ok((prepared.with_handler(handler)?, inbox))
     }
 
     /// The queue of this reactor's inbox, for another thread to take back the sockets

@@ -17,6 +17,11 @@ use crate::timer::TimerKind;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub u64);
 
+impl ConnId {
+    /// Not a connection: the worker's handler factory, as its activity shows it.
+    pub const SETUP: ConnId = ConnId(u64::MAX);
+}
+
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "conn#{}", self.0)

@@ -233,7 +233,9 @@ impl WorkerPool {
         );
         let mut slots = Vec::with_capacity(config.workers);
         for id in 0..config.workers {
-            match supervision.spawn_worker(id, 0) {
+            // The first handlers are waited for: a factory that fails fails the start.
+            let factory_wait = config.handler_deadline.or(Some(Duration::from_secs(30)));
+            match supervision.spawn_worker(id, 0, factory_wait) {
                 Ok(worker) => {
                     slots.push(worker.slot());
                     supervision.adopt_worker(worker);

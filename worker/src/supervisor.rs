@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use warden_reactor::{Backlog, Config, Failure, FailureKind, Handler, Restart, SlotSignal};
+use warden_reactor::{
+    Backlog, Config, ConnId, Failure, FailureKind, Frame, Handler, Restart, SlotSignal,
+};
 
 use crate::acceptor::Acceptor;
 use crate::blocking::BlockingPool;
@@ -152,8 +154,15 @@ where
         self.acceptor = Some(acceptor);
     }
 
-    /// Spawns worker `id` of `generation`.
-    pub(crate) fn spawn_worker(&self, id: usize, generation: u64) -> Result<Worker, Box<Failure>> {
+    /// Spawns worker `id` of `generation`. `factory_wait`: how long to wait for its
+    /// handler factory (at start); `None` on this thread, which never waits for
+    /// application code (a factory that never returns is the watchdog's).
+    pub(crate) fn spawn_worker(
+        &self,
+        id: usize,
+        generation: u64,
+        factory_wait: Option<Duration>,
+    ) -> Result<Worker, Box<Failure>> {
         let factory = Arc::clone(&self.factory);
         Worker::spawn(Spawn {
             id,
@@ -164,6 +173,7 @@ where
             reporter: self.reporter(id),
             events: self.events.clone(),
             offload: Some(self.blocking.offload()),
+            factory_wait,
         })
     }
 
@@ -304,7 +314,7 @@ where
                 self.begin_shutdown(stop, self.settings.grace);
                 return;
             }
-            match self.spawn_worker(id, generation) {
+            match self.spawn_worker(id, generation, None) {
                 Ok(worker) => {
                     let slot = worker.slot();
                     self.register_stats(&worker);
@@ -387,22 +397,29 @@ where
 
     fn on_hung(&mut self, index: usize, since: Instant, deadline: Duration) {
         let worker = &self.workers[index];
+        let running = since.elapsed();
         let mut failure = Failure::new(
             FailureKind::Hung,
-            format!(
-                "handler still running after {:?} (deadline {deadline:?})",
-                since.elapsed()
-            ),
+            format!("handler still running after {running:?} (deadline {deadline:?})"),
         );
-        if let Some(request) = worker.activity.in_flight() {
-            failure.conn = Some(request.conn);
-            failure.peer = Some(request.peer);
-            failure.listener = Some(request.listener);
-            failure.method = Some(request.method);
-            failure.path = Some(request.path);
+        match worker.activity.in_flight() {
+            Some(request) if request.conn == ConnId::SETUP => {
+                failure.message = format!(
+                    "the handler factory has not returned after {running:?} (deadline {deadline:?})"
+                );
+            }
+            Some(request) => {
+                failure.conn = Some(request.conn);
+                failure.peer = Some(request.peer);
+                failure.listener = Some(request.listener);
+                failure.method = Some(request.method);
+                failure.path = Some(request.path);
+            }
+            None => {}
         }
-        // The policy runs here, on the supervisor thread: the hung thread cannot run it.
-        let restart = self.reporter(worker.id).decide(failure);
+        // The hung thread cannot run the policy; this one must not wait for it: it runs on
+        // a thread of its own, bounded (see `decide_bounded`).
+        let restart = decide_bounded(self.reporter(worker.id), failure);
         match restart {
             Restart::Shutdown => {} // the reporter has asked for the shutdown
             Restart::AbortWorker => {
@@ -468,6 +485,46 @@ where
     fn retire_stats(&self, worker: &Worker) {
         let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         registry.retire(worker.id, &worker.stats);
+    }
+}
+
+/// How long the supervisor waits for an error policy it runs on a worker's behalf.
+const POLICY_WITHIN: Duration = Duration::from_secs(1);
+
+/// Runs the policy for `failure` on a thread of its own (`warden-policy`) and waits at
+/// most [`POLICY_WITHIN`]: a policy that blocks must not freeze every restart and the
+/// watchdog. Past the bound, the frame's default applies and the overrun is reported.
+fn decide_bounded(reporter: Reporter, failure: Failure) -> Restart {
+    let default = failure.default_restart();
+    let described = failure.to_string();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let reports = Arc::clone(&reporter.reports);
+    let worker = reporter.worker;
+    let spawned = std::thread::Builder::new()
+        .name("warden-policy".to_owned())
+        .spawn(move || {
+            let _ = tx.send(reporter.decide(failure));
+        });
+    if let Err(e) = spawned {
+        log::error!(
+            "cannot run the error policy on a thread of its own ({e}); applying the default"
+        );
+        return default;
+    }
+    match rx.recv_timeout(POLICY_WITHIN) {
+        Ok(restart) => restart,
+        Err(_) => {
+            let mut overrun = Failure::new(
+                FailureKind::Hung,
+                format!(
+                    "the error policy did not return within {POLICY_WITHIN:?} for \"{described}\"; applied the default"
+                ),
+            );
+            overrun.worker = worker;
+            overrun.frame = Frame::Server;
+            reports.publish(overrun);
+            default
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::Sender;
 use warden_reactor::{
-    Activity, Backlog, Config, Exit, Failure, FailureKind, Handler, Inbox, Offload, Reactor,
-    Restart, SlotSignal, Stats, catch, describe_panic, set_supervised,
+    Activity, Backlog, Config, Exit, Failure, FailureKind, Handler, Inbox, Offload,
+    PreparedReactor, Reactor, Restart, SlotSignal, Stats, catch, describe_panic, set_supervised,
 };
 
 use crate::acceptor::WorkerSlot;
@@ -43,14 +43,23 @@ pub(crate) struct Spawn<F> {
     pub(crate) events: Sender<Event>,
     /// The blocking pool.
     pub(crate) offload: Option<Arc<dyn Offload>>,
+    /// Wait this long for the handler factory (the server's first workers, whose
+    /// failure fails `serve`); `None`: don't wait (a restart, on the supervisor's thread,
+    /// which must never wait for application code).
+    pub(crate) factory_wait: Option<Duration>,
 }
+
+/// How long starting a worker may take to make its event loop.
+const READY_WITHIN: Duration = Duration::from_secs(10);
 
 impl Worker {
     /// Starts a worker thread. The factory runs on the new thread and builds the handler
     /// there, so a handler may own per-worker state that is neither `Send` nor `Sync`.
     ///
-    /// Fails if the thread cannot be spawned, the reactor cannot be created, or the
-    /// factory panics (then with the panic as a [`Failure`]).
+    /// Returns once the worker's event loop exists and can be handed sockets; with
+    /// `factory_wait`, once its handler exists too. Fails if the thread cannot be spawned
+    /// or the loop cannot be made; with `factory_wait`, also if the factory panics or
+    /// overruns it (then with a [`Failure`] saying so).
     pub(crate) fn spawn<H, F>(spawn: Spawn<F>) -> Result<Worker, Box<Failure>>
     where
         H: Handler,
@@ -65,27 +74,18 @@ impl Worker {
             reporter,
             events,
             offload,
+            factory_wait,
         } = spawn;
         let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
+        let (made_tx, made_rx) = crossbeam_channel::bounded::<Result<(), Failure>>(1);
+        let waiting = factory_wait.is_some();
         let thread = thread::Builder::new()
             .name(format!("warden-worker-{id}"))
             .spawn(move || {
                 set_supervised(true);
-                let made = catch(factory).map_err(|payload| {
-                    let mut failure = Failure::new(FailureKind::WorkerPanic, "");
-                    describe_panic(payload.as_ref(), &mut failure);
-                    failure.message = format!("the handler factory panicked: {}", failure.message);
-                    failure.worker = id;
-                    failure
-                });
-                let handler = match made {
-                    Ok(handler) => handler,
-                    Err(failure) => {
-                        let _ = ready_tx.send(Err(failure));
-                        return;
-                    }
-                };
-                let (mut reactor, inbox) = match Reactor::new(config, handler) {
+                // The loop's parts first: sockets can be handed to it (they wait in its
+                // inbox) while the application's factory builds the handler.
+                let (prepared, inbox) = match PreparedReactor::new(config) {
                     Ok(pair) => pair,
                     Err(e) => {
                         let mut failure = Failure::new(
@@ -97,15 +97,54 @@ impl Worker {
                         return;
                     }
                 };
+                let activity = prepared.activity();
+                let backlog = prepared.backlog(&inbox);
+                let _ = ready_tx.send(Ok((inbox, prepared.stats(), activity.clone(), backlog)));
+                drop(ready_tx);
+
+                // The factory is application code: to the watchdog it runs like a
+                // handler, so one that never returns is reported and replaced.
+                activity.enter_setup();
+                let made = catch(factory);
+                activity.exit_setup();
+                let handler = match made {
+                    Ok(handler) => {
+                        let _ = made_tx.send(Ok(()));
+                        handler
+                    }
+                    Err(payload) => {
+                        let mut failure = Failure::new(FailureKind::WorkerPanic, "");
+                        describe_panic(payload.as_ref(), &mut failure);
+                        failure.message =
+                            format!("the handler factory panicked: {}", failure.message);
+                        failure.worker = id;
+                        if !waiting {
+                            // A restart: nobody waits for this worker; report, and let the
+                            // supervisor try again (restart intensity counts it).
+                            reporter.reports.publish(failure);
+                            let _ = events.send(Event::Exited(Exited {
+                                id,
+                                generation,
+                                ending: Ending::Restart,
+                                orphans: prepared.salvage(),
+                                at: Instant::now(),
+                            }));
+                        } else {
+                            let _ = made_tx.send(Err(failure));
+                        }
+                        return;
+                    }
+                };
+                let mut reactor = match prepared.with_handler(handler) {
+                    Ok(reactor) => reactor,
+                    Err(e) => unreachable!("the settings were checked when preparing: {e}"),
+                };
                 reactor.set_slot_signal(signal);
                 reactor.set_worker_id(id);
                 reactor.set_supervisor(Box::new(reporter.clone()));
                 if let Some(pool) = offload {
                     reactor.set_offload(pool);
                 }
-                let backlog = reactor.backlog(&inbox);
-                let _ = ready_tx.send(Ok((inbox, reactor.stats(), reactor.activity(), backlog)));
-                drop(ready_tx);
                 log::debug!("worker {id}: serving (generation {generation})");
 
                 let ending = run_in_worker_frame(&mut reactor, &reporter);
@@ -128,29 +167,49 @@ impl Worker {
                 failure.worker = id;
                 failure
             })?;
-        match ready_rx.recv() {
-            Ok(Ok((inbox, stats, activity, backlog))) => Ok(Worker {
-                id,
-                generation,
-                inbox,
-                stats,
-                activity,
-                backlog,
-                busy: Arc::new(Busy::default()),
-                thread: Some(thread),
-            }),
+        // Making a poll is quick; bounded anyway, so nothing can hold the caller.
+        let (inbox, stats, activity, backlog) = match ready_rx.recv_timeout(READY_WITHIN) {
+            Ok(Ok(parts)) => parts,
             Ok(Err(failure)) => {
                 let _ = thread.join();
-                Err(Box::new(failure))
+                return Err(Box::new(failure));
             }
             Err(_) => {
-                let _ = thread.join();
-                Err(Box::new(Failure::new(
+                let mut failure = Failure::new(
                     FailureKind::WorkerPanic,
-                    "the worker thread died while starting",
-                )))
+                    "the worker thread died or stalled while starting",
+                );
+                failure.worker = id;
+                return Err(Box::new(failure));
+            }
+        };
+        if let Some(within) = factory_wait {
+            match made_rx.recv_timeout(within) {
+                Ok(Ok(())) => {}
+                Ok(Err(failure)) => {
+                    let _ = thread.join();
+                    return Err(Box::new(failure));
+                }
+                Err(_) => {
+                    let mut failure = Failure::new(
+                        FailureKind::Hung,
+                        format!("the handler factory did not return within {within:?}"),
+                    );
+                    failure.worker = id;
+                    return Err(Box::new(failure));
+                }
             }
         }
+        Ok(Worker {
+            id,
+            generation,
+            inbox,
+            stats,
+            activity,
+            backlog,
+            busy: Arc::new(Busy::default()),
+            thread: Some(thread),
+        })
     }
 
     /// How the acceptor sees this worker.
