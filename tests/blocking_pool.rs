@@ -300,3 +300,79 @@ fn pool_threads_hold_a_resource_rebuilt_after_a_panic() {
     assert_eq!(answer("/q").text(), "1:1");
     assert_eq!(made.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn lost_threads_are_capped_and_reaching_the_cap_is_reported() {
+    let (gate, control) = gate();
+    // One thread, so at most one lost at once.
+    let server = server(gate, |b| {
+        b.blocking_threads(1)
+            .blocking_timeout(Duration::from_millis(100))
+    });
+    let failures = server.failures();
+    let mut first = Client::to(&server);
+    first.send(get("/held?n=1"));
+    assert_eq!(control.started(), "/held?n=1");
+    assert_eq!(first.reply().expect("503").status, 503);
+    assert_eq!(next_failure(&failures).kind, FailureKind::Timeout);
+    // Its replacement takes the next job, which gets stuck too: one lost thread more than
+    // the cap allows, so no replacement, and the cap is reported.
+    let mut second = Client::to(&server);
+    second.send(get("/held?n=2"));
+    assert_eq!(control.started(), "/held?n=2");
+    assert_eq!(second.reply().expect("503").status, 503);
+    let mut kinds = Vec::new();
+    let capped = loop {
+        let failure = next_failure(&failures);
+        kinds.push(failure.kind);
+        if failure.frame == Frame::Pool {
+            break failure;
+        }
+        assert!(kinds.len() < 4, "no report of the cap: {kinds:?}");
+    };
+    assert_eq!(capped.kind, FailureKind::Overload);
+    assert!(capped.message.contains("cap"), "{}", capped.message);
+    // Released, both return; a thread serves again.
+    control.release();
+    control.release();
+    eventually("a thread is back", || {
+        let stats = server.stats().blocking;
+        stats.lost == 0 && stats.idle >= 1
+    });
+    assert_eq!(first.get_status("/quick"), 200);
+}
+
+#[test]
+fn a_job_whose_deadline_passes_in_the_queue_never_runs() {
+    let (gate, control) = gate();
+    let server = server(gate, |b| {
+        b.blocking_threads(1)
+            .blocking_timeout(Duration::from_millis(200))
+    });
+    let failures = server.failures();
+    let mut running = Client::to(&server);
+    running.send(get("/held?n=1"));
+    assert_eq!(control.started(), "/held?n=1");
+    let mut queued = Client::to(&server);
+    queued.send(get("/held?n=2"));
+    assert_eq!(queued.reply().expect("503 at its deadline").status, 503);
+    let failure = loop {
+        let failure = next_failure(&failures);
+        if failure.peer == Some(queued.stream.local_addr().expect("addr")) {
+            break failure;
+        }
+    };
+    assert_eq!(failure.kind, FailureKind::Timeout);
+    assert!(
+        failure.message.contains("never started"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(failure.ran, Some(Duration::ZERO));
+    control.release();
+    // The queued job is skipped, not run: nothing else starts.
+    eventually("the skipped job is counted", || {
+        server.stats().blocking.timed_out == 2
+    });
+    assert!(control.started.try_recv().is_err(), "the expired job ran");
+}

@@ -196,8 +196,9 @@ impl BlockingPool {
         self.stop.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
-    /// The monitor's round: threads running a job past its deadline are counted lost and
-    /// replaced, up to the cap.
+    /// The monitor's round: threads running a job past its deadline are counted lost, and
+    /// the pool is brought back to its size (replacing lost threads up to the cap, and
+    /// threads that ended after a panic).
     pub(crate) fn check(&self) {
         self.pool.check();
     }
@@ -250,41 +251,32 @@ impl Pool {
     fn serve(self: &Arc<Pool>, slot: &Arc<Slot>) {
         set_supervised(true);
         self.build_resource();
-        let replace = loop {
+        loop {
             let job = select! {
                 recv(self.queue) -> job => match job {
                     Ok(job) => job,
-                    Err(_) => break false,
+                    Err(_) => break,
                 },
-                recv(self.stop) -> _ => break false,
+                recv(self.stop) -> _ => break,
             };
             let queued = micros(job.queued_at().saturating_duration_since(self.epoch));
-            slot.state
-                .store(queued.saturating_add(1), Ordering::Release);
+            slot.state.store(queued.saturating_add(1), Ordering::Release);
             bump(&self.counters.busy);
             let end = job.run();
             drop_one(&self.counters.busy);
             let lost = slot.state.swap(IDLE, Ordering::AcqRel) == LOST;
             self.count(end);
             if lost {
-                // A replacement already serves in its place.
                 drop_one(&self.counters.lost);
-                self.at_cap.store(false, Ordering::Relaxed);
-                break false;
+                break;
             }
             if end == JobEnd::Panicked {
-                break true;
+                break;
             }
-        };
-        self.retire(slot);
-        if replace && let Err(e) = Pool::spawn(self) {
-            let mut failure = Failure::new(
-                FailureKind::Io,
-                format!("cannot replace a blocking thread after a panic: {e}"),
-            );
-            failure.frame = Frame::Pool;
-            self.reports.publish(failure);
         }
+        // The monitor starts a fresh thread in its place (within a tick), with a fresh
+        // resource: after a panic, or when this one was lost and came back.
+        self.retire(slot);
         RESOURCE.with(|r| r.borrow_mut().take());
     }
 
@@ -332,7 +324,7 @@ impl Pool {
     fn check(self: &Arc<Pool>) {
         let deadline = micros(self.config.timeout);
         let now = micros(self.epoch.elapsed());
-        let overdue: Vec<Arc<Slot>> = {
+        let newly_lost = {
             let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             slots
                 .iter()
@@ -345,36 +337,45 @@ impl Pool {
                             .compare_exchange(state, LOST, Ordering::AcqRel, Ordering::Acquire)
                             .is_ok()
                 })
-                .cloned()
-                .collect()
+                .count()
         };
-        for _ in overdue {
-            let lost = self.counters.lost.fetch_add(1, Ordering::Relaxed) + 1;
-            if lost > self.config.max_lost as u64 {
-                if !self.at_cap.swap(true, Ordering::Relaxed) {
-                    let mut failure = Failure::new(
-                        FailureKind::Overload,
-                        format!(
-                            "the blocking pool has {lost} threads stuck in jobs past their deadline (cap {}); no replacement starts until one returns",
-                            self.config.max_lost
-                        ),
-                    );
-                    failure.frame = Frame::Pool;
-                    self.reports.publish(failure);
-                }
-                continue;
-            }
+        if newly_lost > 0 {
+            self.counters
+                .lost
+                .fetch_add(newly_lost as u64, Ordering::Relaxed);
             log::warn!(
-                "a blocking job is still running past its deadline of {:?}; its thread is counted lost and replaced",
+                "{newly_lost} blocking job(s) still running past the deadline of {:?}; their threads are counted lost and replaced",
                 self.config.timeout
             );
-            if let Err(e) = Pool::spawn(self) {
+        }
+        let lost = self.counters.lost.load(Ordering::Relaxed);
+        if lost > self.config.max_lost as u64 {
+            if !self.at_cap.swap(true, Ordering::Relaxed) {
                 let mut failure = Failure::new(
-                    FailureKind::Io,
-                    format!("cannot replace a lost blocking thread: {e}"),
+                    FailureKind::Overload,
+                    format!(
+                        "the blocking pool has {lost} threads stuck in jobs past their deadline (cap {}); no replacement starts until one returns",
+                        self.config.max_lost
+                    ),
                 );
                 failure.frame = Frame::Pool;
                 self.reports.publish(failure);
+            }
+            return;
+        }
+        self.at_cap.store(false, Ordering::Relaxed);
+        // Keep `threads` serving: replace the lost, the panicked, the returned.
+        let threads = self.counters.threads.load(Ordering::Relaxed);
+        let serving = threads.saturating_sub(lost);
+        for _ in serving..self.config.threads.max(1) as u64 {
+            if let Err(e) = Pool::spawn(self) {
+                let mut failure = Failure::new(
+                    FailureKind::Io,
+                    format!("cannot start a blocking thread: {e}"),
+                );
+                failure.frame = Frame::Pool;
+                self.reports.publish(failure);
+                break;
             }
         }
     }
