@@ -91,21 +91,17 @@ impl Conn {
         key: usize,
         kept_alive: bool,
     ) -> Conn {
-        Conn {
-            stream,
-            peer,
-            id,
-            listener,
-            key,
+        let fresh = Carried {
             reading: Reading::Head,
-            input: Input::Pending,
             served: u32::from(kept_alive),
-            header_for: 0,
             unread_response: false,
             rbuf: None,
             writing: Writing::Idle,
-            link: Link::default(),
-        }
+        };
+        let mut conn = Conn::resume(stream, peer, id, listener, key, fresh);
+        // The header deadline armed at the accept is this first head's.
+        conn.header_for = conn.served;
+        conn
     }
 
     pub(crate) fn id(&self) -> ConnId {
