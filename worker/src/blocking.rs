@@ -322,6 +322,9 @@ impl Pool {
     }
 
     fn check(self: &Arc<Pool>) {
+        if let Err(crossbeam_channel::TryRecvError::Disconnected) = self.stop.try_recv() {
+            return; // closed: its threads are leaving, none is replaced
+        }
         let deadline = micros(self.config.timeout);
         let now = micros(self.epoch.elapsed());
         let newly_lost = {
