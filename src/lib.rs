@@ -85,7 +85,7 @@ pub use crate::{
 };
 pub use warden_reactor::{
     AnswerError, Config, ConnId, Failure, FailureKind, Fault, Frame, Handler, InvalidResponse,
-    OwnedRequest, Request, RequestError, Responder, Response, Restart, StatsSnapshot, Unanswerable,
-    Version,
+    OwnedRequest, Request, RequestError, RequestId, Responder, Response, Restart, StatsSnapshot,
+    Unanswerable, Version,
 };
 pub use warden_worker::{BlockingStats, FailureStats, WorkerStats, with_resource};

@@ -47,7 +47,7 @@ fn answered_from_another_thread_while_the_loop_serves_others() {
     let (server, responders) = deferring_server(|b| b);
     let mut waiting = Client::to(&server);
     waiting.send(
-        "POST /later?x=1 HTTP/1.1\r\nHost: t\r\nX-Tag: seven\r\nContent-Length: 3\r\n\r\nabc",
+        "POST /later?x=1 HTTP/1.1\r\nHost: t\r\nX-Tag: seven\r\nX-Request-Id: r-1\r\nContent-Length: 3\r\n\r\nabc",
     );
     let responder = next(&responders);
 
@@ -61,6 +61,7 @@ fn answered_from_another_thread_while_the_loop_serves_others() {
     assert_eq!(request.query(), Some("x=1"));
     assert_eq!(request.header_str("x-tag"), Some("seven"));
     assert_eq!(request.body(), b"abc");
+    assert_eq!(request.request_id(), "r-1");
     assert_eq!(
         request.peer_addr(),
         waiting.stream.local_addr().expect("addr")

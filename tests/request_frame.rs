@@ -236,3 +236,40 @@ fn a_policy_can_restart_the_worker_from_the_request_frame() {
         "a fresh handler"
     );
 }
+
+#[test]
+fn a_failure_carries_the_request_id_incoming_or_made() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .serve(|req: &Request<'_>| -> Response {
+            match req.path() {
+                "/id" => Response::text(req.request_id().to_string()),
+                _ => panic!("failing {}", req.request_id()),
+            }
+        })
+        .expect("serve");
+    let failures = server.failures();
+    let mut client = Client::to(&server);
+
+    // A proxy's id is kept, on the request and in the failure.
+    client.send("GET /panic HTTP/1.1\r\nHost: a\r\nX-Request-Id: edge-42\r\n\r\n");
+    assert_eq!(client.reply().expect("500").status, 500);
+    let failure = next_failure(&failures);
+    assert_eq!(failure.request_id.as_deref(), Some("edge-42"));
+    assert_eq!(failure.message, "failing edge-42");
+    assert!(
+        failure.to_string().contains("(request edge-42)"),
+        "{failure}"
+    );
+
+    // Without one (or with an unusable one), one is made: distinct per request.
+    client.send("GET /panic HTTP/1.1\r\nHost: a\r\nX-Request-Id: has space\r\n\r\n");
+    assert_eq!(client.reply().expect("500").status, 500);
+    let made = next_failure(&failures).request_id.expect("an id");
+    assert_ne!(made, "has space");
+    let first = client.send(get("/id")).reply().expect("id").text();
+    let second = client.send(get("/id")).reply().expect("id").text();
+    assert_ne!(first, second);
+    assert_ne!(first, made);
+}

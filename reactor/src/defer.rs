@@ -484,6 +484,9 @@ pub(crate) struct Dispatch<'a> {
     pub(crate) offload: Option<&'a dyn Offload>,
     pub(crate) key: usize,
     pub(crate) listener: usize,
+    /// The worker, and the requests its loop took before this one: a made request id.
+    pub(crate) worker: usize,
+    pub(crate) seq: u64,
     /// What the handler did about deferring, for the request frame to act on.
     pub(crate) taken: std::cell::Cell<Deferral>,
 }

@@ -195,6 +195,9 @@ pub struct Failure {
     pub method: Option<String>,
     /// The path of the request in flight.
     pub path: Option<String>,
+    /// The id of the request in flight ([`Request::request_id`](crate::Request::request_id)),
+    /// for failures of the request frame.
+    pub request_id: Option<String>,
     /// What failed.
     pub kind: FailureKind,
     /// Where it was caught; decides which restarts apply.
@@ -225,6 +228,7 @@ impl Failure {
             peer: None,
             method: None,
             path: None,
+            request_id: None,
             kind,
             frame: kind.frame(),
             waited: None,
@@ -248,6 +252,9 @@ impl fmt::Display for Failure {
         }
         if let (Some(method), Some(path)) = (&self.method, &self.path) {
             write!(f, " during {method} {path}")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request {id})")?;
         }
         write!(f, ": {}", self.message)?;
         if let Some(location) = &self.location {

@@ -57,6 +57,7 @@ mod inbox;
 mod parse;
 mod reactor;
 mod request;
+mod request_id;
 mod response;
 mod shared;
 mod slot;
@@ -81,6 +82,7 @@ pub use crate::{
     parse::Version,
     reactor::{Exit, PreparedReactor, Reactor},
     request::{ConnId, OwnedRequest, Request},
+    request_id::{MAX_INCOMING_ID, RequestId},
     response::{Fault, Response},
     slot::SlotSignal,
     stats::{Stats, StatsSnapshot},

@@ -9,6 +9,7 @@ use httparse::Header;
 
 use crate::defer::{Deferral, Dispatch, Job, Responder, Ticket};
 use crate::parse::{Head, Version};
+use crate::request_id::RequestId;
 use crate::response::Response;
 use crate::timer::TimerKind;
 
@@ -117,6 +118,14 @@ impl<'a> Request<'a> {
         )
     }
 
+    /// The request's id, for logs and failures: its `X-Request-Id` when that is 1 to 128
+    /// visible ASCII characters (a proxy's id is kept along the way), else one made here
+    /// (see [`RequestId`]). Costs nothing unless asked for.
+    pub fn request_id(&self) -> RequestId<'a> {
+        let (worker, seq) = self.dispatch.map_or((0, 0), |d| (d.worker, d.seq));
+        RequestId::of(self.header("x-request-id"), worker, seq)
+    }
+
     /// The value of the first header named `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
         self.headers
@@ -165,6 +174,7 @@ impl<'a> Request<'a> {
             body: self.body.to_vec(),
             peer: self.peer,
             conn: self.conn,
+            request_id: self.request_id().to_string(),
         }
     }
 
@@ -324,9 +334,15 @@ pub struct OwnedRequest {
     body: Vec<u8>,
     peer: SocketAddr,
     conn: ConnId,
+    request_id: String,
 }
 
 impl OwnedRequest {
+    /// The request's id (see [`Request::request_id`]).
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
     /// The method, as sent.
     pub fn method(&self) -> &str {
         &self.method

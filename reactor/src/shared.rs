@@ -31,6 +31,8 @@ pub(crate) struct Shared<H> {
     pub(crate) draining: Arc<AtomicBool>,
     /// Requests answered since the last time the stats were published.
     pub(crate) served: u64,
+    /// Requests this loop has taken, ever: the count in the ids it makes.
+    pub(crate) seq: u64,
     /// Where failures are reported and restarts chosen.
     pub(crate) supervisor: Box<dyn Supervisor>,
     /// What the handler is doing, for the watchdog.
@@ -78,6 +80,7 @@ impl<H> Shared<H> {
             preamble,
             draining: Arc::new(AtomicBool::new(false)),
             served: 0,
+            seq: 0,
             supervisor: Box::new(LogFailures),
             activity: Arc::new(Activity::default()),
             pending_fault: None,

@@ -260,7 +260,8 @@ impl Pool {
                 recv(self.stop) -> _ => break,
             };
             let queued = micros(job.queued_at().saturating_duration_since(self.epoch));
-            slot.state.store(queued.saturating_add(1), Ordering::Release);
+            slot.state
+                .store(queued.saturating_add(1), Ordering::Release);
             bump(&self.counters.busy);
             let end = job.run();
             drop_one(&self.counters.busy);

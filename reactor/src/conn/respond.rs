@@ -16,6 +16,7 @@ use crate::frame;
 use crate::handler::Handler;
 use crate::parse::{Answering, Head, Version};
 use crate::request::{self, ConnId, Request};
+use crate::request_id::RequestId;
 use crate::response::Response;
 use crate::shared::Shared;
 
@@ -37,6 +38,7 @@ struct Context<'c> {
     origin: Origin,
     method: &'c str,
     path: &'c str,
+    request_id: RequestId<'c>,
 }
 
 impl Context<'_> {
@@ -47,6 +49,7 @@ impl Context<'_> {
         failure.listener = Some(self.origin.listener);
         failure.method = Some(self.method.to_owned());
         failure.path = Some(self.path.to_owned());
+        failure.request_id = Some(self.request_id.to_string());
     }
 }
 
@@ -88,6 +91,7 @@ impl Pending {
             },
             method: request.method(),
             path: request.path(),
+            request_id: RequestId::Incoming(request.request_id()),
         };
         let exchange = Exchange {
             close: self.exchange.close || (last && cx.is_draining()),
@@ -115,6 +119,7 @@ pub(crate) fn ticket_failure(ticket: &Ticket, kind: FailureKind, message: String
         },
         method: request.method(),
         path: request.path(),
+        request_id: RequestId::Incoming(request.request_id()),
     }
     .stamp(&mut failure);
     failure
@@ -136,6 +141,8 @@ pub(super) fn respond<H: Handler>(
     let path_end = request::path_end(head.target);
     let path = request::path(head.target, path_end);
     cx.served += 1;
+    let seq = cx.seq;
+    cx.seq += 1;
     cx.activity
         .enter(origin.id, origin.peer, origin.listener, head.method, path);
     let dispatch = Dispatch {
@@ -143,6 +150,8 @@ pub(super) fn respond<H: Handler>(
         offload: cx.offload.as_deref(),
         key: origin.key,
         listener: origin.listener,
+        worker: cx.worker,
+        seq,
         taken: Cell::new(Deferral::None),
     };
     let request = Request::new(
@@ -164,10 +173,19 @@ pub(super) fn respond<H: Handler>(
         close: !keep_alive_asked || (last && cx.is_draining()),
         http10_keep_alive: keep_alive_asked && info.version == Version::Http10,
     };
+    let worker = cx.worker;
     let context = || Context {
         origin,
         method: head.method,
         path,
+        request_id: RequestId::of(
+            head.headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("x-request-id"))
+                .map(|h| h.value),
+            worker,
+            seq,
+        ),
     };
     // The common case inline: answered at once, by a handler that did not defer.
     let deferral = dispatch.taken.take();
