@@ -84,8 +84,8 @@ pub use crate::{
     },
 };
 pub use warden_reactor::{
-    AnswerError, Config, ConnId, Failure, FailureKind, Fault, Frame, Handler, InvalidResponse,
-    OwnedRequest, Request, RequestError, RequestId, Responder, Response, Restart, StatsSnapshot,
-    Unanswerable, Version,
+    AccessLog, AnswerError, Config, ConnId, Failure, FailureKind, Fault, Frame, Handler,
+    InvalidResponse, OwnedRequest, Request, RequestError, RequestId, Responder, Response, Restart,
+    StatsSnapshot, Unanswerable, Version,
 };
 pub use warden_worker::{BlockingStats, FailureStats, WorkerStats, with_resource};

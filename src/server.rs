@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use warden_reactor::{Config, Failure, Handler, Request, Response, Restart};
+use warden_reactor::{AccessLog, Config, Failure, Handler, Request, Response, Restart};
 use warden_worker::{
     BlockingConfig, DEFAULT_BACKLOG, ListenOptions, OnError, Policies, PoolConfig, StartError,
     WorkerPool,
@@ -351,6 +351,15 @@ impl Builder {
     /// the detection off. Default 20 ms.
     pub fn stall_threshold(mut self, threshold: Option<Duration>) -> Builder {
         self.stall_threshold = threshold;
+        self
+    }
+
+    /// One line per answered request through `log` (target `warden::access`, info level),
+    /// in the common log format extended or in logfmt: peer, method, target, status, body
+    /// bytes, microseconds since the handler got the request, worker, connection and
+    /// request id. Off (`None`) by default, which costs nothing per request.
+    pub fn access_log(mut self, format: Option<AccessLog>) -> Builder {
+        self.config.access_log = format;
         self
     }
 

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::access::AccessLog;
+
 /// The most header fields a request may carry, whatever [`Config::max_headers`] says: the
 /// parser keeps its header slots on the stack, so the bound is fixed at compile time.
 pub const HEADER_SLOTS: usize = 128;
@@ -67,6 +69,9 @@ pub struct Config {
     pub pooled_buffers: usize,
     /// The `Server` header value on every response. Default `warden`.
     pub server_name: String,
+    /// Write one line per answered request through `log` (target `warden::access`, info
+    /// level), in this format. Off (`None`) by default, which costs nothing per request.
+    pub access_log: Option<AccessLog>,
     /// Honour the [`Fault`](crate::Fault)s that responses stage. For tests of supervision
     /// only; off by default, so a handler cannot crash a production worker on purpose.
     pub fault_injection: bool,
@@ -90,6 +95,7 @@ impl Default for Config {
             read_buffer: 16 * 1024,
             pooled_buffers: 256,
             server_name: "warden".to_owned(),
+            access_log: None,
             fault_injection: false,
         }
     }

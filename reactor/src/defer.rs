@@ -74,6 +74,11 @@ impl Ticket {
         }
     }
 
+    /// When the handler deferred the request.
+    pub(crate) fn queued_at(&self) -> Instant {
+        self.queued_at
+    }
+
     pub(crate) fn conn(&self) -> ConnId {
         self.request.conn_id()
     }

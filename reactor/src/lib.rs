@@ -39,6 +39,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
+mod access;
 mod activity;
 #[doc(hidden)]
 pub mod bench;
@@ -68,6 +69,7 @@ pub mod testing;
 mod timer;
 
 pub use crate::{
+    access::AccessLog,
     activity::{Activity, InFlight},
     config::{Config, HEADER_SLOTS},
     defer::{AnswerError, Job, JobEnd, Offload, Responder, Unanswerable},

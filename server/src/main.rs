@@ -41,6 +41,8 @@ OPTIONS:
                                  answered 503 with Retry-After [default: 1024]
     --blocking-timeout-ms N      a blocking job's deadline from the moment it is queued;
                                  past it the client gets 503 [default: 30000]
+    --access-log FORMAT          one line per request (log target warden::access):
+                                 common or logfmt [default: off]
     --stall-threshold-ms N       a handler running on an event loop longer is logged and
                                  counted as a loop stall; 0 turns it off [default: 20]
     --fault-routes               serve the /fault/* routes below, to exercise supervision
@@ -92,6 +94,7 @@ struct Options {
     blocking_queue: Option<usize>,
     blocking_timeout: Option<Duration>,
     stall_threshold: Option<Duration>,
+    access_log: Option<warden::AccessLog>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -116,6 +119,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         blocking_queue: None,
         blocking_timeout: None,
         stall_threshold: None,
+        access_log: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -167,6 +171,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             "--blocking-queue" => o.blocking_queue = Some(number(value()?)? as usize),
             "--blocking-timeout-ms" => {
                 o.blocking_timeout = Some(Duration::from_millis(number(value()?)?));
+            }
+            "--access-log" => {
+                o.access_log = Some(match value()?.as_str() {
+                    "common" => warden::AccessLog::Common,
+                    "logfmt" => warden::AccessLog::Logfmt,
+                    other => {
+                        return Err(format!("--access-log: {other:?} is not common or logfmt"));
+                    }
+                });
             }
             "--stall-threshold-ms" => {
                 o.stall_threshold = Some(Duration::from_millis(number(value()?)?));
@@ -326,7 +339,6 @@ fn drain_on_signals(server: &'static ServerHandle, grace: Duration) -> std::io::
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(Some(options)) => options,
         Ok(None) => {
@@ -338,6 +350,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"));
+    if options.access_log.is_some() {
+        // Asked for on the command line: shown whatever RUST_LOG says of other targets.
+        logger.filter_module("warden::access", log::LevelFilter::Info);
+    }
+    logger.init();
 
     let mut builder = Server::builder();
     for addr in &options.addrs {
@@ -390,6 +409,9 @@ fn main() -> ExitCode {
     }
     if let Some(t) = options.blocking_timeout {
         builder = builder.blocking_timeout(t);
+    }
+    if options.access_log.is_some() {
+        builder = builder.access_log(options.access_log);
     }
     if let Some(t) = options.stall_threshold {
         builder = builder.stall_threshold((!t.is_zero()).then_some(t));

@@ -6,7 +6,9 @@ use std::any::Any;
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
+use crate::access::{self, Entry};
 use crate::buf::ReadBuf;
 use crate::defer::{Deferral, Dispatch, Ticket};
 use crate::encode::{self, Exchange};
@@ -39,6 +41,11 @@ struct Context<'c> {
     method: &'c str,
     path: &'c str,
     request_id: RequestId<'c>,
+    /// For the access log.
+    target: &'c str,
+    version: Version,
+    /// When the handler got the request; `None` with the access log off.
+    started: Option<Instant>,
 }
 
 impl Context<'_> {
@@ -50,6 +57,34 @@ impl Context<'_> {
         failure.method = Some(self.method.to_owned());
         failure.path = Some(self.path.to_owned());
         failure.request_id = Some(self.request_id.to_string());
+    }
+
+    /// The access log's line for this request, if the log is on: `response` is what was
+    /// sent (`None`: nothing, the connection closes).
+    fn record<H>(&self, cx: &Shared<H>, exchange: Exchange, response: Option<&Response>) {
+        let (Some(format), Some(started)) = (cx.config.access_log, self.started) else {
+            return;
+        };
+        let bytes = match response {
+            Some(r) if exchange.answering != Answering::Head => r.body().len(),
+            _ => 0,
+        };
+        access::write(
+            format,
+            &Entry {
+                peer: self.origin.peer,
+                method: self.method,
+                target: self.target,
+                version: self.version,
+                status: response.map(Response::status),
+                bytes,
+                started,
+                worker: cx.worker,
+                conn: self.origin.id,
+                id: self.request_id,
+                date: cx.date.bytes(),
+            },
+        );
     }
 }
 
@@ -92,6 +127,9 @@ impl Pending {
             method: request.method(),
             path: request.path(),
             request_id: RequestId::Incoming(request.request_id()),
+            target: request.target(),
+            version: request.version(),
+            started: Some(self.ticket.queued_at()),
         };
         let exchange = Exchange {
             close: self.exchange.close || (last && cx.is_draining()),
@@ -120,6 +158,9 @@ pub(crate) fn ticket_failure(ticket: &Ticket, kind: FailureKind, message: String
         method: request.method(),
         path: request.path(),
         request_id: RequestId::Incoming(request.request_id()),
+        target: request.target(),
+        version: request.version(),
+        started: None,
     }
     .stamp(&mut failure);
     failure
@@ -145,6 +186,7 @@ pub(super) fn respond<H: Handler>(
     cx.seq += 1;
     cx.activity
         .enter(origin.id, origin.peer, origin.listener, head.method, path);
+    let started = cx.config.access_log.map(|_| Instant::now());
     let dispatch = Dispatch {
         door: &cx.door,
         offload: cx.offload.as_deref(),
@@ -186,12 +228,20 @@ pub(super) fn respond<H: Handler>(
             worker,
             seq,
         ),
+        target: head.target,
+        version: info.version,
+        started,
     };
     // The common case inline: answered at once, by a handler that did not defer.
     let deferral = dispatch.taken.take();
     if let (Deferral::None, Ok(response)) = (&deferral, &called) {
         let close = match answer(cx, out, exchange, response) {
-            Ok(close) => close,
+            Ok(close) => {
+                if started.is_some() {
+                    context().record(cx, exchange, Some(response));
+                }
+                close
+            }
             Err(e) => fail(cx, out, exchange, invalid(e), &context()),
         };
         return Reply::Sent { close };
@@ -247,8 +297,13 @@ fn unusual<H>(
                 ticket.withdraw();
             }
             match called {
-                Ok(response) => answer(cx, out, exchange, &response)
-                    .unwrap_or_else(|e| fail(cx, out, exchange, invalid(e), context)),
+                Ok(response) => match answer(cx, out, exchange, &response) {
+                    Ok(close) => {
+                        context.record(cx, exchange, Some(&response));
+                        close
+                    }
+                    Err(e) => fail(cx, out, exchange, invalid(e), context),
+                },
                 Err(payload) => {
                     let mut failure = Failure::new(FailureKind::Panic, "");
                     frame::describe_panic(payload.as_ref(), &mut failure);
@@ -271,7 +326,10 @@ fn conclude<H>(
 ) -> bool {
     let failure = match answer_or_failure {
         Ok(response) => match answer(cx, out, exchange, &response) {
-            Ok(close) => return close,
+            Ok(close) => {
+                context.record(cx, exchange, Some(&response));
+                return close;
+            }
             Err(e) => invalid(e),
         },
         Err(failure) => failure,
@@ -324,12 +382,18 @@ fn fail<H>(
     let replacement = match restart {
         Restart::Respond(response) => response,
         // Answer nothing more; what was queued for earlier requests still goes out.
-        Restart::CloseConnection => return true,
+        Restart::CloseConnection => {
+            context.record(cx, exchange, None);
+            return true;
+        }
         // The worker or the server is going away: say so.
         _ => Response::status_page(500).with_header("Connection", "close"),
     };
     match encode::encode(&replacement, exchange, &cx.preamble, cx.date.bytes(), out) {
-        Ok(close) => close,
+        Ok(close) => {
+            context.record(cx, exchange, Some(&replacement));
+            close
+        }
         Err(e) => {
             log::error!(
                 "worker {} {} {}: the policy's response is invalid too ({e}); answered 500",
