@@ -125,6 +125,7 @@ impl ServerHandle {
             failures: pool.failures,
             dropped_failure_reports: pool.failures.dropped_reports,
             loop_stalls: pool.failures.loop_stalls,
+            worker_recycles: pool.failures.worker_recycles,
             blocking: pool.blocking,
             workers: pool.workers,
         }
@@ -197,6 +198,8 @@ pub struct ServerStats {
     pub dropped_failure_reports: u64,
     /// Handlers that ran on an event loop past the stall threshold.
     pub loop_stalls: u64,
+    /// Workers replaced after their share of requests (recycling; not failures).
+    pub worker_recycles: u64,
     /// The blocking pool: threads busy, idle and lost, jobs queued, done, rejected and
     /// timed out.
     pub blocking: BlockingStats,

@@ -74,6 +74,7 @@ impl Server {
             on_error: None,
             blocking: BlockingConfig::default(),
             stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
+            max_requests_per_worker: None,
         }
     }
 }
@@ -106,6 +107,7 @@ pub struct Builder {
     on_error: Option<OnError>,
     blocking: BlockingConfig,
     stall_threshold: Option<Duration>,
+    max_requests_per_worker: Option<(u64, u64)>,
 }
 
 impl Builder {
@@ -354,6 +356,17 @@ impl Builder {
         self
     }
 
+    /// Recycling, as gunicorn's `max_requests`: a worker is replaced after `n` requests plus
+    /// a different number up to `jitter` (so workers started together are not replaced
+    /// together), for applications whose per-worker state leaks. Its connections move to
+    /// the replacement, busy ones mid-request with what they had buffered; it waits for
+    /// its deferred answers first. Counted in `ServerStats::worker_recycles`, not as a
+    /// failure or a restart. Off by default.
+    pub fn max_requests_per_worker(mut self, n: u64, jitter: u64) -> Builder {
+        self.max_requests_per_worker = Some((n, jitter));
+        self
+    }
+
     /// One line per answered request through `log` (target `warden::access`, info level),
     /// in the common log format extended or in logfmt: peer, method, target, status, body
     /// bytes, microseconds since the handler got the request, worker, connection and
@@ -470,6 +483,7 @@ impl Builder {
         config.failure_channel = self.failure_channel;
         config.blocking = self.blocking;
         config.stall_threshold = self.stall_threshold;
+        config.max_requests_per_worker = self.max_requests_per_worker;
         let policies = Policies {
             server: self.on_error,
             listeners: listener_policies,
@@ -551,6 +565,10 @@ impl Builder {
             (
                 self.failure_channel == 0,
                 "failure_channel_capacity must be at least 1",
+            ),
+            (
+                self.max_requests_per_worker.is_some_and(|(n, _)| n == 0),
+                "max_requests_per_worker must be at least 1",
             ),
         ];
         match refused.into_iter().find(|(bad, _)| *bad) {

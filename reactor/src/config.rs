@@ -69,6 +69,10 @@ pub struct Config {
     pub pooled_buffers: usize,
     /// The `Server` header value on every response. Default `warden`.
     pub server_name: String,
+    /// After this many requests the reactor stops with [`Exit::Recycled`](crate::Exit)
+    /// (once no deferred answer is pending), for its worker to be replaced: recycling, for
+    /// applications whose per-worker state leaks. `None` (the default): never.
+    pub max_requests: Option<u64>,
     /// Write one line per answered request through `log` (target `warden::access`, info
     /// level), in this format. Off (`None`) by default, which costs nothing per request.
     pub access_log: Option<AccessLog>,
@@ -95,6 +99,7 @@ impl Default for Config {
             read_buffer: 16 * 1024,
             pooled_buffers: 256,
             server_name: "warden".to_owned(),
+            max_requests: None,
             access_log: None,
             fault_injection: false,
         }

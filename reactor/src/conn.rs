@@ -369,6 +369,11 @@ impl Conn {
         self.drive(cx)
     }
 
+    /// Whether it waits for a deferred answer.
+    pub(crate) fn is_dispatched(&self) -> bool {
+        matches!(self.reading, Reading::Dispatched(_))
+    }
+
     /// Whether this connection waits for the answer that comes with `ticket`.
     pub(crate) fn awaits(&self, ticket: &Arc<Ticket>) -> bool {
         matches!(&self.reading, Reading::Dispatched(p) if Arc::ptr_eq(&p.ticket, ticket))

@@ -46,6 +46,9 @@ pub enum Exit {
     Abort,
     /// It was retired through its inbox ([`Inbox::retire`]).
     Retired,
+    /// It answered its [`Config::max_requests`](crate::Config::max_requests), and no
+    /// deferred answer was pending: replace it (recycling), its connections moving on.
+    Recycled,
 }
 
 /// Whether the loop is serving or on its way out.
@@ -404,6 +407,9 @@ impl<H: Handler> Reactor<H> {
             if let Some(exit) = self.shared.stop.take() {
                 return Ok(exit);
             }
+            if self.is_spent() {
+                return Ok(Exit::Recycled);
+            }
             if let RunState::Draining { deadline } = self.state {
                 if self.now >= deadline {
                     self.close_all();
@@ -673,6 +679,19 @@ impl<H: Handler> Reactor<H> {
         for key in keys {
             self.close(key);
         }
+    }
+
+    /// Whether it has answered its share of requests and can go without dropping a
+    /// deferred answer (a connection waiting for one cannot move): checked once per turn,
+    /// and the scan of connections only once the share is reached.
+    fn is_spent(&self) -> bool {
+        self.state == RunState::Running
+            && self
+                .shared
+                .config
+                .max_requests
+                .is_some_and(|max| self.stats.snapshot().requests >= max)
+            && !self.conns.iter().any(|(_, conn)| conn.is_dispatched())
     }
 
     fn publish_stats(&mut self) {

@@ -41,6 +41,9 @@ OPTIONS:
                                  answered 503 with Retry-After [default: 1024]
     --blocking-timeout-ms N      a blocking job's deadline from the moment it is queued;
                                  past it the client gets 503 [default: 30000]
+    --max-requests-per-worker N  recycle a worker after N requests (plus up to
+                                 --max-requests-jitter more) [default: never]
+    --max-requests-jitter N      see --max-requests-per-worker [default: 0]
     --access-log FORMAT          one line per request (log target warden::access):
                                  common or logfmt [default: off]
     --stall-threshold-ms N       a handler running on an event loop longer is logged and
@@ -95,6 +98,8 @@ struct Options {
     blocking_timeout: Option<Duration>,
     stall_threshold: Option<Duration>,
     access_log: Option<warden::AccessLog>,
+    max_requests: Option<u64>,
+    max_requests_jitter: u64,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -120,6 +125,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         blocking_timeout: None,
         stall_threshold: None,
         access_log: None,
+        max_requests: None,
+        max_requests_jitter: 0,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -172,6 +179,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             "--blocking-timeout-ms" => {
                 o.blocking_timeout = Some(Duration::from_millis(number(value()?)?));
             }
+            "--max-requests-per-worker" => o.max_requests = Some(number(value()?)?),
+            "--max-requests-jitter" => o.max_requests_jitter = number(value()?)?,
             "--access-log" => {
                 o.access_log = Some(match value()?.as_str() {
                     "common" => warden::AccessLog::Common,
@@ -282,7 +291,7 @@ fn stats_json(server: &ServerHandle) -> String {
             r#""last_restart_us":{},"failures":{{"panic":{},"invalid_response":{},"#,
             r#""connection_panic":{},"worker_panic":{},"hung":{},"client_gone":{},"io":{},"#,
             r#""timeout":{},"overload":{},"unanswered":{}}},"#,
-            r#""dropped_failure_reports":{},"loop_stalls":{},"#,
+            r#""dropped_failure_reports":{},"loop_stalls":{},"worker_recycles":{},"#,
             r#""blocking":{{"busy":{},"idle":{},"lost":{},"queued":{},"done":{},"rejected":{},"#,
             r#""timed_out":{},"panicked":{},"abandoned":{}}},"workers":[{}]}}"#
         ),
@@ -303,6 +312,7 @@ fn stats_json(server: &ServerHandle) -> String {
         count(FailureKind::Unanswered),
         stats.dropped_failure_reports,
         stats.loop_stalls,
+        stats.worker_recycles,
         stats.blocking.busy,
         stats.blocking.idle,
         stats.blocking.lost,
@@ -412,6 +422,9 @@ fn main() -> ExitCode {
     }
     if options.access_log.is_some() {
         builder = builder.access_log(options.access_log);
+    }
+    if let Some(n) = options.max_requests {
+        builder = builder.max_requests_per_worker(n, options.max_requests_jitter);
     }
     if let Some(t) = options.stall_threshold {
         builder = builder.stall_threshold((!t.is_zero()).then_some(t));

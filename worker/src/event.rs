@@ -32,6 +32,8 @@ pub(crate) enum Ending {
     Abort,
     /// It was retired after a hung handler; its replacement already runs.
     Retired,
+    /// It answered its share of requests: replace it (recycling, not a failure).
+    Recycled,
     /// Its failure's policy chose to stop the server, which is already under way.
     Shutdown,
 }

@@ -44,6 +44,10 @@ pub struct PoolConfig {
     /// The blocking pool shared by the workers, for `Request::blocking`. Its `timeout`
     /// becomes each reactor's `blocking_timeout`.
     pub blocking: BlockingConfig,
+    /// Recycling (gunicorn's `max_requests` with jitter): a worker is replaced after this
+    /// many requests, plus a different number up to the second, so that workers started
+    /// together are not replaced together. `None` (the default): never.
+    pub max_requests_per_worker: Option<(u64, u64)>,
     /// A handler running on an event loop longer than this is a loop stall: counted,
     /// logged once per route per minute, and new connections avoid its worker meanwhile.
     /// `None` turns stall detection off. Default 20 ms.
@@ -63,6 +67,7 @@ impl Default for PoolConfig {
             failure_channel: 1024,
             blocking: BlockingConfig::default(),
             stall_threshold: Some(Duration::from_millis(20)),
+            max_requests_per_worker: None,
         }
     }
 }
@@ -218,6 +223,7 @@ impl WorkerPool {
                 config: config.reactor.clone(),
                 handler_deadline: config.handler_deadline,
                 grace: config.shutdown_grace,
+                max_requests: config.max_requests_per_worker,
             },
             Arc::new(factory),
             prepared.signal(),

@@ -57,6 +57,7 @@ pub struct FailureCounters {
     restarts: AtomicU64,
     last_restart_micros: AtomicU64,
     loop_stalls: AtomicU64,
+    recycles: AtomicU64,
 }
 
 /// The failure counters at one moment.
@@ -73,6 +74,8 @@ pub struct FailureStats {
     pub last_restart: Duration,
     /// Handlers that ran on an event loop past the stall threshold.
     pub loop_stalls: u64,
+    /// Workers replaced after their share of requests (recycling; not failures).
+    pub worker_recycles: u64,
 }
 
 impl FailureStats {
@@ -95,6 +98,10 @@ impl FailureCounters {
         );
     }
 
+    pub(crate) fn recycled(&self) {
+        self.recycles.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn loop_stalled(&self) {
         self.loop_stalls.fetch_add(1, Ordering::Relaxed);
     }
@@ -107,6 +114,7 @@ impl FailureCounters {
             worker_restarts: self.restarts.load(Ordering::Relaxed),
             last_restart: Duration::from_micros(self.last_restart_micros.load(Ordering::Relaxed)),
             loop_stalls: self.loop_stalls.load(Ordering::Relaxed),
+            worker_recycles: self.recycles.load(Ordering::Relaxed),
         }
     }
 }

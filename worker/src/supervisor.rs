@@ -56,6 +56,9 @@ impl Intensity {
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
     pub(crate) config: Config,
+    /// Recycling: a worker is replaced after this many requests, plus up to the second
+    /// number more, so that workers started together are not all replaced together.
+    pub(crate) max_requests: Option<(u64, u64)>,
     pub(crate) handler_deadline: Option<Duration>,
     pub(crate) grace: Duration,
 }
@@ -164,10 +167,15 @@ where
         factory_wait: Option<Duration>,
     ) -> Result<Worker, Box<Failure>> {
         let factory = Arc::clone(&self.factory);
+        let mut config = self.settings.config.clone();
+        config.max_requests = self
+            .settings
+            .max_requests
+            .map(|(n, jitter)| n.saturating_add(spread(id, generation, jitter)));
         Worker::spawn(Spawn {
             id,
             generation,
-            config: self.settings.config.clone(),
+            config,
             factory: move || factory(id),
             signal: Arc::clone(&self.signal),
             reporter: self.reporter(id),
@@ -275,6 +283,7 @@ where
         }
         match exited.ending {
             Ending::Restart => self.restart(worker.id, worker.generation + 1, Some(exited), None),
+            Ending::Recycled => self.recycle(worker.id, worker.generation + 1, exited),
             Ending::Abort => {
                 log::warn!("worker {} aborted; not replaced", worker.id);
                 if let Some(acceptor) = &self.acceptor {
@@ -285,6 +294,28 @@ where
                 }
             }
             Ending::Drained | Ending::Retired | Ending::Shutdown => {}
+        }
+    }
+
+    /// Replaces a worker that answered its share of requests: not a failure, so restart
+    /// intensity does not count it; its connections (busy ones mid-request) move to the
+    /// replacement. If the replacement cannot start, that is a failure like any other.
+    fn recycle(&mut self, id: usize, generation: u64, exited: Exited) {
+        match self.spawn_worker(id, generation, None) {
+            Ok(worker) => {
+                let slot = worker.slot();
+                self.register_stats(&worker);
+                self.workers.push(worker);
+                self.reports.counters.recycled();
+                if let Some(acceptor) = &self.acceptor {
+                    acceptor.replace(slot, Some(exited.orphans));
+                }
+                log::info!("worker {id} recycled after its share of requests");
+            }
+            Err(failure) => {
+                self.reports.publish(*failure);
+                self.restart(id, generation + 1, Some(exited), None);
+            }
         }
     }
 
@@ -486,6 +517,20 @@ where
         let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         registry.retire(worker.id, &worker.stats);
     }
+}
+
+/// A number in `0..=jitter` that differs between workers and between their generations
+/// (and from one run to the next), without a random-number crate.
+fn spread(id: usize, generation: u64, jitter: u64) -> u64 {
+    if jitter == 0 {
+        return 0;
+    }
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mixed = (u64::from(seed) ^ (id as u64).rotate_left(17) ^ generation.rotate_left(41))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> 11) % (jitter + 1)
 }
 
 /// How long the supervisor waits for an error policy it runs on a worker's behalf.

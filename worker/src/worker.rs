@@ -252,6 +252,7 @@ fn run_in_worker_frame<H: Handler>(reactor: &mut Reactor<H>, reporter: &Reporter
         Ok(Ok(Exit::Restart)) => return Ending::Restart,
         Ok(Ok(Exit::Abort)) => return Ending::Abort,
         Ok(Ok(Exit::Retired)) => return Ending::Retired,
+        Ok(Ok(Exit::Recycled)) => return Ending::Recycled,
         Ok(Ok(other)) => {
             log::error!(
                 "worker {}: the loop stopped for an unknown reason ({other:?})",
