@@ -73,6 +73,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "closed without an answer"
         );
         assert!(common::get(addr, "/poisoned")?.starts_with("HTTP/1.1 500"));
+        // The replacement starts in the background; let it before stopping everything.
+        let start = std::time::Instant::now();
+        while server.stats().worker_restarts == 0 {
+            assert!(start.elapsed() < Duration::from_secs(20), "never restarted");
+            std::thread::sleep(Duration::from_millis(2));
+        }
         assert!(common::get(addr, "/fatal")?.starts_with("HTTP/1.1 500"));
         let stopped = server.wait().expect_err("the policy chose Shutdown");
         println!("stopped: {stopped}");
