@@ -6,6 +6,7 @@
 #   DURATION=5s benches/load.sh     # shorter runs
 #   PEERS="may" benches/load.sh     # fewer peers
 #   ONLY=mixed benches/load.sh      # only the mixed load (slow handlers beside fast ones)
+#   CHART=docs/load.svg benches/load.sh   # also draw the tables as an SVG bar chart
 #
 # wrk gets one thread (-t1): on a 2-core machine the client needs the other core, and the
 # pipelined figures then measure the server. Keep-alive figures are bounded by wrk itself.
@@ -214,6 +215,7 @@ best_float() {
     echo "${best:-0}"
 }
 
+report() {
 echo
 echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r), wrk -t1, ${DURATION} per run"
 echo
@@ -227,7 +229,7 @@ line="| plaintext p99 beside slow handlers (ms) | ${result[warden,mix99]} |"
 for p in $PEERS; do line="$line ${result[$p,mix99]:--} |"; done
 echo "$line $(ratio "$(best_float mix99)" "${result[warden,mix99]}")x |"
 row "slow route, 50 ms blocking (req/s)" mixslow more
-[ "${ONLY:-}" = mixed ] && exit 0
+[ "${ONLY:-}" = mixed ] && return 0
 
 echo
 echo "One worker each."
@@ -248,3 +250,13 @@ row "plaintext beside a panic storm (req/s)" storm more
 echo
 echo "warden, panic storm / clean: $(ratio "${result[warden,storm]}" "${result[warden,clean]}")x"
 echo "warden, 2 workers / 1 worker: keep-alive $(ratio "${result[warden2,plain]}" "${result[warden,plain]}")x, pipelined $(ratio "${result[warden2,pipe]}" "${result[warden,pipe]}")x, new connection per request $(ratio "${result[warden2,close]}" "${result[warden,close]}")x (${result[warden,close]} and ${result[warden2,close]} req/s)"
+}
+
+# The tables on standard output; with CHART=file.svg, also as a bar chart.
+tables=$(mktemp)
+report | tee "$tables"
+if [ -n "${CHART:-}" ]; then
+    python3 benches/chart.py <"$tables" >"$CHART"
+    echo "chart written to $CHART" >&2
+fi
+rm -f "$tables"
