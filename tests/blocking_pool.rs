@@ -345,20 +345,28 @@ fn lost_threads_are_capped_and_reaching_the_cap_is_reported() {
 #[test]
 fn a_job_whose_deadline_passes_in_the_queue_never_runs() {
     let (gate, control) = gate();
+    // One thread, and one lost thread at most: two stuck jobs take every thread there
+    // may be, so a third can only wait in the queue.
     let server = server(gate, |b| {
         b.blocking_threads(1)
-            .blocking_timeout(Duration::from_millis(200))
+            .blocking_timeout(Duration::from_millis(100))
     });
     let failures = server.failures();
-    let mut running = Client::to(&server);
-    running.send(get("/held?n=1"));
-    assert_eq!(control.started(), "/held?n=1");
+    let mut stuck = Vec::new();
+    for n in 1..=2 {
+        let mut client = Client::to(&server);
+        client.send(get(&format!("/held?n={n}")));
+        assert_eq!(control.started(), format!("/held?n={n}"));
+        assert_eq!(client.reply().expect("503 at its deadline").status, 503);
+        stuck.push(client);
+    }
     let mut queued = Client::to(&server);
-    queued.send(get("/held?n=2"));
+    queued.send(get("/held?n=3"));
     assert_eq!(queued.reply().expect("503 at its deadline").status, 503);
+    let me = queued.stream.local_addr().expect("addr");
     let failure = loop {
         let failure = next_failure(&failures);
-        if failure.peer == Some(queued.stream.local_addr().expect("addr")) {
+        if failure.peer == Some(me) {
             break failure;
         }
     };
@@ -370,9 +378,10 @@ fn a_job_whose_deadline_passes_in_the_queue_never_runs() {
     );
     assert_eq!(failure.ran, Some(Duration::ZERO));
     control.release();
-    // The queued job is skipped, not run: nothing else starts.
+    control.release();
+    // The expired job is skipped, not run, once a thread is free again.
     eventually("the skipped job is counted", || {
-        server.stats().blocking.timed_out == 2
+        server.stats().blocking.timed_out == 3
     });
     assert!(control.started.try_recv().is_err(), "the expired job ran");
 }
