@@ -326,10 +326,14 @@ fn stats_json(server: &ServerHandle) -> String {
     )
 }
 
-/// SIGINT or SIGTERM starts a graceful drain; a second one stops at once.
-fn drain_on_signals(server: &'static ServerHandle, grace: Duration) -> std::io::Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+/// SIGINT or SIGTERM starts a graceful drain; a second one stops at once. `signals` is
+/// made before the server starts: it needs descriptors, which a server accepting
+/// connections may have used up by then.
+fn drain_on_signals(
+    mut signals: signal_hook::iterator::Signals,
+    server: &'static ServerHandle,
+    grace: Duration,
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("warden-signals".to_owned())
         .spawn(move || {
@@ -438,6 +442,16 @@ fn main() -> ExitCode {
     } else {
         route
     };
+    let signals = match signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ]) {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("warden: cannot handle signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let server = match builder.serve(routes) {
         Ok(server) => server,
         Err(e) => {
@@ -447,12 +461,12 @@ fn main() -> ExitCode {
     };
     // Set before announcing the addresses: from then on clients may ask for /stats.
     let server = SERVER.get_or_init(|| server);
-    for addr in server.local_addrs() {
-        println!("listening on {addr}");
-    }
-    if let Err(e) = drain_on_signals(server, options.shutdown_grace) {
+    if let Err(e) = drain_on_signals(signals, server, options.shutdown_grace) {
         eprintln!("warden: cannot handle signals: {e}");
         return ExitCode::FAILURE;
+    }
+    for addr in server.local_addrs() {
+        println!("listening on {addr}");
     }
     match server.wait() {
         Ok(()) => ExitCode::SUCCESS,

@@ -302,7 +302,11 @@ impl Binary {
             .arg(warden_binary())
             .args(["--addr", addr])
             .args(args)
-            .env("RUST_LOG", "warn")
+            // WARDEN_TEST_LOG=debug shows the child's every decision when a test fails.
+            .env(
+                "RUST_LOG",
+                std::env::var("WARDEN_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .env_remove("RUST_BACKTRACE")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
