@@ -129,7 +129,8 @@ impl PreparedReactor {
         Arc::clone(&self.activity)
     }
 
-    /// The queue of its inbox (see [`Reactor::backlog`]).
+    /// The queue of its inbox, for another thread to take back the sockets still queued
+    /// there if the reactor's handler hangs.
     pub fn backlog(&self, inbox: &Inbox) -> Backlog {
         Backlog::new(self.inbox.clone(), inbox.sender())
     }
@@ -256,12 +257,6 @@ impl<H: Handler> Reactor<H> {
     pub fn new(config: Config, handler: H) -> io::Result<(Reactor<H>, Inbox)> {
         let (prepared, inbox) = PreparedReactor::new(config)?;
         Ok((prepared.with_handler(handler)?, inbox))
-    }
-
-    /// The queue of this reactor's inbox, for another thread to take back the sockets
-    /// still queued if this reactor's handler hangs.
-    pub fn backlog(&self, inbox: &Inbox) -> Backlog {
-        Backlog::new(self.inbox.clone(), inbox.sender())
     }
 
     /// The reactor's counters, shared with other threads.

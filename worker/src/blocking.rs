@@ -137,8 +137,8 @@ struct Pool {
     reports: Arc<Reports>,
     epoch: Instant,
     next_thread: AtomicUsize,
-    /// A report that no more lost threads may be replaced has been made; cleared when one
-    /// returns.
+    /// A report that no more lost threads may be replaced has been made; cleared once the
+    /// lost threads are back under the cap.
     at_cap: AtomicBool,
 }
 

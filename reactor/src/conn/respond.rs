@@ -48,7 +48,26 @@ struct Context<'c> {
     started: Option<Instant>,
 }
 
-impl Context<'_> {
+impl<'c> Context<'c> {
+    /// The context of a deferred request, from its ticket; `started` for the access log.
+    fn of_ticket(ticket: &'c Ticket, started: Option<Instant>) -> Context<'c> {
+        let request = &ticket.request;
+        Context {
+            origin: Origin {
+                peer: request.peer_addr(),
+                id: request.conn_id(),
+                listener: ticket.listener,
+                key: ticket.key,
+            },
+            method: request.method(),
+            path: request.path(),
+            request_id: RequestId::Incoming(request.request_id()),
+            target: request.target(),
+            version: request.version(),
+            started,
+        }
+    }
+
     /// Puts the request's context into `failure`.
     fn stamp(&self, failure: &mut Failure) {
         failure.conn = Some(self.origin.id);
@@ -116,21 +135,7 @@ impl Pending {
         answer: Result<Response, Failure>,
         last: bool,
     ) -> bool {
-        let request = &self.ticket.request;
-        let context = Context {
-            origin: Origin {
-                peer: request.peer_addr(),
-                id: request.conn_id(),
-                listener: self.ticket.listener,
-                key: self.ticket.key,
-            },
-            method: request.method(),
-            path: request.path(),
-            request_id: RequestId::Incoming(request.request_id()),
-            target: request.target(),
-            version: request.version(),
-            started: Some(self.ticket.queued_at()),
-        };
+        let context = Context::of_ticket(&self.ticket, Some(self.ticket.queued_at()));
         let exchange = Exchange {
             close: self.exchange.close || (last && cx.is_draining()),
             ..self.exchange
@@ -146,23 +151,8 @@ impl Pending {
 
 /// A failure of `kind` concerning the request of `ticket`, with its context.
 pub(crate) fn ticket_failure(ticket: &Ticket, kind: FailureKind, message: String) -> Failure {
-    let request = &ticket.request;
     let mut failure = Failure::new(kind, message);
-    Context {
-        origin: Origin {
-            peer: request.peer_addr(),
-            id: request.conn_id(),
-            listener: ticket.listener,
-            key: ticket.key,
-        },
-        method: request.method(),
-        path: request.path(),
-        request_id: RequestId::Incoming(request.request_id()),
-        target: request.target(),
-        version: request.version(),
-        started: None,
-    }
-    .stamp(&mut failure);
+    Context::of_ticket(ticket, None).stamp(&mut failure);
     failure
 }
 
