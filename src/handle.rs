@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use warden_reactor::{Failure, FailureKind};
-use warden_worker::{BlockingStats, FailureStats, Stop, WorkerPool, WorkerStats};
+use warden_reactor::{Failure, FailureKind, StatsSnapshot};
+use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, Stop, WorkerPool, WorkerStats};
 
 use crate::error::Error;
 
@@ -128,7 +128,29 @@ impl ServerHandle {
             worker_recycles: pool.failures.worker_recycles,
             blocking: pool.blocking,
             workers: pool.workers,
+            http: pool.http,
+            handlers_running: pool.handlers_running,
+            accept: pool.accept,
         }
+    }
+
+    /// The server's counters in the Prometheus text exposition format (0.0.4), as the
+    /// route of [`Builder::metrics_route`](crate::Builder::metrics_route) answers them:
+    /// for serving them elsewhere (another listener, a push).
+    ///
+    /// ```
+    /// let server = warden::Server::builder()
+    ///     .bind("127.0.0.1:0")
+    ///     .serve(|_: &warden::Request<'_>| warden::Response::text("hi"))?;
+    /// let text = server.metrics();
+    /// assert!(text.contains("# TYPE warden_http_requests_total counter"));
+    /// assert!(text.contains("warden_http_requests_total{method=\"GET\",status_class=\"2xx\"} 0"));
+    /// # Ok::<(), warden::Error>(())
+    /// ```
+    pub fn metrics(&self) -> String {
+        let mut out = String::with_capacity(16 * 1024);
+        crate::metrics::render(&self.stats(), &mut out);
+        out
     }
 }
 
@@ -205,6 +227,13 @@ pub struct ServerStats {
     pub blocking: BlockingStats,
     /// Per worker.
     pub workers: Vec<WorkerStats>,
+    /// Every worker's HTTP counters summed (past workers' included): responses by
+    /// method and status class, refused requests, closes by reason, bytes, durations.
+    pub http: StatsSnapshot,
+    /// Handlers running on a loop right now.
+    pub handlers_running: u64,
+    /// The acceptor's counters: connections accepted, accept pauses.
+    pub accept: AcceptSnapshot,
 }
 
 impl ServerStats {

@@ -73,19 +73,21 @@
 
 mod error;
 mod handle;
+mod metrics;
 mod server;
 
 pub use crate::{
     error::Error,
     handle::{ServerHandle, ServerStats, WeakServerHandle},
+    metrics::METRICS_CONTENT_TYPE,
     server::{
         Builder, DEFAULT_HANDLER_DEADLINE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESTARTS,
         DEFAULT_RESTART_PERIOD, DEFAULT_SHUTDOWN_GRACE, DEFAULT_STALL_THRESHOLD, Server,
     },
 };
 pub use warden_reactor::{
-    AccessLog, AnswerError, Config, ConnId, Failure, FailureKind, Fault, Frame, Handler,
-    InvalidResponse, OwnedRequest, Request, RequestError, RequestId, Responder, Response, Restart,
-    StatsSnapshot, Unanswerable, Version,
+    AccessLog, AnswerError, CloseReason, Config, ConnId, Failure, FailureKind, Fault, Frame,
+    Handler, HistogramSnapshot, InvalidResponse, OwnedRequest, Request, RequestError, RequestId,
+    Responder, Response, Restart, StatsSnapshot, Unanswerable, Version,
 };
-pub use warden_worker::{BlockingStats, FailureStats, WorkerStats, with_resource};
+pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};

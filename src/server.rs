@@ -2,8 +2,8 @@
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use warden_reactor::{AccessLog, Config, Failure, Handler, Request, Response, Restart};
@@ -13,7 +13,8 @@ use warden_worker::{
 };
 
 use crate::error::Error;
-use crate::handle::ServerHandle;
+use crate::handle::{ServerHandle, WeakServerHandle};
+use crate::metrics::METRICS_CONTENT_TYPE;
 
 /// Default connection limit per worker (actix: 25,600); past it the acceptor pauses.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 25_000;
@@ -65,6 +66,7 @@ impl Server {
             backlog: DEFAULT_BACKLOG,
             reuse_port: false,
             health_route: None,
+            metrics_route: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             handler_deadline: Some(DEFAULT_HANDLER_DEADLINE),
@@ -98,6 +100,7 @@ pub struct Builder {
     backlog: i32,
     reuse_port: bool,
     health_route: Option<String>,
+    metrics_route: Option<String>,
     max_connections: usize,
     shutdown_grace: Duration,
     handler_deadline: Option<Duration>,
@@ -237,6 +240,31 @@ impl Builder {
     /// before the connections close.
     pub fn health_route(mut self, path: impl Into<String>) -> Builder {
         self.health_route = Some(path.into());
+        self
+    }
+
+    /// Answers `GET path` itself, before the handler, with the server's counters in the
+    /// Prometheus text exposition format (see [`ServerHandle::metrics`] for the same text
+    /// elsewhere). The counters are kept per worker and summed when scraped, so a scrape
+    /// costs the request path nothing.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    ///
+    /// let server = warden::Server::builder()
+    ///     .bind("127.0.0.1:0")
+    ///     .metrics_route("/metrics")
+    ///     .serve(|_: &warden::Request<'_>| warden::Response::text("hi"))?;
+    /// let mut client = std::net::TcpStream::connect(server.local_addrs()[0])?;
+    /// client.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    /// let mut response = String::new();
+    /// client.read_to_string(&mut response)?;
+    /// assert!(response.starts_with("HTTP/1.1 200 OK\r\n"));
+    /// assert!(response.contains("# TYPE warden_http_request_duration_seconds histogram"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics_route(mut self, path: impl Into<String>) -> Builder {
+        self.metrics_route = Some(path.into());
         self
     }
 
@@ -468,9 +496,12 @@ impl Builder {
         }
         let draining = Arc::new(AtomicBool::new(false));
         let health = self.health_route.map(|path| (path, Arc::clone(&draining)));
-        let factory = move |worker: usize| Healthy {
+        let server: Arc<OnceLock<WeakServerHandle>> = Arc::default();
+        let metrics = self.metrics_route.map(|path| (path, Arc::clone(&server)));
+        let factory = move |worker: usize| Routes {
             inner: factory(worker),
             health: health.clone(),
+            metrics: metrics.clone(),
         };
         let mut config = PoolConfig::default();
         config.workers = workers;
@@ -498,7 +529,9 @@ impl Builder {
         for addr in pool.local_addrs() {
             log::info!("listening on {addr} with {workers} workers");
         }
-        Ok(ServerHandle::new(pool, self.shutdown_grace, draining))
+        let handle = ServerHandle::new(pool, self.shutdown_grace, draining);
+        let _ = server.set(handle.downgrade());
+        Ok(handle)
     }
 }
 
@@ -567,6 +600,16 @@ impl Builder {
                 "failure_channel_capacity must be at least 1",
             ),
             (
+                self.metrics_route.is_some() && self.metrics_route == self.health_route,
+                "metrics_route and health_route must be different paths",
+            ),
+            (
+                [&self.metrics_route, &self.health_route]
+                    .iter()
+                    .any(|p| p.as_ref().is_some_and(|p| !p.starts_with('/'))),
+                "health_route and metrics_route must start with /",
+            ),
+            (
                 self.max_requests_per_worker.is_some_and(|(n, _)| n == 0),
                 "max_requests_per_worker must be at least 1",
             ),
@@ -587,6 +630,7 @@ impl fmt::Debug for Builder {
             )
             .field("reuse_port", &self.reuse_port)
             .field("health_route", &self.health_route)
+            .field("metrics_route", &self.metrics_route)
             .field("workers", &self.workers)
             .field("config", &self.config)
             .field("backlog", &self.backlog)
@@ -601,13 +645,15 @@ impl fmt::Debug for Builder {
     }
 }
 
-/// A handler with the health route in front of it.
-struct Healthy<H> {
+/// A handler with the server's own routes in front of it: health and metrics.
+struct Routes<H> {
     inner: H,
     health: Option<(String, Arc<AtomicBool>)>,
+    /// The path, and the server once it is running.
+    metrics: Option<(String, Arc<OnceLock<WeakServerHandle>>)>,
 }
 
-impl<H: Handler> Handler for Healthy<H> {
+impl<H: Handler> Handler for Routes<H> {
     fn call(&self, req: &Request<'_>) -> Response {
         if let Some((path, draining)) = &self.health
             && req.path() == path
@@ -617,6 +663,19 @@ impl<H: Handler> Handler for Healthy<H> {
                 Response::text("draining\n").with_status(503)
             } else {
                 Response::text("ok\n")
+            };
+        }
+        if let Some((path, server)) = &self.metrics
+            && req.path() == path
+            && matches!(req.method(), "GET" | "HEAD")
+        {
+            // Before `serve` returns the server is not reachable yet: a scrape that early
+            // is told to come back.
+            return match server.get().and_then(WeakServerHandle::upgrade) {
+                Some(server) => {
+                    Response::bytes(METRICS_CONTENT_TYPE, server.metrics().into_bytes())
+                }
+                None => Response::status_page(503).with_header("Retry-After", "1"),
             };
         }
         self.inner.call(req)

@@ -112,6 +112,11 @@ impl Activity {
         self.handlers.store(n + 1, Ordering::Release);
     }
 
+    /// Whether a handler runs on the loop now (setup included).
+    pub fn is_running(&self) -> bool {
+        self.counter() % 2 == 1
+    }
+
     /// The handler counter: odd while a handler runs. A watchdog that sees the same odd
     /// value for longer than the deadline has found a hung handler.
     pub fn counter(&self) -> u64 {

@@ -24,6 +24,7 @@ use crate::handler::Handler;
 use crate::request::ConnId;
 use crate::response::Response;
 use crate::shared::Shared;
+use crate::stats::CloseReason;
 use crate::timer::{Link, TimerKind};
 
 use self::read::{Input, READ_BUDGET, Reading, read_limit};
@@ -40,8 +41,8 @@ pub(crate) enum Outcome {
     /// client dripping a byte at a time must still time out), and the write deadline
     /// measures time without progress in writing.
     Continue(TimerKind),
-    /// Close it now.
-    Close,
+    /// Close it now, counted as this reason.
+    Close(CloseReason),
 }
 
 /// What a connection moving to another reactor takes along: everything but its socket
@@ -220,7 +221,7 @@ impl Conn {
             && !self.writing.is_buffered()
             && matches!(
                 self.reading,
-                Reading::Head | Reading::Body { .. } | Reading::Lingering
+                Reading::Head | Reading::Body { .. } | Reading::Lingering { .. }
             )
     }
 
@@ -228,9 +229,10 @@ impl Conn {
     /// requests, reads. A pipelined batch costs one read and one write.
     pub(crate) fn drive<H: Handler>(&mut self, cx: &mut Shared<H>) -> Outcome {
         let mut reads = 0;
+        cx.clock.interrupt();
         loop {
             if self.writing.is_buffered() {
-                match self.flush() {
+                match self.flush(&cx.stats) {
                     Ok(Flushed::All) => self.writing.release(&mut cx.pool),
                     // The write deadline measures time without progress: bytes written
                     // restart it, a client that reads nothing (whatever it sends) does not.
@@ -244,24 +246,26 @@ impl Conn {
                 // or the socket has more than we read (even up to an EOF: closing with
                 // unread input resets the connection). A client that sent exactly its
                 // last request gets a plain close, and frees its slot at once.
-                Reading::Closing { linger } if linger || self.input != Input::Drained => {
+                Reading::Closing { linger, why } if linger || self.input != Input::Drained => {
                     // Our final response is out; stop sending, keep draining input. What
                     // is still buffered will never be answered.
                     let _ = self.stream.shutdown(Shutdown::Write);
-                    self.reading = Reading::Lingering;
+                    self.reading = Reading::Lingering { why };
                     if let Some(buf) = &mut self.rbuf {
                         buf.clear();
                     }
                     self.release_read(cx);
                 }
-                Reading::Closing { .. } => return Outcome::Close,
+                Reading::Closing { why, .. } => return Outcome::Close(why),
                 // Nobody is left to read the answer it waits for: close now (`release`
                 // reports it) rather than hold the connection until the answer comes.
-                Reading::Dispatched(_) if self.input == Input::HungUp => return Outcome::Close,
+                Reading::Dispatched(_) if self.input == Input::HungUp => {
+                    return Outcome::Close(CloseReason::ClientGone);
+                }
                 _ => {}
             }
-            if let Reading::Lingering = self.reading {
-                return self.linger();
+            if let Reading::Lingering { why } = self.reading {
+                return self.linger(why);
             }
 
             // Answer what is buffered, reading more while the socket has it and the
@@ -281,6 +285,7 @@ impl Conn {
                     break;
                 }
                 reads += 1;
+                cx.clock.interrupt();
                 match self.read(cx) {
                     Ok(()) => {}
                     Err(e) => return self.io_error("read", &e, cx),
@@ -306,7 +311,10 @@ impl Conn {
 
     /// Whether no more requests will be read.
     pub(crate) fn is_closing(&self) -> bool {
-        matches!(self.reading, Reading::Closing { .. } | Reading::Lingering)
+        matches!(
+            self.reading,
+            Reading::Closing { .. } | Reading::Lingering { .. }
+        )
     }
 
     /// Takes `bytes` as if read from the socket, answers what can be answered, and moves
@@ -344,7 +352,15 @@ impl Conn {
         let error = match kind {
             TimerKind::Header => RequestError::HeaderTimeout,
             TimerKind::Body => RequestError::BodyTimeout,
-            TimerKind::Idle | TimerKind::Write | TimerKind::Linger => return Outcome::Close,
+            TimerKind::Idle => return Outcome::Close(CloseReason::IdleTimeout),
+            TimerKind::Write => return Outcome::Close(CloseReason::WriteTimeout),
+            // The close was decided before the lingering began.
+            TimerKind::Linger => {
+                return Outcome::Close(match self.reading {
+                    Reading::Closing { why, .. } | Reading::Lingering { why } => why,
+                    _ => CloseReason::Done,
+                });
+            }
             TimerKind::Deferred | TimerKind::Blocking => {
                 let Reading::Dispatched(pending) = &self.reading else {
                     return self.drive(cx); // answered since: nothing is overdue
@@ -404,8 +420,9 @@ impl Conn {
             unreachable!("only a dispatched connection concludes an answer");
         };
         let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
-        if pending.conclude(cx, &mut self.writing, answer, last) {
-            self.reading = Reading::Closing { linger: !last };
+        cx.stats.settled();
+        if let Some(why) = pending.conclude(cx, &mut self.writing, answer, last) {
+            self.reading = Reading::Closing { linger: !last, why };
         }
         self.served += 1;
         self.drive(cx)
@@ -431,7 +448,11 @@ impl Conn {
                 let restart = cx.supervisor.failure(failure);
                 cx.stop_for(&restart);
             }
-            self.reading = Reading::Closing { linger: false };
+            cx.stats.settled();
+            self.reading = Reading::Closing {
+                linger: false,
+                why: CloseReason::ClientGone,
+            };
         }
         if let Some(buf) = self.rbuf.take() {
             cx.pool.put_read(buf);
@@ -447,7 +468,7 @@ impl Conn {
             Reading::Body { .. } => TimerKind::Body,
             Reading::Dispatched(ref pending) => pending.ticket.timer,
             // Unreachable with no output pending; harmless: the linger bound applies.
-            Reading::Closing { .. } | Reading::Lingering => TimerKind::Linger,
+            Reading::Closing { .. } | Reading::Lingering { .. } => TimerKind::Linger,
         }
     }
 
@@ -469,7 +490,7 @@ impl Conn {
                     self.id,
                     self.peer
                 );
-                return Outcome::Close;
+                return Outcome::Close(CloseReason::ClientClosed);
             }
             (false, _) => FailureKind::Io,
         };
@@ -479,6 +500,9 @@ impl Conn {
         };
         let restart = cx.supervisor.failure(self.failure(kind, message, cx));
         cx.stop_for(&restart);
-        Outcome::Close
+        Outcome::Close(match kind {
+            FailureKind::ClientGone => CloseReason::ClientGone,
+            _ => CloseReason::ServerError,
+        })
     }
 }

@@ -45,6 +45,7 @@ mod activity;
 pub mod bench;
 mod buf;
 mod chunked;
+mod clock;
 mod config;
 mod conn;
 mod date;
@@ -87,7 +88,10 @@ pub use crate::{
     request_id::{MAX_INCOMING_ID, RequestId},
     response::{Fault, Response},
     slot::SlotSignal,
-    stats::{Stats, StatsSnapshot},
+    stats::{
+        BUCKETS, CloseReason, DURATION_BUCKETS, HistogramSnapshot, METHODS, REFUSAL_STATUSES,
+        STATUS_CLASSES, Stats, StatsSnapshot,
+    },
 };
 
 /// `mio`, re-exported so that callers hand sockets over with the same version.

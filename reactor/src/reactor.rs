@@ -23,7 +23,7 @@ use crate::request::ConnId;
 use crate::response::Fault;
 use crate::shared::Shared;
 use crate::slot::SlotSignal;
-use crate::stats::Stats;
+use crate::stats::{CloseReason, Stats};
 use crate::timer::{Link, Nodes, TimerKind, Timers};
 
 /// The token of the inbox's waker; connections use their slab keys, which never reach it.
@@ -157,6 +157,7 @@ impl PreparedReactor {
         let mut shared = Shared::new(config, handler, DateCache::new(Instant::now()), door)?;
         shared.draining = draining;
         shared.activity = activity;
+        shared.stats = stats;
         Ok(Reactor {
             poll,
             events: Some(Events::with_capacity(EVENTS)),
@@ -165,7 +166,6 @@ impl PreparedReactor {
             inbox,
             answers,
             shared,
-            stats,
             epoch: Instant::now(),
             now: 0,
             next_id: 0,
@@ -231,7 +231,6 @@ pub struct Reactor<H> {
     /// Deferred answers, from whichever thread sent them; woken by the inbox's waker.
     answers: Receiver<Delivery>,
     shared: Shared<H>,
-    stats: Arc<Stats>,
     /// Origin of the millisecond clock the timers run on.
     epoch: Instant,
     /// Milliseconds since `epoch`, read once per loop turn.
@@ -261,7 +260,7 @@ impl<H: Handler> Reactor<H> {
 
     /// The reactor's counters, shared with other threads.
     pub fn stats(&self) -> Arc<Stats> {
-        Arc::clone(&self.stats)
+        Arc::clone(&self.shared.stats)
     }
 
     /// Names the worker this reactor serves as, in its log lines.
@@ -334,11 +333,19 @@ impl<H: Handler> Reactor<H> {
                 self.timers.disarm(&mut self.conns, k);
             }
             let mut conn = self.conns.remove(key);
-            self.stats.connection_closed();
             if self.poll.registry().deregister(&mut conn.stream).is_err() {
                 // Not ours to hand on any more: close it.
+                self.shared
+                    .stats
+                    .connection_closed(CloseReason::ServerError);
                 conn.release(&mut self.shared, true);
                 continue;
+            }
+            if conn.is_dispatched() {
+                // Cannot move (see `carry`): closed, its client counted gone.
+                self.shared.stats.connection_closed(CloseReason::ClientGone);
+            } else {
+                self.shared.stats.connection_moved();
             }
             let (peer, listener) = (conn.peer(), conn.listener());
             if conn.is_idle() {
@@ -419,6 +426,7 @@ impl<H: Handler> Reactor<H> {
     /// Reads the clock once for the whole turn, and refreshes the cached `Date`.
     fn tick(&mut self) {
         let now = Instant::now();
+        self.shared.clock.start_turn(now);
         self.now = u64::try_from(now.duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX);
         if self.shared.date.refresh(now) {
             self.shared.preamble.set_date(self.shared.date.bytes());
@@ -484,7 +492,7 @@ impl<H: Handler> Reactor<H> {
             }
             let outcome = self.in_frame(key, |conn, shared| conn.deliver(answer, shared));
             self.apply(key, outcome);
-            if outcome != Outcome::Close
+            if !matches!(outcome, Outcome::Close(_))
                 && self.conns.get(key).is_some_and(Conn::wants_another_turn)
             {
                 self.again.push(key);
@@ -518,8 +526,10 @@ impl<H: Handler> Reactor<H> {
             failure.listener = Some(listener);
             // Counted as taken and closed at once: the acceptor's view of this worker's
             // load (sockets handed minus closed) stays exact.
-            self.stats.connection_opened();
-            self.stats.connection_closed();
+            self.shared.stats.connection_opened();
+            self.shared
+                .stats
+                .connection_closed(CloseReason::ServerError);
             if let Some(signal) = &self.slot_signal {
                 signal.slot_freed();
             }
@@ -529,7 +539,7 @@ impl<H: Handler> Reactor<H> {
         }
         let id = ConnId(self.next_id);
         self.next_id += 1;
-        self.stats.connection_opened();
+        self.shared.stats.connection_opened();
         if let Some(carried) = carried {
             // Busy: go on at once with what it buffered (no readiness event will say so).
             entry.insert(Conn::resume(stream, peer, id, listener, key, *carried));
@@ -552,7 +562,9 @@ impl<H: Handler> Reactor<H> {
     fn drive(&mut self, key: usize) {
         let outcome = self.in_frame(key, |conn, shared| conn.drive(shared));
         self.apply(key, outcome);
-        if outcome != Outcome::Close && self.conns.get(key).is_some_and(Conn::wants_another_turn) {
+        if !matches!(outcome, Outcome::Close(_))
+            && self.conns.get(key).is_some_and(Conn::wants_another_turn)
+        {
             self.again.push(key);
         }
     }
@@ -583,7 +595,7 @@ impl<H: Handler> Reactor<H> {
                 frame::describe_panic(payload.as_ref(), &mut failure);
                 let restart = self.shared.supervisor.failure(failure);
                 self.shared.stop_for(&restart);
-                Outcome::Close
+                Outcome::Close(CloseReason::ServerError)
             }
         }
     }
@@ -591,12 +603,12 @@ impl<H: Handler> Reactor<H> {
     /// Acts on what driving a connection concluded.
     fn apply(&mut self, key: usize, outcome: Outcome) {
         match outcome {
-            Outcome::Close => self.close(key),
+            Outcome::Close(why) => self.close(key, why),
             Outcome::Wait(kind) | Outcome::Continue(kind) => {
                 // A lingering connection is left to its linger timer: closing it now could
                 // reset the final response away.
                 if self.shared.is_draining() && self.conns[key].is_idle() {
-                    self.close(key);
+                    self.close(key, CloseReason::Drain);
                     return;
                 }
                 let running = self.conns[key].link.kind() == Some(kind);
@@ -612,7 +624,7 @@ impl<H: Handler> Reactor<H> {
         self.timers.arm(&mut self.conns, key, kind, self.now);
     }
 
-    fn close(&mut self, key: usize) {
+    fn close(&mut self, key: usize, why: CloseReason) {
         if let Ok(k) = u32::try_from(key) {
             self.timers.disarm(&mut self.conns, k);
         }
@@ -622,7 +634,7 @@ impl<H: Handler> Reactor<H> {
         // Dropping the stream closes the socket, which also removes it from the epoll
         // set: no deregister syscall needed.
         drop(conn);
-        self.stats.connection_closed();
+        self.shared.stats.connection_closed(why);
         if let Some(signal) = &self.slot_signal {
             signal.slot_freed();
         }
@@ -672,7 +684,7 @@ impl<H: Handler> Reactor<H> {
             );
         }
         for key in keys {
-            self.close(key);
+            self.close(key, CloseReason::Drain);
         }
     }
 
@@ -685,13 +697,13 @@ impl<H: Handler> Reactor<H> {
                 .shared
                 .config
                 .max_requests
-                .is_some_and(|max| self.stats.snapshot().requests >= max)
+                .is_some_and(|max| self.shared.stats.requests() >= max)
             && !self.conns.iter().any(|(_, conn)| conn.is_dispatched())
     }
 
     fn publish_stats(&mut self) {
         if self.shared.served > 0 {
-            self.stats.requests_served(self.shared.served);
+            self.shared.stats.requests_served(self.shared.served);
             self.shared.served = 0;
         }
     }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::activity::Activity;
 use crate::buf::Pool;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::date::DateCache;
 use crate::defer::{Door, Offload};
@@ -15,6 +16,7 @@ use crate::failure::Restart;
 use crate::frame::{LogFailures, Supervisor};
 use crate::reactor::Exit;
 use crate::response::Fault;
+use crate::stats::Stats;
 
 /// What connections share within one reactor: everything but the sockets.
 pub(crate) struct Shared<H> {
@@ -47,6 +49,10 @@ pub(crate) struct Shared<H> {
     pub(crate) door: Door,
     /// The blocking pool of `Request::blocking`, if the reactor has one.
     pub(crate) offload: Option<Arc<dyn Offload>>,
+    /// The counters other threads read.
+    pub(crate) stats: Arc<Stats>,
+    /// For request and handler durations.
+    pub(crate) clock: Clock,
 }
 
 impl<H> Shared<H> {
@@ -88,6 +94,8 @@ impl<H> Shared<H> {
             worker: 0,
             door,
             offload: None,
+            stats: Arc::new(Stats::default()),
+            clock: Clock::new(Instant::now()),
         })
     }
 

@@ -106,7 +106,7 @@ mod tests {
                     for _ in 0..(round % 7) * 20 {
                         std::hint::spin_loop();
                     }
-                    stats.connection_closed();
+                    stats.connection_closed(crate::stats::CloseReason::Done);
                     signal.slot_freed();
                 }
             })

@@ -35,6 +35,8 @@ OPTIONS:
     --systemd-socket             serve on the sockets systemd passes (socket activation);
                                  no default --addr then
     --health-route PATH          answer GET PATH with 200 ok, and 503 once draining
+    --metrics-route PATH         answer GET PATH with the counters in the Prometheus text
+                                 format (e.g. /metrics) [default: off]
     --blocking-threads N         threads of the blocking pool (GET /sleep runs there)
                                  [default: 16 per core]
     --blocking-queue N           jobs that may wait for a blocking thread; more are
@@ -93,6 +95,7 @@ struct Options {
     reuse_port: bool,
     systemd: bool,
     health_route: Option<String>,
+    metrics_route: Option<String>,
     blocking_threads: Option<usize>,
     blocking_queue: Option<usize>,
     blocking_timeout: Option<Duration>,
@@ -120,6 +123,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         reuse_port: false,
         systemd: false,
         health_route: None,
+        metrics_route: None,
         blocking_threads: None,
         blocking_queue: None,
         blocking_timeout: None,
@@ -174,6 +178,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             }
             "--max-restarts" => o.max_restarts = Some(number(value()?)? as usize),
             "--health-route" => o.health_route = Some(value()?),
+            "--metrics-route" => o.metrics_route = Some(value()?),
             "--blocking-threads" => o.blocking_threads = Some(number(value()?)? as usize),
             "--blocking-queue" => o.blocking_queue = Some(number(value()?)? as usize),
             "--blocking-timeout-ms" => {
@@ -432,6 +437,9 @@ fn main() -> ExitCode {
     }
     if let Some(t) = options.stall_threshold {
         builder = builder.stall_threshold((!t.is_zero()).then_some(t));
+    }
+    if let Some(path) = options.metrics_route {
+        builder = builder.metrics_route(path);
     }
     if let Some(path) = options.health_route {
         builder = builder.health_route(path);

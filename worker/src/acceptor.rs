@@ -5,6 +5,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -127,6 +128,43 @@ pub struct AcceptorConfig {
     pub max_connections_per_worker: usize,
 }
 
+/// The acceptor's counters: written by its thread only, read by anyone.
+#[derive(Debug, Default)]
+pub struct AcceptStats {
+    accepted: AtomicU64,
+    paused_full: AtomicU64,
+    paused_exhausted: AtomicU64,
+}
+
+/// The acceptor's counters at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AcceptSnapshot {
+    /// Connections accepted from the listeners.
+    pub accepted: u64,
+    /// Times accepting paused because every worker was at its connection limit.
+    pub paused_full: u64,
+    /// Times accepting paused because the process or system ran out of descriptors or
+    /// memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).
+    pub paused_exhausted: u64,
+}
+
+impl AcceptStats {
+    /// Reads the counters.
+    pub fn snapshot(&self) -> AcceptSnapshot {
+        AcceptSnapshot {
+            accepted: self.accepted.load(Ordering::Relaxed),
+            paused_full: self.paused_full.load(Ordering::Relaxed),
+            paused_exhausted: self.paused_exhausted.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Single-writer increment.
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
 /// A running acceptor thread.
 pub struct Acceptor {
     control: Sender<Control>,
@@ -153,6 +191,7 @@ impl Acceptor {
             signal,
             listeners,
             config,
+            stats: Arc::default(),
             sink: Arc::new(|failure, fatal| {
                 log::error!("{failure}");
                 if fatal {
@@ -246,6 +285,7 @@ pub struct PreparedAcceptor {
     listeners: Vec<TcpListener>,
     config: AcceptorConfig,
     sink: FailureSink,
+    stats: Arc<AcceptStats>,
 }
 
 impl fmt::Debug for PreparedAcceptor {
@@ -264,6 +304,11 @@ impl PreparedAcceptor {
     pub fn on_failure(mut self, sink: impl Fn(Failure, bool) + Send + Sync + 'static) -> Self {
         self.sink = Arc::new(sink);
         self
+    }
+
+    /// The acceptor's counters.
+    pub fn stats(&self) -> Arc<AcceptStats> {
+        Arc::clone(&self.stats)
     }
 
     /// The signal to give every worker's reactor.
@@ -300,6 +345,7 @@ impl PreparedAcceptor {
             exhausted_logged: false,
             failures: 0,
             sink: Arc::clone(&self.sink),
+            stats: self.stats,
         };
         looper.register_listeners()?;
         let sink = self.sink;
@@ -342,6 +388,7 @@ struct Loop {
     failures: u32,
     /// Where those failures go; `true` when it gives up.
     sink: FailureSink,
+    stats: Arc<AcceptStats>,
 }
 
 impl Loop {
@@ -465,6 +512,7 @@ impl Loop {
             }
             match self.listeners[i].accept() {
                 Ok((stream, peer)) => {
+                    bump(&self.stats.accepted);
                     self.exhausted_logged = false;
                     self.failures = 0;
                     // TCP_NODELAY comes from the listener (see `listener.rs`).
@@ -543,6 +591,7 @@ impl Loop {
     }
 
     fn pause_full(&mut self) -> io::Result<()> {
+        bump(&self.stats.paused_full);
         self.deregister_listeners();
         self.state = State::Full;
         self.signal.arm();
@@ -560,6 +609,7 @@ impl Loop {
     }
 
     fn pause_backoff(&mut self, e: &io::Error) -> io::Result<()> {
+        bump(&self.stats.paused_exhausted);
         if !self.exhausted_logged {
             log::warn!("accept failed: {e}; pausing accept for {RESOURCE_BACKOFF:?}");
             self.exhausted_logged = true;

@@ -50,8 +50,8 @@ mod worker;
 
 pub use crate::{
     acceptor::{
-        ACCEPTOR_RETRIES, Acceptor, AcceptorConfig, FailureSink, PreparedAcceptor,
-        RESOURCE_BACKOFF, WorkerSlot,
+        ACCEPTOR_RETRIES, AcceptSnapshot, AcceptStats, Acceptor, AcceptorConfig, FailureSink,
+        PreparedAcceptor, RESOURCE_BACKOFF, WorkerSlot,
     },
     blocking::{BlockingConfig, BlockingPool, BlockingStats, ResourceFactory, with_resource},
     listener::{DEFAULT_BACKLOG, ListenOptions, bind, bind_with, systemd_listeners},

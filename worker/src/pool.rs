@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 use warden_reactor::{Config, Failure, Handler, StatsSnapshot};
 
-use crate::acceptor::{Acceptor, AcceptorConfig};
+use crate::acceptor::{AcceptSnapshot, AcceptStats, Acceptor, AcceptorConfig};
 use crate::blocking::{BlockingConfig, BlockingPool, BlockingStats};
 use crate::event::Event;
 use crate::monitor::Monitor;
@@ -147,6 +147,13 @@ pub struct PoolStats {
     pub failures: FailureStats,
     /// The blocking pool.
     pub blocking: BlockingStats,
+    /// Every worker's counters summed, past workers' included (their open-connection and
+    /// awaited-answer gauges excepted).
+    pub http: StatsSnapshot,
+    /// Handlers running on a loop right now.
+    pub handlers_running: u64,
+    /// The acceptor's counters.
+    pub accept: AcceptSnapshot,
 }
 
 /// A running pool: an acceptor thread, worker threads, and the supervisor thread that
@@ -156,6 +163,7 @@ pub struct WorkerPool {
     reports: Arc<Reports>,
     registry: Arc<Mutex<Registry>>,
     blocking: Arc<BlockingPool>,
+    accept: Arc<AcceptStats>,
     addrs: Vec<SocketAddr>,
     thread: Mutex<Option<JoinHandle<Stop>>>,
 }
@@ -189,6 +197,7 @@ impl WorkerPool {
         )
         .map_err(StartError::Acceptor)?;
         let addrs = prepared.local_addrs().map_err(StartError::Acceptor)?;
+        let accept = prepared.stats();
         let reports = Arc::new(Reports::new(config.failure_channel));
         let channel = crossbeam_channel::unbounded();
         let prepared = {
@@ -263,6 +272,7 @@ impl WorkerPool {
             reports,
             registry,
             blocking,
+            accept,
             addrs,
             thread: Mutex::new(Some(thread)),
         })
@@ -302,15 +312,25 @@ impl WorkerPool {
                 stalled: e.busy.is_stalled(),
             })
             .collect();
+        let mut http = registry.retired;
+        for w in &workers {
+            http.add(&w.counters);
+        }
+        let handlers_running = registry
+            .current()
+            .iter()
+            .filter(|e| e.activity.is_running())
+            .count() as u64;
         PoolStats {
-            accepted: registry.retired_accepted
-                + workers.iter().map(|w| w.counters.accepted).sum::<u64>(),
-            active_connections: workers.iter().map(|w| w.counters.active_connections).sum(),
-            requests: registry.retired_requests
-                + workers.iter().map(|w| w.counters.requests).sum::<u64>(),
+            accepted: http.accepted,
+            active_connections: http.active_connections,
+            requests: http.requests,
             workers,
             failures: self.reports.counters.snapshot(),
             blocking: self.blocking.stats(),
+            http,
+            handlers_running,
+            accept: self.accept.snapshot(),
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use warden_reactor::{Activity, Inbox, Stats};
+use warden_reactor::{Activity, Inbox, Stats, StatsSnapshot};
 
 use crate::monitor::Busy;
 
@@ -21,8 +21,8 @@ pub(crate) struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     current: Vec<Entry>,
-    pub(crate) retired_accepted: u64,
-    pub(crate) retired_requests: u64,
+    /// What stopped workers had counted (none of their connections is open here).
+    pub(crate) retired: StatsSnapshot,
 }
 
 impl Registry {
@@ -43,9 +43,10 @@ impl Registry {
             .position(|e| e.id == id && Arc::ptr_eq(&e.stats, stats))
         {
             let entry = self.current.remove(i);
-            let snapshot = entry.stats.snapshot();
-            self.retired_accepted += snapshot.accepted;
-            self.retired_requests += snapshot.requests;
+            let mut snapshot = entry.stats.snapshot();
+            snapshot.active_connections = 0;
+            snapshot.awaiting_answer = 0;
+            self.retired.add(&snapshot);
         }
     }
 }

@@ -58,6 +58,7 @@ pub struct FailureCounters {
     last_restart_micros: AtomicU64,
     loop_stalls: AtomicU64,
     recycles: AtomicU64,
+    restarts_for: [AtomicU64; FailureKind::ALL.len()],
 }
 
 /// The failure counters at one moment.
@@ -76,6 +77,9 @@ pub struct FailureStats {
     pub loop_stalls: u64,
     /// Workers replaced after their share of requests (recycling; not failures).
     pub worker_recycles: u64,
+    /// Worker restarts chosen, by the kind of the failure that chose them, indexed like
+    /// [`FailureKind::ALL`].
+    pub restarts_for: [u64; FailureKind::ALL.len()],
 }
 
 impl FailureStats {
@@ -115,6 +119,7 @@ impl FailureCounters {
             last_restart: Duration::from_micros(self.last_restart_micros.load(Ordering::Relaxed)),
             loop_stalls: self.loop_stalls.load(Ordering::Relaxed),
             worker_recycles: self.recycles.load(Ordering::Relaxed),
+            restarts_for: std::array::from_fn(|i| self.restarts_for[i].load(Ordering::Relaxed)),
         }
     }
 }
@@ -253,6 +258,10 @@ impl Reporter {
         };
         let restart = failure.frame.applicable(chosen, failure.kind);
         log::debug!("worker {}: {} -> {restart:?}", self.worker, failure.kind);
+        if restart == Restart::RestartWorker {
+            self.reports.counters.restarts_for[failure.kind.index()]
+                .fetch_add(1, Ordering::Relaxed);
+        }
         if restart == Restart::Shutdown {
             let _ = self.events.send(Event::Shutdown {
                 grace: None,

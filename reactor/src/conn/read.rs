@@ -10,6 +10,7 @@ use crate::error::RequestError;
 use crate::handler::Handler;
 use crate::parse::{self, Framing, Status};
 use crate::shared::Shared;
+use crate::stats::CloseReason;
 use crate::timer::TimerKind;
 
 use super::respond::{Origin, Pending, Reply, reject, respond};
@@ -32,8 +33,9 @@ pub(super) enum Reading {
     Body { head_len: usize, body: BodyProgress },
     /// No more requests are read. Once the output is written the connection closes;
     /// with `linger` (unread input may follow: an error cut a request short, or requests
-    /// were pipelined after the last answered one), first through `Lingering`.
-    Closing { linger: bool },
+    /// were pipelined after the last answered one), first through `Lingering`. `why` is
+    /// what the close will be counted as.
+    Closing { linger: bool, why: CloseReason },
     /// A request is with another thread (deferred, or on the blocking pool); nothing more
     /// is parsed or read until its answer is written, so responses stay in order and the
     /// unread input waits in the kernel. Back to `Head` (or `Closing`) when the answer,
@@ -42,7 +44,7 @@ pub(super) enum Reading {
     /// Our side is shut down after the final response. Input is read and dropped until the
     /// peer closes or the linger timer fires: closing a socket with unread input makes the
     /// kernel send a reset, which can destroy the response before the client reads it.
-    Lingering,
+    Lingering { why: CloseReason },
 }
 
 /// How far a body has arrived.
@@ -88,6 +90,7 @@ impl Conn {
                 }
                 Ok(n) => {
                     buf.commit(n);
+                    cx.stats.read_bytes(n);
                     self.unread_response = false;
                     // A short read means the socket is drained (the kernel copies all it
                     // has), and with edge-triggered readiness a new event will follow new
@@ -116,16 +119,19 @@ impl Conn {
         if let Some(buf) = &mut self.rbuf {
             buf.clear();
         }
-        self.reading = Reading::Closing { linger: false };
+        self.reading = Reading::Closing {
+            linger: false,
+            why: CloseReason::ClientClosed,
+        };
     }
 
     /// Writes pending output. `Ok(true)` when all of it is written.
     /// Reads and drops input until the peer's EOF (close) or it would block (wait).
-    pub(super) fn linger(&mut self) -> Outcome {
+    pub(super) fn linger(&mut self, why: CloseReason) -> Outcome {
         let mut sink = [0u8; 4096];
         for _ in 0..READ_BUDGET {
             match self.stream.read(&mut sink) {
-                Ok(0) => return Outcome::Close,
+                Ok(0) => return Outcome::Close(why),
                 Ok(n) if n < sink.len() && self.input == Input::Pending => {
                     self.input = Input::Drained;
                     return Outcome::Continue(TimerKind::Linger);
@@ -136,7 +142,7 @@ impl Conn {
                     return Outcome::Continue(TimerKind::Linger);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Outcome::Close,
+                Err(_) => return Outcome::Close(why),
             }
         }
         // Budget spent with input left: the reactor comes back next turn.
@@ -295,7 +301,7 @@ impl Conn {
                         return false;
                     }
                 }
-                Reading::Dispatched(_) | Reading::Closing { .. } | Reading::Lingering => {
+                Reading::Dispatched(_) | Reading::Closing { .. } | Reading::Lingering { .. } => {
                     return false;
                 }
             }
@@ -318,14 +324,14 @@ fn advance(
 ) -> bool {
     buf.consume(consumed);
     match reply {
-        Reply::Sent { close: false } => {
+        Reply::Sent { close: None } => {
             *served += 1;
             *reading = Reading::Head;
             false
         }
-        Reply::Sent { close: true } => {
+        Reply::Sent { close: Some(why) } => {
             *served += 1;
-            *reading = Reading::Closing { linger: !last };
+            *reading = Reading::Closing { linger: !last, why };
             false
         }
         Reply::Deferred(pending) => {

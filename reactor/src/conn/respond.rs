@@ -21,6 +21,7 @@ use crate::request::{self, ConnId, Request};
 use crate::request_id::RequestId;
 use crate::response::Response;
 use crate::shared::Shared;
+use crate::stats::{CloseReason, method_index, nanos};
 
 use super::read::Reading;
 use super::write::Writing;
@@ -78,9 +79,18 @@ impl<'c> Context<'c> {
         failure.request_id = Some(self.request_id.to_string());
     }
 
-    /// The access log's line for this request, if the log is on: `response` is what was
-    /// sent (`None`: nothing, the connection closes).
+    /// Counts the response (`None`: nothing was sent, the connection closes), and writes
+    /// the access log's line for it if the log is on.
     fn record<H>(&self, cx: &Shared<H>, exchange: Exchange, response: Option<&Response>) {
+        if let Some(response) = response {
+            cx.stats
+                .responded(method_index(self.method), response.status());
+        }
+        self.log(cx, exchange, response);
+    }
+
+    /// The access log's line for this request, if the log is on.
+    fn log<H>(&self, cx: &Shared<H>, exchange: Exchange, response: Option<&Response>) {
         let (Some(format), Some(started)) = (cx.config.access_log, self.started) else {
             return;
         };
@@ -110,8 +120,8 @@ impl<'c> Context<'c> {
 /// What became of a request handed to the handler.
 #[derive(Debug)]
 pub(super) enum Reply {
-    /// The response is encoded; `close` says the connection closes after it.
-    Sent { close: bool },
+    /// The response is encoded; `close` says the connection closes after it, and why.
+    Sent { close: Option<CloseReason> },
     /// The handler deferred it: the answer comes through the ticket.
     Deferred(Box<Pending>),
 }
@@ -127,14 +137,16 @@ pub(crate) struct Pending {
 impl Pending {
     /// Encodes the answer that came for this request, or the response its failure's
     /// restart chooses. `last` says no byte is buffered after the request. Returns
-    /// whether the connection closes after it.
+    /// whether the connection closes after it, and why.
     pub(super) fn conclude<H>(
         &self,
         cx: &mut Shared<H>,
         out: &mut Writing,
         answer: Result<Response, Failure>,
         last: bool,
-    ) -> bool {
+    ) -> Option<CloseReason> {
+        cx.stats
+            .answered_in(nanos(self.ticket.queued_at().elapsed()));
         let context = Context::of_ticket(&self.ticket, Some(self.ticket.queued_at()));
         let exchange = Exchange {
             close: self.exchange.close || (last && cx.is_draining()),
@@ -176,6 +188,8 @@ pub(super) fn respond<H: Handler>(
     cx.seq += 1;
     cx.activity
         .enter(origin.id, origin.peer, origin.listener, head.method, path);
+    let method = method_index(head.method);
+    let entered = cx.clock.entered();
     let started = cx.config.access_log.map(|_| Instant::now());
     let dispatch = Dispatch {
         door: &cx.door,
@@ -195,7 +209,9 @@ pub(super) fn respond<H: Handler>(
         Some(&dispatch),
     );
     let called = frame::catch(|| cx.handler.call(&request));
+    let returned = cx.clock.returned();
     cx.activity.exit();
+    cx.stats.handled(returned - entered);
     let keep_alive_asked = info.keep_alive;
     let exchange = Exchange {
         answering: info.answering,
@@ -225,12 +241,14 @@ pub(super) fn respond<H: Handler>(
     // The common case inline: answered at once, by a handler that did not defer.
     let deferral = dispatch.taken.take();
     if let (Deferral::None, Ok(response)) = (&deferral, &called) {
+        cx.stats.answered_in(cx.clock.since_turn(returned));
         let close = match answer(cx, out, exchange, response) {
             Ok(close) => {
+                cx.stats.responded(method, response.status());
                 if started.is_some() {
-                    context().record(cx, exchange, Some(response));
+                    context().log(cx, exchange, Some(response));
                 }
-                close
+                close.then_some(CloseReason::Done)
             }
             Err(e) => fail(cx, out, exchange, invalid(e), &context()),
         };
@@ -240,7 +258,11 @@ pub(super) fn respond<H: Handler>(
         exchange,
         keep_alive: keep_alive_asked,
     };
-    unusual(cx, out, asked, deferral, called, &context())
+    let reply = unusual(cx, out, asked, deferral, called, &context());
+    if let Reply::Sent { .. } = reply {
+        cx.stats.answered_in(cx.clock.since_turn(returned));
+    }
+    reply
 }
 
 /// How the request asked to be answered.
@@ -271,6 +293,7 @@ fn unusual<H>(
                 close: !asked.keep_alive,
                 ..exchange
             };
+            cx.stats.dispatched();
             return Reply::Deferred(Box::new(Pending { ticket, exchange }));
         }
         (Deferral::Overloaded, Ok(response)) if response.is_placeholder() => {
@@ -290,7 +313,7 @@ fn unusual<H>(
                 Ok(response) => match answer(cx, out, exchange, &response) {
                     Ok(close) => {
                         context.record(cx, exchange, Some(&response));
-                        close
+                        close.then_some(CloseReason::Done)
                     }
                     Err(e) => fail(cx, out, exchange, invalid(e), context),
                 },
@@ -306,19 +329,19 @@ fn unusual<H>(
 }
 
 /// Encodes `answer` (or, for a failure, what the policy chooses) into `out`. Returns
-/// whether the connection closes after it.
+/// whether the connection closes after it, and why.
 fn conclude<H>(
     cx: &mut Shared<H>,
     out: &mut Writing,
     exchange: Exchange,
     answer_or_failure: Result<Response, Failure>,
     context: &Context<'_>,
-) -> bool {
+) -> Option<CloseReason> {
     let failure = match answer_or_failure {
         Ok(response) => match answer(cx, out, exchange, &response) {
             Ok(close) => {
                 context.record(cx, exchange, Some(&response));
-                return close;
+                return close.then_some(CloseReason::Done);
             }
             Err(e) => invalid(e),
         },
@@ -356,9 +379,24 @@ fn invalid(e: InvalidResponse) -> Failure {
 
 /// The request frame's recovery: `failure` goes to the supervisor with the request's
 /// context, and the restart it picks decides what is encoded into `out`. Returns whether
-/// the connection closes after it.
+/// the connection closes after it, and why: as the client asked, or for the failure.
 #[cold]
 fn fail<H>(
+    cx: &mut Shared<H>,
+    out: &mut Writing,
+    exchange: Exchange,
+    failure: Failure,
+    context: &Context<'_>,
+) -> Option<CloseReason> {
+    let close = fail_with(cx, out, exchange, failure, context);
+    close.then_some(if exchange.close {
+        CloseReason::Done
+    } else {
+        CloseReason::ServerError
+    })
+}
+
+fn fail_with<H>(
     cx: &mut Shared<H>,
     out: &mut Writing,
     exchange: Exchange,
@@ -446,5 +484,11 @@ pub(super) fn reject<H>(
     if let Some(buf) = rbuf {
         buf.clear();
     }
-    *reading = Reading::Closing { linger: true };
+    cx.stats.refused(error.status());
+    let why = match error {
+        RequestError::HeaderTimeout => CloseReason::HeaderTimeout,
+        RequestError::BodyTimeout => CloseReason::BodyTimeout,
+        _ => CloseReason::ClientError,
+    };
+    *reading = Reading::Closing { linger: true, why };
 }

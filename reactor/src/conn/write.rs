@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use crate::buf::{Pool, WriteBuf};
+use crate::stats::Stats;
 
 use super::Conn;
 
@@ -78,7 +79,7 @@ pub(super) enum Flushed {
 
 impl Conn {
     /// Writes pending output, until it is all written or the socket is full.
-    pub(super) fn flush(&mut self) -> io::Result<Flushed> {
+    pub(super) fn flush(&mut self, stats: &Stats) -> io::Result<Flushed> {
         let Writing::Buffered(out) = &mut self.writing else {
             return Ok(Flushed::All);
         };
@@ -88,6 +89,7 @@ impl Conn {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     out.pos += n;
+                    stats.wrote_bytes(n);
                     self.unread_response = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
