@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use warden::{Builder, Request, Response, Server, ServerHandle};
 
+pub mod prom;
+
 /// Upper bound on any single wait in a test. Tests never rely on it to pass: it only
 /// turns a hang into a failure.
 pub const PATIENCE: Duration = Duration::from_secs(20);
