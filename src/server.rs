@@ -404,6 +404,15 @@ impl Builder {
         self
     }
 
+    /// Adds `X-Request-Id` to every response: the request's own valid `X-Request-Id`,
+    /// or the id made for it (the one in its failures and access-log line), unless the
+    /// handler set the header itself. A client can then quote the id of a request that
+    /// failed. Off by default.
+    pub fn echo_request_id(mut self, on: bool) -> Builder {
+        self.config.echo_request_id = on;
+        self
+    }
+
     /// Room in the error channel ([`ServerHandle::failures`]). Default 1024.
     pub fn failure_channel_capacity(mut self, capacity: usize) -> Builder {
         self.failure_channel = capacity;

@@ -273,3 +273,53 @@ fn a_failure_carries_the_request_id_incoming_or_made() {
     assert_ne!(first, second);
     assert_ne!(first, made);
 }
+
+#[test]
+fn the_request_id_is_echoed_when_asked_failures_included() {
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .echo_request_id(true)
+        .serve(|req: &Request<'_>| -> Response {
+            match req.path() {
+                "/id" => Response::text(req.request_id().to_string()),
+                "/own" => Response::text("x").with_header("X-Request-Id", "handler's"),
+                _ => panic!("failing {}", req.request_id()),
+            }
+        })
+        .expect("serve");
+    let failures = server.failures();
+    let mut client = Client::to(&server);
+
+    // The client's id comes back, on a success and on a failure's 500.
+    client.send("GET /id HTTP/1.1\r\nHost: a\r\nX-Request-Id: edge-7\r\n\r\n");
+    let reply = client.reply().expect("200");
+    assert_eq!(reply.header("x-request-id"), Some("edge-7"));
+    assert_eq!(reply.text(), "edge-7");
+    client.send("GET /panic HTTP/1.1\r\nHost: a\r\nX-Request-Id: edge-8\r\n\r\n");
+    let reply = client.reply().expect("500");
+    assert_eq!(reply.status, 500);
+    assert_eq!(reply.header("x-request-id"), Some("edge-8"));
+    assert_eq!(
+        next_failure(&failures).request_id.as_deref(),
+        Some("edge-8")
+    );
+
+    // A made id is the one the handler and the failure saw.
+    let reply = client.send(get("/id")).reply().expect("200");
+    assert_eq!(reply.header("x-request-id"), Some(reply.text().as_str()));
+    client.send(get("/panic"));
+    let reply = client.reply().expect("500");
+    let failure = next_failure(&failures);
+    assert_eq!(reply.header("x-request-id"), failure.request_id.as_deref());
+
+    // A handler's own header wins, once.
+    let reply = client.send(get("/own")).reply().expect("200");
+    let ids: Vec<_> = reply
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("x-request-id"))
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(reply.header("x-request-id"), Some("handler's"));
+}

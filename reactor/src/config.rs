@@ -76,6 +76,10 @@ pub struct Config {
     /// Write one line per answered request through `log` (target `warden::access`, info
     /// level), in this format. Off (`None`) by default, which costs nothing per request.
     pub access_log: Option<AccessLog>,
+    /// Add `X-Request-Id` to every response (the request's id: its own valid
+    /// `X-Request-Id`, or the one made for it), unless the handler set one. Off by
+    /// default.
+    pub echo_request_id: bool,
     /// Honour the [`Fault`](crate::Fault)s that responses stage. For tests of supervision
     /// only; off by default, so a handler cannot crash a production worker on purpose.
     pub fault_injection: bool,
@@ -101,6 +105,7 @@ impl Default for Config {
             server_name: "warden".to_owned(),
             max_requests: None,
             access_log: None,
+            echo_request_id: false,
             fault_injection: false,
         }
     }

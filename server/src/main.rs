@@ -48,6 +48,8 @@ OPTIONS:
     --max-requests-jitter N      see --max-requests-per-worker [default: 0]
     --access-log FORMAT          one line per request (log target warden::access):
                                  common or logfmt [default: off]
+    --echo-request-id            add X-Request-Id (the client's, or one made here) to
+                                 every response
     --stall-threshold-ms N       a handler running on an event loop longer is logged and
                                  counted as a loop stall; 0 turns it off [default: 20]
     --fault-routes               serve the /fault/* routes below, to exercise supervision
@@ -101,6 +103,7 @@ struct Options {
     blocking_timeout: Option<Duration>,
     stall_threshold: Option<Duration>,
     access_log: Option<warden::AccessLog>,
+    echo_request_id: bool,
     max_requests: Option<u64>,
     max_requests_jitter: u64,
 }
@@ -129,6 +132,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         blocking_timeout: None,
         stall_threshold: None,
         access_log: None,
+        echo_request_id: false,
         max_requests: None,
         max_requests_jitter: 0,
     };
@@ -141,6 +145,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             "--fault-routes" => Some(&mut o.fault_routes),
             "--reuse-port" => Some(&mut o.reuse_port),
             "--systemd-socket" => Some(&mut o.systemd),
+            "--echo-request-id" => Some(&mut o.echo_request_id),
             _ => None,
         };
         if let Some(switch) = switch {
@@ -437,6 +442,9 @@ fn main() -> ExitCode {
     }
     if let Some(t) = options.stall_threshold {
         builder = builder.stall_threshold((!t.is_zero()).then_some(t));
+    }
+    if options.echo_request_id {
+        builder = builder.echo_request_id(true);
     }
     if let Some(path) = options.metrics_route {
         builder = builder.metrics_route(path);

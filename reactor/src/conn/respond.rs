@@ -242,7 +242,7 @@ pub(super) fn respond<H: Handler>(
     let deferral = dispatch.taken.take();
     if let (Deferral::None, Ok(response)) = (&deferral, &called) {
         cx.stats.answered_in(cx.clock.since_turn(returned));
-        let close = match answer(cx, out, exchange, response) {
+        let close = match answer(cx, out, exchange, response, || context().request_id) {
             Ok(close) => {
                 cx.stats.responded(method, response.status());
                 if started.is_some() {
@@ -310,7 +310,7 @@ fn unusual<H>(
                 ticket.withdraw();
             }
             match called {
-                Ok(response) => match answer(cx, out, exchange, &response) {
+                Ok(response) => match answer(cx, out, exchange, &response, || context.request_id) {
                     Ok(close) => {
                         context.record(cx, exchange, Some(&response));
                         close.then_some(CloseReason::Done)
@@ -338,7 +338,7 @@ fn conclude<H>(
     context: &Context<'_>,
 ) -> Option<CloseReason> {
     let failure = match answer_or_failure {
-        Ok(response) => match answer(cx, out, exchange, &response) {
+        Ok(response) => match answer(cx, out, exchange, &response, || context.request_id) {
             Ok(close) => {
                 context.record(cx, exchange, Some(&response));
                 return close.then_some(CloseReason::Done);
@@ -354,22 +354,54 @@ fn conclude<H>(
 /// the response is invalid (a failure of the request frame: see [`invalid`]).
 // Inlined: it runs once per request, on the path every request takes.
 #[inline(always)]
-fn answer<H>(
+fn answer<'c, H>(
     cx: &mut Shared<H>,
     out: &mut Writing,
     exchange: Exchange,
     response: &Response,
+    id: impl FnOnce() -> RequestId<'c>,
 ) -> Result<bool, InvalidResponse> {
     let buf = out.buf(&mut cx.pool);
+    let start = buf.len();
     match encode::encode(response, exchange, &cx.preamble, cx.date.bytes(), buf) {
         Ok(close) => {
             if cx.config.fault_injection && response.fault().is_some() {
                 cx.pending_fault = response.fault();
             }
+            if cx.config.echo_request_id {
+                echo_id(buf, start, response, id());
+            }
             Ok(close)
         }
         Err(e) => Err(e),
     }
+}
+
+/// Adds `X-Request-Id: id` to the head encoded at `start` in `out`, unless `response`
+/// has its own. Rare (off by default), so the head is patched rather than the encoder
+/// made to carry the id on every request.
+#[cold]
+fn echo_id(out: &mut Vec<u8>, start: usize, response: &Response, id: RequestId<'_>) {
+    if response
+        .headers()
+        .any(|(name, _)| name.eq_ignore_ascii_case("x-request-id"))
+    {
+        return;
+    }
+    // The head ends at the first empty line: no header value holds a CR or LF.
+    let Some(end) = out[start..].windows(4).position(|w| w == b"\r\n\r\n") else {
+        return;
+    };
+    // An id is at most 128 visible characters: the line fits on the stack.
+    let mut line = [0u8; 32 + crate::request_id::MAX_INCOMING_ID];
+    let mut cursor = &mut line[..];
+    let room = cursor.len();
+    if std::io::Write::write_fmt(&mut cursor, format_args!("X-Request-Id: {id}\r\n")).is_err() {
+        return;
+    }
+    let written = room - cursor.len();
+    let at = start + end + 2;
+    out.splice(at..at, line[..written].iter().copied());
 }
 
 /// The failure an invalid response is.
@@ -417,12 +449,18 @@ fn fail_with<H>(
         // The worker or the server is going away: say so.
         _ => Response::status_page(500).with_header("Connection", "close"),
     };
+    let start = out.len();
     match encode::encode(&replacement, exchange, &cx.preamble, cx.date.bytes(), out) {
         Ok(close) => {
+            if cx.config.echo_request_id {
+                // Most useful here: the client can quote the id of what failed.
+                echo_id(out, start, &replacement, context.request_id);
+            }
             context.record(cx, exchange, Some(&replacement));
             close
         }
         Err(e) => {
+            cx.stats.responded(method_index(context.method), 500);
             log::error!(
                 "worker {} {} {}: the policy's response is invalid too ({e}); answered 500",
                 cx.worker,
