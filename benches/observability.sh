@@ -26,10 +26,12 @@ cargo build --release --quiet
 pid=""
 scraper=""
 stop() {
-    [ -n "$scraper" ] && kill "$scraper" 2>/dev/null && wait "$scraper" 2>/dev/null
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    local p
+    for p in $scraper $pid; do
+        kill "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
     pid="" scraper=""
-    return 0
 }
 trap stop EXIT
 
