@@ -86,8 +86,9 @@ pub use crate::{
     },
 };
 pub use warden_reactor::{
-    AccessLog, AnswerError, CloseReason, Config, ConnId, Failure, FailureKind, Fault, Frame,
-    Handler, HistogramSnapshot, InvalidResponse, OwnedRequest, Request, RequestError, RequestId,
-    Responder, Response, Restart, StatsSnapshot, Unanswerable, Version,
+    AccessLog, AnswerError, BodyWriter, CloseReason, Config, ConnId, Event, EventStream, Failure,
+    FailureKind, Fault, Frame, Handler, HistogramSnapshot, InvalidResponse, OwnedRequest, Request,
+    RequestError, RequestId, Responder, Response, Restart, STREAM_BOUND, StatsSnapshot,
+    Unanswerable, Version,
 };
 pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};

@@ -25,10 +25,11 @@ use crate::request::ConnId;
 use crate::response::Response;
 use crate::shared::Shared;
 use crate::stats::CloseReason;
+use crate::stream::{End, Stream};
 use crate::timer::{Link, TimerKind};
 
 use self::read::{Input, READ_BUDGET, Reading, read_limit};
-use self::respond::reject;
+use self::respond::{Streaming, reject};
 use self::write::{Flushed, Writing};
 
 /// What the reactor should do with a connection after driving it.
@@ -43,6 +44,16 @@ pub(crate) enum Outcome {
     Continue(TimerKind),
     /// Close it now, counted as this reason.
     Close(CloseReason),
+}
+
+/// What [`Conn::pump`] found.
+enum Pumped {
+    /// Body bytes to write.
+    Output,
+    /// Nothing yet: wait for the writer.
+    Nothing,
+    /// The stream ended; the connection is in its next state.
+    Ended,
 }
 
 /// What a connection moving to another reactor takes along: everything but its socket
@@ -128,7 +139,7 @@ impl Conn {
     /// this reactor's door, so such a connection is released (its client counted gone)
     /// and closed instead.
     pub(crate) fn carry<H>(mut self, cx: &mut Shared<H>) -> (TcpStream, Option<Carried>) {
-        if matches!(self.reading, Reading::Dispatched(_)) {
+        if self.is_bound() {
             self.release(cx, true);
             return (self.stream, None);
         }
@@ -259,9 +270,14 @@ impl Conn {
                 Reading::Closing { why, .. } => return Outcome::Close(why),
                 // Nobody is left to read the answer it waits for: close now (`release`
                 // reports it) rather than hold the connection until the answer comes.
-                Reading::Dispatched(_) if self.input == Input::HungUp => {
+                Reading::Dispatched(_) | Reading::Streaming(_) if self.input == Input::HungUp => {
                     return Outcome::Close(CloseReason::ClientGone);
                 }
+                Reading::Streaming(_) => match self.pump(cx) {
+                    Pumped::Output => continue, // write it first
+                    Pumped::Nothing => break,   // wait for the writer
+                    Pumped::Ended => continue,  // on with the new state
+                },
                 _ => {}
             }
             if let Reading::Lingering { why } = self.reading {
@@ -278,7 +294,7 @@ impl Conn {
                 if self.input == Input::Drained
                     || matches!(
                         self.reading,
-                        Reading::Closing { .. } | Reading::Dispatched(_)
+                        Reading::Closing { .. } | Reading::Dispatched(_) | Reading::Streaming(_)
                     )
                     || reads == READ_BUDGET
                 {
@@ -305,7 +321,9 @@ impl Conn {
             | TimerKind::Linger
             | TimerKind::Deferred
             | TimerKind::Blocking) => Outcome::Continue(kind),
-            kind @ (TimerKind::Idle | TimerKind::Body | TimerKind::Write) => Outcome::Wait(kind),
+            kind @ (TimerKind::Idle | TimerKind::Body | TimerKind::Write | TimerKind::Stream) => {
+                Outcome::Wait(kind)
+            }
         }
     }
 
@@ -353,6 +371,8 @@ impl Conn {
             TimerKind::Header => RequestError::HeaderTimeout,
             TimerKind::Body => RequestError::BodyTimeout,
             TimerKind::Idle => return Outcome::Close(CloseReason::IdleTimeout),
+            // Never armed with a finite duration.
+            TimerKind::Stream => return Outcome::Wait(TimerKind::Stream),
             TimerKind::Write => return Outcome::Close(CloseReason::WriteTimeout),
             // The close was decided before the lingering began.
             TimerKind::Linger => {
@@ -390,6 +410,17 @@ impl Conn {
         matches!(self.reading, Reading::Dispatched(_))
     }
 
+    /// Whether it is bound to this reactor: a deferred answer or a streamed body comes
+    /// through its door, so it cannot move to another.
+    pub(crate) fn is_bound(&self) -> bool {
+        matches!(self.reading, Reading::Dispatched(_) | Reading::Streaming(_))
+    }
+
+    /// Whether this connection streams the body that comes with `ticket`.
+    pub(crate) fn streams(&self, ticket: &Arc<Ticket>) -> bool {
+        matches!(&self.reading, Reading::Streaming(s) if Arc::ptr_eq(&s.stream.ticket, ticket))
+    }
+
     /// Whether this connection waits for the answer that comes with `ticket`.
     pub(crate) fn awaits(&self, ticket: &Arc<Ticket>) -> bool {
         matches!(&self.reading, Reading::Dispatched(p) if Arc::ptr_eq(&p.ticket, ticket))
@@ -405,8 +436,89 @@ impl Conn {
                 "the Responder was dropped without answering",
             )),
             Answer::Panicked(failure) => Err(*failure),
+            Answer::Stream(head, stream) => return self.begin_stream(head, stream, cx),
+            Answer::Ready => return self.drive(cx),
         };
         self.conclude(answer, cx)
+    }
+
+    /// The head of a streamed response has come: encode it, then send the body as its
+    /// writer queues it.
+    fn begin_stream<H: Handler>(
+        &mut self,
+        head: Response,
+        stream: Arc<Stream>,
+        cx: &mut Shared<H>,
+    ) -> Outcome {
+        let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
+        else {
+            unreachable!("only a dispatched connection gets a streamed head");
+        };
+        cx.stats.settled();
+        let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
+        match pending.begin_stream(cx, &mut self.writing, &head, last) {
+            Ok(close) => {
+                self.reading = Reading::Streaming(Box::new(Streaming::new(stream, close)));
+            }
+            Err(close) => {
+                // The head was refused (the client got the policy's answer): the writer
+                // learns it from its next write.
+                stream.close();
+                if let Some(why) = close {
+                    self.reading = Reading::Closing { linger: !last, why };
+                }
+            }
+        }
+        self.served += 1;
+        self.drive(cx)
+    }
+
+    /// Takes what the writer of the streamed body queued, once everything before it is
+    /// written, and follows the stream to its end.
+    fn pump<H>(&mut self, cx: &mut Shared<H>) -> Pumped {
+        let Reading::Streaming(streaming) = &self.reading else {
+            return Pumped::Nothing;
+        };
+        let end = streaming.stream.take(self.writing.buf(&mut cx.pool));
+        let output = !self.writing.is_empty();
+        if !output {
+            self.writing.release(&mut cx.pool);
+        }
+        let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
+        self.reading = match end {
+            End::Open if output => return Pumped::Output,
+            End::Open => return Pumped::Nothing,
+            End::Finished if streaming.close => Reading::Closing {
+                linger: !last,
+                why: CloseReason::Done,
+            },
+            End::Finished => Reading::Head,
+            End::Abandoned { panicked } => {
+                let (kind, message) = if panicked {
+                    (
+                        FailureKind::Panic,
+                        "the thread writing a streamed response panicked; the body is cut short",
+                    )
+                } else {
+                    (
+                        FailureKind::Unanswered,
+                        "the writer of a streamed response was dropped before finish(); the body is cut short",
+                    )
+                };
+                let failure = ticket_failure(&streaming.stream.ticket, kind, message.to_owned());
+                let restart = cx.supervisor.failure(failure);
+                cx.stop_for(&restart);
+                Reading::Closing {
+                    linger: false,
+                    why: CloseReason::ServerError,
+                }
+            }
+            End::Gone => Reading::Closing {
+                linger: false,
+                why: CloseReason::ClientGone,
+            },
+        };
+        Pumped::Ended
     }
 
     /// Ends the wait for a deferred answer with `answer`, and drives on.
@@ -454,6 +566,26 @@ impl Conn {
                 why: CloseReason::ClientGone,
             };
         }
+        if let Reading::Streaming(streaming) = &self.reading {
+            if streaming.stream.close() {
+                let why = if stopping {
+                    "its worker stopped"
+                } else {
+                    "the connection closed"
+                };
+                let failure = ticket_failure(
+                    &streaming.stream.ticket,
+                    FailureKind::ClientGone,
+                    format!("{why} in the middle of a streamed response"),
+                );
+                let restart = cx.supervisor.failure(failure);
+                cx.stop_for(&restart);
+            }
+            self.reading = Reading::Closing {
+                linger: false,
+                why: CloseReason::ClientGone,
+            };
+        }
         if let Some(buf) = self.rbuf.take() {
             cx.pool.put_read(buf);
         }
@@ -467,6 +599,7 @@ impl Conn {
             Reading::Head => TimerKind::Header,
             Reading::Body { .. } => TimerKind::Body,
             Reading::Dispatched(ref pending) => pending.ticket.timer,
+            Reading::Streaming(_) => TimerKind::Stream,
             // Unreachable with no output pending; harmless: the linger bound applies.
             Reading::Closing { .. } | Reading::Lingering { .. } => TimerKind::Linger,
         }

@@ -17,8 +17,9 @@
 //! Each transition out of `Pending` is one compare-and-swap, so exactly one side wins and
 //! a late answer is handed back to its sender instead of reaching the wire. The answer
 //! travels through the reactor's door: a channel and the inbox's `mio::Waker`. A ticket
-//! sends at most one delivery, and a connection holds at most one ticket, so the channel
-//! never holds more messages than the reactor has connections.
+//! sends at most one answer, plus, for a streamed response, at most one wake-up in flight
+//! (see `stream.rs`); a connection holds at most one ticket, so the channel never holds
+//! more than two messages per connection of the reactor.
 
 use std::fmt;
 use std::sync::Arc;
@@ -32,6 +33,7 @@ use crate::failure::{Failure, FailureKind, Frame};
 use crate::frame;
 use crate::request::{ConnId, OwnedRequest};
 use crate::response::Response;
+use crate::stream::Stream;
 use crate::timer::TimerKind;
 
 const PENDING: u8 = 0;
@@ -170,9 +172,24 @@ pub(crate) struct Door {
 
 impl Door {
     pub(crate) fn new(waker: Arc<Waker>) -> (Door, Receiver<Delivery>) {
-        // Unbounded in type only: at most one delivery per connection (see the module).
+        // Unbounded in type only: at most two deliveries per connection (see the module).
         let (tx, rx) = crossbeam_channel::unbounded();
         (Door { tx, waker }, rx)
+    }
+
+    /// Sends `delivery` and wakes the loop; back if the reactor has stopped.
+    pub(crate) fn deliver(&self, delivery: Delivery) -> Result<(), Delivery> {
+        match self.tx.send(delivery) {
+            Ok(()) => {
+                if let Err(e) = self.waker.wake() {
+                    // Fails only when the eventfd counter is saturated: a wake-up is
+                    // pending anyway.
+                    log::warn!("waking the reactor for an answer failed: {e}");
+                }
+                Ok(())
+            }
+            Err(crossbeam_channel::SendError(delivery)) => Err(delivery),
+        }
     }
 }
 
@@ -200,6 +217,10 @@ pub(crate) enum Answer {
     Dropped,
     /// The blocking job panicked: the failure, without the request's context yet.
     Panicked(Box<Failure>),
+    /// The head of a streamed response; its body comes through the stream.
+    Stream(Response, Arc<Stream>),
+    /// A streamed response has news: more body, or its end.
+    Ready,
 }
 
 /// Why an answer could not be sent.
@@ -338,20 +359,35 @@ impl Responder {
             ticket: Arc::clone(&self.ticket),
             answer,
         };
-        match self.door.tx.send(delivery) {
-            Ok(()) => {
-                if let Err(e) = self.door.waker.wake() {
-                    // Fails only when the eventfd counter is saturated: a wake-up is
-                    // pending anyway.
-                    log::warn!("waking the reactor for an answer failed: {e}");
-                }
-                Ok(())
-            }
-            // The reactor has stopped; its salvage counted the connection gone.
-            Err(crossbeam_channel::SendError(delivery)) => {
-                Err((Unanswerable::Gone, delivery.answer))
-            }
-        }
+        // A reactor that stopped counted the connection gone in its salvage.
+        self.door
+            .deliver(delivery)
+            .map_err(|delivery| (Unanswerable::Gone, delivery.answer))
+    }
+
+    pub(crate) fn ticket(&self) -> Arc<Ticket> {
+        Arc::clone(&self.ticket)
+    }
+
+    pub(crate) fn door(&self) -> &Door {
+        &self.door
+    }
+
+    /// Sends the head of a streamed response, whose body comes through `stream`.
+    pub(crate) fn send_stream(
+        mut self,
+        head: Response,
+        stream: Arc<Stream>,
+    ) -> Result<(), AnswerError> {
+        self.done = true;
+        self.deliver(Answer::Stream(head, stream))
+            .map_err(|(reason, answer)| AnswerError {
+                reason,
+                response: match answer {
+                    Answer::Stream(head, _) => head,
+                    _ => unreachable!("deliver hands back what it was given"),
+                },
+            })
     }
 }
 

@@ -60,12 +60,38 @@ impl Preamble {
     }
 }
 
+/// How a response's body is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Length {
+    /// The response's own body, with `Content-Length`.
+    Body,
+    /// A body streamed after the head in chunks (`Transfer-Encoding: chunked`).
+    Chunked,
+    /// A body streamed after the head and ended by closing the connection (HTTP/1.0).
+    UntilClose,
+}
+
 /// Appends `response` to `out`. Nothing is appended when the response is invalid.
 /// Returns whether the connection must close after it: the exchange said so, or the
 /// handler set `Connection: close`.
+// Inlined: it runs once per request, on the path every request takes.
+#[inline(always)]
 pub(crate) fn encode(
     response: &Response,
     exchange: Exchange,
+    preamble: &Preamble,
+    date: &[u8; DATE_LEN],
+    out: &mut Vec<u8>,
+) -> Result<bool, InvalidResponse> {
+    encode_with(response, exchange, Length::Body, preamble, date, out)
+}
+
+/// [`encode`], with the body delimited as `length` says: the head of a streamed response
+/// has no `Content-Length` (and must not set one); its body follows.
+pub(crate) fn encode_with(
+    response: &Response,
+    exchange: Exchange,
+    length: Length,
     preamble: &Preamble,
     date: &[u8; DATE_LEN],
     out: &mut Vec<u8>,
@@ -92,7 +118,10 @@ pub(crate) fn encode(
     // Validate every header before appending anything.
     let mut own_server = false;
     let mut own_date = false;
-    let mut close = exchange.close || tunnel;
+    let mut close = exchange.close || tunnel || length == Length::UntilClose;
+    if length != Length::Body && (bodiless || !body.is_empty()) {
+        return Err(InvalidResponse::StreamedHead(status));
+    }
     let mut declared_length: Option<u64> = None;
     if let Some(content_type) = response.content_type()
         && !is_valid_value(content_type.as_bytes())
@@ -123,7 +152,7 @@ pub(crate) fn encode(
                 // A HEAD response may declare the length of the body a GET would get.
                 let fits = declared == Some(body.len() as u64)
                     || (head_only && body.is_empty() && declared.is_some());
-                if !fits || bodiless || declared_length.is_some() {
+                if !fits || bodiless || declared_length.is_some() || length != Length::Body {
                     return Err(InvalidResponse::ContentLength {
                         declared: value.to_owned(),
                         actual: body.len(),
@@ -166,7 +195,11 @@ pub(crate) fn encode(
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    if !bodiless {
+    if length == Length::Chunked {
+        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+    } else if length == Length::UntilClose {
+        // Delimited by the close, announced below.
+    } else if !bodiless {
         out.extend_from_slice(b"Content-Length: ");
         let length = declared_length.unwrap_or(body.len() as u64);
         out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());

@@ -179,6 +179,9 @@ pub enum InvalidResponse {
     /// [`Request::blocking`](crate::Request::blocking), returned by a handler that did not
     /// defer the request it answers.
     Placeholder,
+    /// The head of a streamed response has a body of its own, or a status that cannot
+    /// have one (204, 304): the body is what the stream writes.
+    StreamedHead(u16),
 }
 
 impl fmt::Display for InvalidResponse {
@@ -202,6 +205,10 @@ impl fmt::Display for InvalidResponse {
             InvalidResponse::BodyNotAllowed(s) => write!(f, "response with status {s} has a body"),
             InvalidResponse::Placeholder => f.write_str(
                 "a deferred request's placeholder answered a request that was not deferred",
+            ),
+            InvalidResponse::StreamedHead(s) => write!(
+                f,
+                "the head of a streamed response (status {s}) has a body, or a status without one"
             ),
         }
     }

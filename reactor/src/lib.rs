@@ -65,6 +65,7 @@ mod shared;
 mod slot;
 mod stats;
 mod status;
+mod stream;
 #[doc(hidden)]
 pub mod testing;
 mod timer;
@@ -92,6 +93,7 @@ pub use crate::{
         BUCKETS, CloseReason, DURATION_BUCKETS, HistogramSnapshot, METHODS, REFUSAL_STATUSES,
         STATUS_CLASSES, Stats, StatsSnapshot,
     },
+    stream::{BodyWriter, Event, EventStream, STREAM_BOUND},
 };
 
 /// `mio`, re-exported so that callers hand sockets over with the same version.

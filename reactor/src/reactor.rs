@@ -13,7 +13,7 @@ use crate::activity::Activity;
 use crate::config::Config;
 use crate::conn::{Conn, Outcome, ticket_failure};
 use crate::date::DateCache;
-use crate::defer::{Delivery, Door, Offload};
+use crate::defer::{Answer, Delivery, Door, Offload};
 use crate::encode::Preamble;
 use crate::failure::{Failure, FailureKind};
 use crate::frame::{self, Supervisor};
@@ -98,6 +98,7 @@ impl PreparedReactor {
             config.linger_timeout,
             config.handler_deadline.unwrap_or(Duration::MAX),
             config.blocking_timeout,
+            Duration::MAX,
         ]);
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -341,7 +342,7 @@ impl<H: Handler> Reactor<H> {
                 conn.release(&mut self.shared, true);
                 continue;
             }
-            if conn.is_dispatched() {
+            if conn.is_bound() {
                 // Cannot move (see `carry`): closed, its client counted gone.
                 self.shared.stats.connection_closed(CloseReason::ClientGone);
             } else {
@@ -479,6 +480,14 @@ impl<H: Handler> Reactor<H> {
     fn take_answers(&mut self) {
         while let Ok(Delivery { ticket, answer }) = self.answers.try_recv() {
             let key = ticket.key;
+            if let Answer::Ready = answer {
+                // A streamed body has news. Its connection may have closed since: then
+                // the writer has been told (its writes fail), and there is nothing to do.
+                if self.conns.get(key).is_some_and(|c| c.streams(&ticket)) {
+                    self.drive(key);
+                }
+                continue;
+            }
             if !self.conns.get(key).is_some_and(|c| c.awaits(&ticket)) {
                 let failure = ticket_failure(
                     &ticket,

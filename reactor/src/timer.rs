@@ -28,9 +28,12 @@ pub(crate) enum TimerKind {
     Deferred = 5,
     /// A blocking-pool job's answer is awaited: absolute from the moment it was queued.
     Blocking = 6,
+    /// A streamed response waits for its writer: no deadline (an event stream may be
+    /// quiet for long); a client that stops reading meets the write deadline instead.
+    Stream = 7,
 }
 
-pub(crate) const KINDS: usize = 7;
+pub(crate) const KINDS: usize = 8;
 
 impl TimerKind {
     const ALL: [TimerKind; KINDS] = [
@@ -41,6 +44,7 @@ impl TimerKind {
         TimerKind::Linger,
         TimerKind::Deferred,
         TimerKind::Blocking,
+        TimerKind::Stream,
     ];
 }
 
@@ -181,7 +185,16 @@ mod tests {
 
     fn timers() -> Timers {
         let ms = Duration::from_millis;
-        Timers::new([ms(100), ms(50), ms(300), ms(400), ms(500), ms(600), ms(700)])
+        Timers::new([
+            ms(100),
+            ms(50),
+            ms(300),
+            ms(400),
+            ms(500),
+            ms(600),
+            ms(700),
+            ms(800),
+        ])
     }
 
     fn drain(t: &mut Timers, nodes: &mut Vec<Link>, now: u64) -> Vec<(u32, TimerKind)> {

@@ -2,6 +2,8 @@
 //!
 //! `cargo run --release -- --help` lists the flags.
 
+mod streams;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -61,6 +63,12 @@ ROUTES:
     POST /echo        the request body
     GET  /sleep?ms=N  blocks N ms (at most 10000) on the blocking pool, as a handler calling
                       a database should, and answers \"slept N ms\"
+    GET  /stream?chunks=N&size=B
+                      a chunked body of N chunks of B bytes (a writer thread per stream;
+                      it waits while the client does not read)
+    GET  /events?n=N&ms=M
+                      Server-Sent Events: N events M ms apart, then the stream ends (one
+                      thread serves every event stream)
     GET  /stats       counters as JSON: requests, connections, restarts, failures by kind,
                       loop stalls, the blocking pool
     anything else     404
@@ -235,6 +243,8 @@ fn route(req: &Request<'_>) -> Response {
                 Response::text(format!("slept {ms} ms\n"))
             })
         }
+        ("GET" | "HEAD", "/stream") => streams::stream(req),
+        ("GET" | "HEAD", "/events") => streams::events(req),
         ("GET", "/stats") => match SERVER.get() {
             Some(server) => Response::json(stats_json(server)),
             None => Response::status_page(503),

@@ -13,7 +13,7 @@ use crate::shared::Shared;
 use crate::stats::CloseReason;
 use crate::timer::TimerKind;
 
-use super::respond::{Origin, Pending, Reply, reject, respond};
+use super::respond::{Origin, Pending, Reply, Streaming, reject, respond};
 use super::{Conn, Outcome};
 
 /// Reads one connection may make per loop turn. Past it, the reactor comes back to the
@@ -41,6 +41,10 @@ pub(super) enum Reading {
     /// unread input waits in the kernel. Back to `Head` (or `Closing`) when the answer,
     /// or the response its failure chose, is encoded.
     Dispatched(Box<Pending>),
+    /// A streamed response's body is being sent (entered from `Dispatched` when its head
+    /// is encoded): nothing more is parsed or read until the body ends, then back to
+    /// `Head` (or `Closing`).
+    Streaming(Box<Streaming>),
     /// Our side is shut down after the final response. Input is read and dropped until the
     /// peer closes or the linger timer fires: closing a socket with unread input makes the
     /// kernel send a reset, which can destroy the response before the client reads it.
@@ -301,7 +305,10 @@ impl Conn {
                         return false;
                     }
                 }
-                Reading::Dispatched(_) | Reading::Closing { .. } | Reading::Lingering { .. } => {
+                Reading::Dispatched(_)
+                | Reading::Streaming(_)
+                | Reading::Closing { .. }
+                | Reading::Lingering { .. } => {
                     return false;
                 }
             }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::access::{self, Entry};
 use crate::buf::ReadBuf;
 use crate::defer::{Deferral, Dispatch, Ticket};
-use crate::encode::{self, Exchange};
+use crate::encode::{self, Exchange, Length};
 use crate::error::{InvalidResponse, RequestError};
 use crate::failure::{Failure, FailureKind, Restart};
 use crate::frame;
@@ -22,6 +22,7 @@ use crate::request_id::RequestId;
 use crate::response::Response;
 use crate::shared::Shared;
 use crate::stats::{CloseReason, method_index, nanos};
+use crate::stream::Stream;
 
 use super::read::Reading;
 use super::write::Writing;
@@ -158,6 +159,57 @@ impl Pending {
     /// A failure of `kind` concerning this request, with its context.
     pub(super) fn failure(&self, kind: FailureKind, message: String) -> Failure {
         ticket_failure(&self.ticket, kind, message)
+    }
+
+    /// Encodes the head of a streamed response for this request. `Ok` with whether the
+    /// connection closes once the body ends; `Err` when the head is invalid, with what
+    /// its failure's restart encoded instead (and whether, and why, the connection
+    /// closes after that).
+    pub(super) fn begin_stream<H>(
+        &self,
+        cx: &mut Shared<H>,
+        out: &mut Writing,
+        head: &Response,
+        last: bool,
+    ) -> Result<bool, Option<CloseReason>> {
+        cx.stats
+            .answered_in(nanos(self.ticket.queued_at().elapsed()));
+        let context = Context::of_ticket(&self.ticket, Some(self.ticket.queued_at()));
+        let exchange = Exchange {
+            close: self.exchange.close || (last && cx.is_draining()),
+            ..self.exchange
+        };
+        // HTTP/1.0 has no chunked coding: the close delimits the body.
+        let length = match self.ticket.request.version() {
+            Version::Http10 => Length::UntilClose,
+            _ => Length::Chunked,
+        };
+        let buf = out.buf(&mut cx.pool);
+        let start = buf.len();
+        match encode::encode_with(head, exchange, length, &cx.preamble, cx.date.bytes(), buf) {
+            Ok(close) => {
+                if cx.config.echo_request_id {
+                    echo_id(buf, start, head, context.request_id);
+                }
+                context.record(cx, exchange, Some(head));
+                Ok(close)
+            }
+            Err(e) => Err(fail(cx, out, exchange, invalid(e), &context)),
+        }
+    }
+}
+
+/// A streamed response in progress: its stream, and whether the connection closes once
+/// the body ends.
+#[derive(Debug)]
+pub(crate) struct Streaming {
+    pub(super) stream: Arc<Stream>,
+    pub(super) close: bool,
+}
+
+impl Streaming {
+    pub(super) fn new(stream: Arc<Stream>, close: bool) -> Streaming {
+        Streaming { stream, close }
     }
 }
 

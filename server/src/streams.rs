@@ -1,0 +1,157 @@
+//! The binary's streaming routes: `/stream` (a chunked body written by a thread of its
+//! own) and `/events` (Server-Sent Events, every stream served by one ticker thread).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::Write;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use warden::{Event, EventStream, Request, Response};
+
+/// The most chunks and the largest chunk `/stream` writes.
+const MAX_CHUNKS: u64 = 1 << 20;
+const MAX_CHUNK: usize = 1 << 20;
+
+/// The most events and the longest pause `/events` takes.
+const MAX_EVENTS: u64 = 1 << 20;
+const MAX_PAUSE_MS: u64 = 3_600_000;
+
+/// The value of `name=` in the query.
+fn query(req: &Request<'_>, name: &str) -> Option<u64> {
+    req.query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+        .and_then(|v| v.parse().ok())
+}
+
+/// `GET /stream?chunks=N&size=B`: N chunks of B bytes, each flushed as it is written. The
+/// writing thread blocks while the client does not read (backpressure), so a slow client
+/// costs one parked thread and at most 64 KiB, not its whole body.
+pub(crate) fn stream(req: &Request<'_>) -> Response {
+    let chunks = query(req, "chunks").unwrap_or(16).min(MAX_CHUNKS);
+    let size = usize::try_from(query(req, "size").unwrap_or(1024))
+        .unwrap_or(MAX_CHUNK)
+        .min(MAX_CHUNK);
+    let (pending, responder) = req.defer();
+    let spawned = std::thread::Builder::new()
+        .name("warden-stream".to_owned())
+        .spawn(move || {
+            let head = Response::new(200).with_content_type("application/octet-stream");
+            let Ok(mut body) = responder.stream(head) else {
+                return; // the client left, or the deadline passed: nobody to tell
+            };
+            let chunk: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
+            for _ in 0..chunks {
+                if body.write_all(&chunk).and_then(|()| body.flush()).is_err() {
+                    return; // the client left: counted as client-gone by the server
+                }
+            }
+            let _ = body.finish();
+        });
+    match spawned {
+        Ok(_) => pending,
+        // Out of threads: the responder was dropped with the closure, which answers 500
+        // and reports the failure; the placeholder stands for that answer.
+        Err(e) => {
+            log::warn!("/stream: cannot start its writer thread: {e}");
+            pending
+        }
+    }
+}
+
+/// `GET /events?n=N&ms=M`: N events M ms apart, then the stream ends. One ticker thread
+/// serves every event stream of the process, however many there are.
+pub(crate) fn events(req: &Request<'_>) -> Response {
+    let n = query(req, "n").unwrap_or(10).min(MAX_EVENTS);
+    let every = Duration::from_millis(query(req, "ms").unwrap_or(1000).min(MAX_PAUSE_MS));
+    let (pending, responder) = req.defer();
+    let Ok(stream) = responder.event_stream() else {
+        return pending;
+    };
+    let subscription = Subscription {
+        stream,
+        sent: 0,
+        n,
+        every,
+    };
+    if ticker().send(subscription).is_err() {
+        log::error!("/events: the ticker thread has stopped");
+    }
+    pending
+}
+
+/// One event stream and its schedule.
+struct Subscription {
+    stream: EventStream,
+    sent: u64,
+    n: u64,
+    every: Duration,
+}
+
+/// Where new event streams go: the ticker thread, started on first use.
+fn ticker() -> &'static Sender<Subscription> {
+    static TICKER: OnceLock<Sender<Subscription>> = OnceLock::new();
+    TICKER.get_or_init(|| {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        std::thread::Builder::new()
+            .name("warden-events".to_owned())
+            .spawn(move || tick(&rx))
+            .expect("the events ticker thread starts");
+        tx
+    })
+}
+
+/// Sends each stream's events when they are due: a heap of streams by due time.
+fn tick(new: &Receiver<Subscription>) {
+    let mut due: BinaryHeap<(Reverse<Instant>, u64)> = BinaryHeap::new();
+    let mut streams: std::collections::HashMap<u64, Subscription> = Default::default();
+    let mut next_id = 0u64;
+    loop {
+        let wait = due
+            .peek()
+            .map(|(Reverse(at), _)| at.saturating_duration_since(Instant::now()));
+        let received = match wait {
+            Some(wait) => new.recv_timeout(wait).map_err(|e| e.is_disconnected()),
+            None => new.recv().map_err(|_| true),
+        };
+        match received {
+            Ok(subscription) => {
+                // The first event goes at once.
+                due.push((Reverse(Instant::now()), next_id));
+                streams.insert(next_id, subscription);
+                next_id += 1;
+            }
+            Err(true) => return, // the server is gone
+            Err(false) => {}
+        }
+        let now = Instant::now();
+        while let Some(&(Reverse(at), id)) = due.peek() {
+            if at > now {
+                break;
+            }
+            due.pop();
+            let Some(mut sub) = streams.remove(&id) else {
+                continue;
+            };
+            if sub.sent == sub.n {
+                let _ = sub.stream.finish();
+                continue;
+            }
+            let data = format!("event {} of {}", sub.sent + 1, sub.n);
+            let id_text = (sub.sent + 1).to_string();
+            if sub.stream.send(&Event::new(&data).id(&id_text)).is_err() {
+                continue; // the client left
+            }
+            sub.sent += 1;
+            let next = if sub.sent == sub.n {
+                now
+            } else {
+                at + sub.every
+            };
+            due.push((Reverse(next), id));
+            streams.insert(id, sub);
+        }
+    }
+}
