@@ -159,7 +159,25 @@ impl Client {
                         headers,
                         body: Vec::new(),
                     };
-                    let length: usize = if head || status == 204 || status == 304 || status < 200 {
+                    let bodiless = head || status == 204 || status == 304 || status < 200;
+                    let chunked = reply
+                        .header("transfer-encoding")
+                        .is_some_and(|te| te.eq_ignore_ascii_case("chunked"));
+                    if chunked && !bodiless {
+                        self.buf.drain(..len);
+                        let mut body = Vec::new();
+                        while let Some(chunk) = self.chunk() {
+                            body.extend_from_slice(&chunk);
+                        }
+                        return Some(Reply { body, ..reply });
+                    }
+                    if !bodiless && reply.header("content-length").is_none() {
+                        // Delimited by the close (HTTP/1.0 streaming).
+                        self.buf.drain(..len);
+                        let body = self.read_to_close();
+                        return Some(Reply { body, ..reply });
+                    }
+                    let length: usize = if bodiless {
                         0
                     } else {
                         reply
@@ -189,6 +207,49 @@ impl Client {
         }
     }
 
+    /// The next chunk of a chunked body whose head was read; `None` after the last chunk
+    /// (and its empty trailer section). Panics on anything malformed, or on a close
+    /// before the last chunk: use [`Client::chunks_until_close`] where that is expected.
+    pub fn chunk(&mut self) -> Option<Vec<u8>> {
+        match self.try_chunk() {
+            Ok(chunk) => chunk,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Like [`Client::chunk`], but a close before the last chunk is an `Err`.
+    pub fn try_chunk(&mut self) -> Result<Option<Vec<u8>>, String> {
+        loop {
+            match decode_chunk(&self.buf)? {
+                Some((chunk, used)) => {
+                    self.buf.drain(..used);
+                    return Ok(chunk);
+                }
+                None => {
+                    if !self.fill() {
+                        return Err(format!(
+                            "connection closed inside a chunked body ({} bytes unparsed)",
+                            self.buf.len()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Chunks until the last one (`Ok`) or until the server closes the connection
+    /// without it (`Err` with what had arrived): a body cut short.
+    pub fn chunks_until_close(&mut self) -> Result<Vec<u8>, Vec<u8>> {
+        let mut body = Vec::new();
+        loop {
+            match self.try_chunk() {
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => return Ok(body),
+                Err(_) => return Err(body),
+            }
+        }
+    }
+
     /// Whether the server has closed the connection, with nothing more sent.
     pub fn is_closed(&mut self) -> bool {
         if !self.buf.is_empty() {
@@ -202,6 +263,45 @@ impl Client {
         while self.fill() {}
         std::mem::take(&mut self.buf)
     }
+}
+
+/// Decodes one chunk at the front of `buf` strictly (as curl does: a hex size, optional
+/// extensions, CRLF, the data, CRLF; after the last chunk, trailer lines and an empty
+/// line). `Ok(None)` when more bytes are needed; `Ok(Some((None, used)))` for the last
+/// chunk and its trailers.
+#[allow(clippy::type_complexity)]
+pub fn decode_chunk(buf: &[u8]) -> Result<Option<(Option<Vec<u8>>, usize)>, String> {
+    let Some(line_end) = buf.windows(2).position(|w| w == b"\r\n") else {
+        return Ok(None);
+    };
+    let line = std::str::from_utf8(&buf[..line_end]).map_err(|e| e.to_string())?;
+    let size_text = line.split(';').next().unwrap_or("");
+    let size = usize::from_str_radix(size_text, 16)
+        .map_err(|_| format!("bad chunk size line {line:?}"))?;
+    let data_start = line_end + 2;
+    if size == 0 {
+        // Trailer lines until an empty one.
+        let mut at = data_start;
+        loop {
+            let Some(end) = buf[at..].windows(2).position(|w| w == b"\r\n") else {
+                return Ok(None);
+            };
+            if end == 0 {
+                return Ok(Some((None, at + 2)));
+            }
+            at += end + 2;
+        }
+    }
+    if buf.len() < data_start + size + 2 {
+        return Ok(None);
+    }
+    if &buf[data_start + size..data_start + size + 2] != b"\r\n" {
+        return Err("chunk data not followed by CRLF".into());
+    }
+    Ok(Some((
+        Some(buf[data_start..data_start + size].to_vec()),
+        data_start + size + 2,
+    )))
 }
 
 /// A request for `path` with a Host header.
