@@ -346,6 +346,15 @@ impl Conn {
         loop {
             let high_water = self.process(cx);
             sink.extend_from_slice(self.writing.pending());
+            if let Some(file) = self.writing.file() {
+                // What sendfile would send.
+                let mut range = vec![0; usize::try_from(file.len).unwrap_or(usize::MAX)];
+                if std::os::unix::fs::FileExt::read_exact_at(&*file.file, &mut range, file.offset)
+                    .is_ok()
+                {
+                    sink.extend_from_slice(&range);
+                }
+            }
             self.writing.release(&mut cx.pool);
             if high_water {
                 continue;

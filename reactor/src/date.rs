@@ -95,9 +95,97 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
+/// (year, month 1..=12, day 1..=31) to days since 1970-01-01: the inverse of
+/// [`civil_from_days`], `None` before the epoch.
+fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
+    let year = year.checked_sub(u64::from(month <= 2))?;
+    let era = year / 400;
+    let yoe = year % 400;
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe).checked_sub(719_468)
+}
+
+/// Seconds since the Unix epoch of an HTTP-date, in any of the three formats a recipient
+/// "MUST accept" (RFC 9110 5.6.7): IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), RFC 850
+/// (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`). `None`
+/// for anything else, which callers ignore, as an invalid date must be.
+pub(crate) fn parse_http_date(s: &str) -> Option<u64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month_of = |m: &str| MONTHS.iter().position(|&x| x == m).map(|i| i as u64 + 1);
+    let num = |t: &str| -> Option<u64> {
+        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())).then(|| t.parse().ok())?
+    };
+    let time = |t: &str| -> Option<u64> {
+        let mut parts = t.split(':');
+        let (h, m, s) = (
+            num(parts.next()?)?,
+            num(parts.next()?)?,
+            num(parts.next()?)?,
+        );
+        (parts.next().is_none() && h < 24 && m < 60 && s < 61).then_some(h * 3600 + m * 60 + s)
+    };
+    let fields: Vec<&str> = s.split_ascii_whitespace().collect();
+    let (year, month, day, secs) = match fields.as_slice() {
+        // IMF-fixdate: day-name "," SP date1 SP time-of-day SP GMT
+        [name, day, month, year, t, "GMT"] if name.ends_with(',') => {
+            (num(year)?, month_of(month)?, num(day)?, time(t)?)
+        }
+        // RFC 850: day-name-l "," SP date2 SP time-of-day SP GMT, date2 = DD-Mon-YY
+        [name, date, t, "GMT"] if name.ends_with(',') => {
+            let mut parts = date.split('-');
+            let (day, month, yy) = (parts.next()?, parts.next()?, parts.next()?);
+            // "MUST interpret a timestamp ... which appears to be more than 50 years in
+            // the future as representing the most recent year in the past": 70..99 is
+            // 19xx, 00..69 is 20xx, good until 2070.
+            let yy = num(yy)?;
+            let year = if yy >= 70 { 1900 + yy } else { 2000 + yy };
+            (year, month_of(month)?, num(day)?, time(t)?)
+        }
+        // asctime: day-name SP month SP ( 2DIGIT / ( SP DIGIT )) SP time-of-day SP year
+        [_, month, day, t, year] => (num(year)?, month_of(month)?, num(day)?, time(t)?),
+        _ => return None,
+    };
+    if !(1..=31).contains(&day) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day)? * 86_400 + secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_three_date_formats_parse_and_round_trip() {
+        let rfc = 784_111_777; // Sun, 06 Nov 1994 08:49:37 GMT, RFC 9110's example
+        for text in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(parse_http_date(text), Some(rfc), "{text}");
+        }
+        for secs in [0, 86_399, 951_782_400, 1_700_000_000, 4_102_444_800] {
+            let text = format_http_date(secs);
+            let text = std::str::from_utf8(&text).expect("ascii");
+            assert_eq!(parse_http_date(text), Some(secs), "{text}");
+        }
+        for bad in [
+            "",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
+            "yesterday",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn known_dates() {

@@ -110,7 +110,7 @@ pub(crate) fn encode_with(
     let tunnel = exchange.answering == Answering::Connect && (200..300).contains(&status);
     let bodiless = status == 204 || status == 304 || tunnel;
     let body = response.body();
-    if bodiless && !body.is_empty() {
+    if bodiless && response.body_len() > 0 {
         return Err(InvalidResponse::BodyNotAllowed(status));
     }
     let head_only = exchange.answering == Answering::Head;
@@ -119,7 +119,7 @@ pub(crate) fn encode_with(
     let mut own_server = false;
     let mut own_date = false;
     let mut close = exchange.close || tunnel || length == Length::UntilClose;
-    if length != Length::Body && (bodiless || !body.is_empty()) {
+    if length != Length::Body && (bodiless || response.body_len() > 0) {
         return Err(InvalidResponse::StreamedHead(status));
     }
     let mut declared_length: Option<u64> = None;
@@ -150,12 +150,12 @@ pub(crate) fn encode_with(
             14 if name.eq_ignore_ascii_case("content-length") => {
                 let declared: Option<u64> = value.trim().parse().ok();
                 // A HEAD response may declare the length of the body a GET would get.
-                let fits = declared == Some(body.len() as u64)
+                let fits = declared == Some(response.body_len())
                     || (head_only && body.is_empty() && declared.is_some());
                 if !fits || bodiless || declared_length.is_some() || length != Length::Body {
                     return Err(InvalidResponse::ContentLength {
                         declared: value.to_owned(),
-                        actual: body.len(),
+                        actual: response.body_len() as usize,
                     });
                 }
                 declared_length = declared;
@@ -201,7 +201,7 @@ pub(crate) fn encode_with(
         // Delimited by the close, announced below.
     } else if !bodiless {
         out.extend_from_slice(b"Content-Length: ");
-        let length = declared_length.unwrap_or(body.len() as u64);
+        let length = declared_length.unwrap_or(response.body_len());
         out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
         out.extend_from_slice(b"\r\n");
     }

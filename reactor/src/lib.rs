@@ -37,7 +37,8 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
-#![forbid(unsafe_code)]
+// One block needs unsafe: the sendfile(2) call in `sendfile.rs`, allowed there alone.
+#![deny(unsafe_code)]
 
 mod access;
 mod activity;
@@ -53,6 +54,7 @@ mod defer;
 mod encode;
 mod error;
 mod failure;
+mod file;
 mod frame;
 mod handler;
 mod inbox;
@@ -61,6 +63,7 @@ mod reactor;
 mod request;
 mod request_id;
 mod response;
+mod sendfile;
 mod shared;
 mod slot;
 mod stats;
@@ -77,6 +80,7 @@ pub use crate::{
     defer::{AnswerError, Job, JobEnd, Offload, Responder, Unanswerable},
     error::{ChunkError, InvalidResponse, RequestError},
     failure::{Failure, FailureKind, Frame, Restart},
+    file::content_type_for,
     frame::{
         LogFailures, Supervisor, catch, describe_panic, install_panic_hook, panic_message,
         set_supervised,

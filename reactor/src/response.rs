@@ -1,6 +1,8 @@
 //! The response a handler returns.
 
 use std::borrow::Cow;
+use std::fs::File;
+use std::sync::Arc;
 
 /// A response: a status, headers and a body. warden adds `Server`, `Date`, the length and
 /// `Connection` itself; headers are validated when encoded, and an invalid response is
@@ -25,6 +27,8 @@ pub struct Response {
     content_type: Option<Cow<'static, str>>,
     headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     body: Cow<'static, [u8]>,
+    /// A body sent from a file instead (see `file.rs`).
+    file: Option<FileBody>,
     fault: Option<Fault>,
     /// The placeholder of a deferred request: the answer comes later.
     placeholder: bool,
@@ -51,9 +55,27 @@ impl Response {
             content_type: None,
             headers: Vec::new(),
             body: Cow::Borrowed(b""),
+            file: None,
             fault: None,
             placeholder: false,
         }
+    }
+
+    /// Sends `len` bytes of `file` from `offset` as the body.
+    pub(crate) fn with_file_body(mut self, body: FileBody) -> Response {
+        self.body = Cow::Borrowed(b"");
+        self.file = Some(body);
+        self
+    }
+
+    /// The file range sent as the body, if any.
+    pub(crate) fn file_body(&self) -> Option<&FileBody> {
+        self.file.as_ref()
+    }
+
+    /// The body's length: its bytes, or its file range.
+    pub(crate) fn body_len(&self) -> u64 {
+        self.file.as_ref().map_or(self.body.len() as u64, |f| f.len)
     }
 
     /// What a deferring handler returns now: see [`Request::defer`](crate::Request::defer).
@@ -186,6 +208,22 @@ impl Response {
         &self.body
     }
 }
+
+/// A range of an open file, sent as a response body straight from the page cache.
+#[derive(Clone, Debug)]
+pub(crate) struct FileBody {
+    pub(crate) file: Arc<File>,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+}
+
+impl PartialEq for FileBody {
+    fn eq(&self, other: &FileBody) -> bool {
+        Arc::ptr_eq(&self.file, &other.file) && self.offset == other.offset && self.len == other.len
+    }
+}
+
+impl Eq for FileBody {}
 
 fn str_to_bytes(s: Cow<'static, str>) -> Cow<'static, [u8]> {
     match s {

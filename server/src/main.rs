@@ -2,6 +2,7 @@
 //!
 //! `cargo run --release -- --help` lists the flags.
 
+mod files;
 mod streams;
 
 use std::net::SocketAddr;
@@ -37,6 +38,9 @@ OPTIONS:
     --systemd-socket             serve on the sockets systemd passes (socket activation);
                                  no default --addr then
     --health-route PATH          answer GET PATH with 200 ok, and 503 once draining
+    --static DIR                 serve the files under DIR at /static/ (sendfile, ETag,
+                                 Last-Modified, 304, a single Range; nothing outside
+                                 DIR, no directory listing) [default: off]
     --metrics-route PATH         answer GET PATH with the counters in the Prometheus text
                                  format (e.g. /metrics) [default: off]
     --blocking-threads N         threads of the blocking pool (GET /sleep runs there)
@@ -105,6 +109,7 @@ struct Options {
     reuse_port: bool,
     systemd: bool,
     health_route: Option<String>,
+    static_dir: Option<std::path::PathBuf>,
     metrics_route: Option<String>,
     blocking_threads: Option<usize>,
     blocking_queue: Option<usize>,
@@ -134,6 +139,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         reuse_port: false,
         systemd: false,
         health_route: None,
+        static_dir: None,
         metrics_route: None,
         blocking_threads: None,
         blocking_queue: None,
@@ -192,6 +198,16 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             "--max-restarts" => o.max_restarts = Some(number(value()?)? as usize),
             "--health-route" => o.health_route = Some(value()?),
             "--metrics-route" => o.metrics_route = Some(value()?),
+            "--static" => {
+                let dir = value()?;
+                let canonical = std::path::Path::new(&dir)
+                    .canonicalize()
+                    .map_err(|e| format!("--static {dir}: {e}"))?;
+                if !canonical.is_dir() {
+                    return Err(format!("--static {dir}: not a directory"));
+                }
+                o.static_dir = Some(canonical);
+            }
             "--blocking-threads" => o.blocking_threads = Some(number(value()?)? as usize),
             "--blocking-queue" => o.blocking_queue = Some(number(value()?)? as usize),
             "--blocking-timeout-ms" => {
@@ -226,6 +242,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
     Ok(Some(o))
 }
 
+/// The directory of `--static`, canonical.
+static STATIC_ROOT: OnceLock<std::path::PathBuf> = OnceLock::new();
+
 /// The running server, for `/stats`: set once `serve` has returned.
 static SERVER: OnceLock<ServerHandle> = OnceLock::new();
 
@@ -245,6 +264,10 @@ fn route(req: &Request<'_>) -> Response {
         }
         ("GET" | "HEAD", "/stream") => streams::stream(req),
         ("GET" | "HEAD", "/events") => streams::events(req),
+        ("GET" | "HEAD", path) if path.starts_with(files::PREFIX) => match STATIC_ROOT.get() {
+            Some(root) => files::serve(req, root),
+            None => Response::status_page(404),
+        },
         ("GET", "/stats") => match SERVER.get() {
             Some(server) => Response::json(stats_json(server)),
             None => Response::status_page(503),
@@ -458,6 +481,9 @@ fn main() -> ExitCode {
     }
     if let Some(path) = options.metrics_route {
         builder = builder.metrics_route(path);
+    }
+    if let Some(dir) = options.static_dir {
+        let _ = STATIC_ROOT.set(dir);
     }
     if let Some(path) = options.health_route {
         builder = builder.health_route(path);

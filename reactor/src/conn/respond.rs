@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::access::{self, Entry};
+use crate::buf::Pool;
 use crate::buf::ReadBuf;
 use crate::defer::{Deferral, Dispatch, Ticket};
 use crate::encode::{self, Exchange, Length};
@@ -19,7 +20,7 @@ use crate::handler::Handler;
 use crate::parse::{Answering, Head, Version};
 use crate::request::{self, ConnId, Request};
 use crate::request_id::RequestId;
-use crate::response::Response;
+use crate::response::{FileBody, Response};
 use crate::shared::Shared;
 use crate::stats::{CloseReason, method_index, nanos};
 use crate::stream::Stream;
@@ -423,9 +424,21 @@ fn answer<'c, H>(
             if cx.config.echo_request_id {
                 echo_id(buf, start, response, id());
             }
+            if let Some(file) = response.file_body() {
+                send_file_body(out, &mut cx.pool, file, exchange);
+            }
             Ok(close)
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Sends the file range of a response after its head (not for HEAD: the head said what
+/// a GET would get).
+#[cold]
+fn send_file_body(out: &mut Writing, pool: &mut Pool, file: &FileBody, exchange: Exchange) {
+    if exchange.answering != Answering::Head && file.len > 0 {
+        out.send_file(pool, file.clone());
     }
 }
 
@@ -487,7 +500,8 @@ fn fail_with<H>(
     mut failure: Failure,
     context: &Context<'_>,
 ) -> bool {
-    let out = out.buf(&mut cx.pool);
+    let writing = out;
+    let out = writing.buf(&mut cx.pool);
     context.stamp(&mut failure);
     let restart = cx.supervisor.failure(failure);
     cx.stop_for(&restart);
@@ -507,6 +521,9 @@ fn fail_with<H>(
             if cx.config.echo_request_id {
                 // Most useful here: the client can quote the id of what failed.
                 echo_id(out, start, &replacement, context.request_id);
+            }
+            if let Some(file) = replacement.file_body() {
+                send_file_body(writing, &mut cx.pool, file, exchange);
             }
             context.record(cx, exchange, Some(&replacement));
             close
