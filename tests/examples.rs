@@ -10,6 +10,7 @@ const EXAMPLES: &[&str] = &[
     "graceful_shutdown",
     "two_listeners",
     "blocking",
+    "websocket_echo",
 ];
 
 /// Where cargo puts example binaries: beside the test binary's `deps` folder.

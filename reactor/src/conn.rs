@@ -27,6 +27,7 @@ use crate::shared::Shared;
 use crate::stats::CloseReason;
 use crate::stream::{End, Stream};
 use crate::timer::{Link, TimerKind};
+use crate::upgrade::Upgrade;
 
 use self::read::{Input, READ_BUDGET, Reading, read_limit};
 use self::respond::{Streaming, reject};
@@ -44,6 +45,8 @@ pub(crate) enum Outcome {
     Continue(TimerKind),
     /// Close it now, counted as this reason.
     Close(CloseReason),
+    /// Its 101 is written: hand it to the application (see [`Conn::into_upgrade`]).
+    Upgrade,
 }
 
 /// What [`Conn::pump`] found.
@@ -273,6 +276,8 @@ impl Conn {
                 Reading::Dispatched(_) | Reading::Streaming(_) if self.input == Input::HungUp => {
                     return Outcome::Close(CloseReason::ClientGone);
                 }
+                // Everything before, the 101 included, is written.
+                Reading::Upgrading(_) => return Outcome::Upgrade,
                 Reading::Streaming(_) => match self.pump(cx) {
                     Pumped::Output => continue, // write it first
                     Pumped::Nothing => break,   // wait for the writer
@@ -294,7 +299,10 @@ impl Conn {
                 if self.input == Input::Drained
                     || matches!(
                         self.reading,
-                        Reading::Closing { .. } | Reading::Dispatched(_) | Reading::Streaming(_)
+                        Reading::Closing { .. }
+                            | Reading::Dispatched(_)
+                            | Reading::Streaming(_)
+                            | Reading::Upgrading(_)
                     )
                     || reads == READ_BUDGET
                 {
@@ -412,6 +420,28 @@ impl Conn {
             self.peer,
         );
         self.drive(cx)
+    }
+
+    /// Takes the connection apart for the application after its 101 was written: the
+    /// socket, the bytes read past the upgrade request, and the upgrade.
+    pub(crate) fn into_upgrade<H>(
+        mut self,
+        cx: &mut Shared<H>,
+    ) -> (TcpStream, Vec<u8>, Option<Box<Upgrade>>) {
+        let upgrade = match std::mem::replace(&mut self.reading, Reading::Head) {
+            Reading::Upgrading(upgrade) => Some(upgrade),
+            _ => None,
+        };
+        let buffered = self
+            .rbuf
+            .as_ref()
+            .map(|b| b.filled().to_vec())
+            .unwrap_or_default();
+        if let Some(buf) = self.rbuf.take() {
+            cx.pool.put_read(buf);
+        }
+        self.writing.release(&mut cx.pool);
+        (self.stream, buffered, upgrade)
     }
 
     /// Whether it waits for a deferred answer.
@@ -609,6 +639,8 @@ impl Conn {
             Reading::Body { .. } => TimerKind::Body,
             Reading::Dispatched(ref pending) => pending.ticket.timer,
             Reading::Streaming(_) => TimerKind::Stream,
+            // Unreachable with the output written (it is handed over then).
+            Reading::Upgrading(_) => TimerKind::Write,
             // Unreachable with no output pending; harmless: the linger bound applies.
             Reading::Closing { .. } | Reading::Lingering { .. } => TimerKind::Linger,
         }

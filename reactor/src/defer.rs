@@ -35,6 +35,7 @@ use crate::request::{ConnId, OwnedRequest};
 use crate::response::Response;
 use crate::stream::Stream;
 use crate::timer::TimerKind;
+use crate::upgrade::Upgrade;
 
 const PENDING: u8 = 0;
 const ANSWERED: u8 = 1;
@@ -542,6 +543,8 @@ pub(crate) enum Deferral {
     Pending(Arc<Ticket>),
     /// It asked for the blocking pool, whose queue was full.
     Overloaded,
+    /// It accepted a protocol upgrade.
+    Upgrade(Box<Upgrade>),
 }
 
 impl fmt::Debug for Dispatch<'_> {

@@ -69,6 +69,9 @@ pub(crate) enum Length {
     Chunked,
     /// A body streamed after the head and ended by closing the connection (HTTP/1.0).
     UntilClose,
+    /// No body: `101 Switching Protocols`, after which the connection speaks another
+    /// protocol.
+    Switch,
 }
 
 /// Appends `response` to `out`. Nothing is appended when the response is invalid.
@@ -100,7 +103,11 @@ pub(crate) fn encode_with(
         return Err(InvalidResponse::Placeholder);
     }
     let status = response.status();
-    if !(200..=599).contains(&status) {
+    let allowed = match length {
+        Length::Switch => status == 101,
+        _ => (200..=599).contains(&status),
+    };
+    if !allowed {
         return Err(InvalidResponse::Status(status));
     }
     // 204 and 304 have no content, and so no length either (RFC 9110 8.6, 15.4.5). "A
@@ -108,7 +115,7 @@ pub(crate) fn encode_with(
     // (Successful) response to CONNECT" (RFC 9110 9.3.6): after it the connection is a
     // tunnel, which warden does not run, so it closes after the response.
     let tunnel = exchange.answering == Answering::Connect && (200..300).contains(&status);
-    let bodiless = status == 204 || status == 304 || tunnel;
+    let bodiless = status == 204 || status == 304 || status == 101 || tunnel;
     let body = response.body();
     if bodiless && response.body_len() > 0 {
         return Err(InvalidResponse::BodyNotAllowed(status));
@@ -119,8 +126,13 @@ pub(crate) fn encode_with(
     let mut own_server = false;
     let mut own_date = false;
     let mut close = exchange.close || tunnel || length == Length::UntilClose;
-    if length != Length::Body && (bodiless || response.body_len() > 0) {
+    if matches!(length, Length::Chunked | Length::UntilClose)
+        && (bodiless || response.body_len() > 0)
+    {
         return Err(InvalidResponse::StreamedHead(status));
+    }
+    if length == Length::Switch && response.header("upgrade").is_none() {
+        return Err(InvalidResponse::NoUpgrade);
     }
     let mut declared_length: Option<u64> = None;
     if let Some(content_type) = response.content_type()
@@ -194,6 +206,12 @@ pub(crate) fn encode_with(
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+    if length == Length::Switch {
+        // "A server that sends a 101 (Switching Protocols) response MUST send an Upgrade
+        // header field" (the handler's), and Upgrade is a connection option.
+        out.extend_from_slice(b"Connection: upgrade\r\n\r\n");
+        return Ok(false);
     }
     if length == Length::Chunked {
         out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");

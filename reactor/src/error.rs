@@ -182,6 +182,8 @@ pub enum InvalidResponse {
     /// The head of a streamed response has a body of its own, or a status that cannot
     /// have one (204, 304): the body is what the stream writes.
     StreamedHead(u16),
+    /// A `101 Switching Protocols` without the `Upgrade` header naming the protocol.
+    NoUpgrade,
 }
 
 impl fmt::Display for InvalidResponse {
@@ -205,6 +207,9 @@ impl fmt::Display for InvalidResponse {
             InvalidResponse::BodyNotAllowed(s) => write!(f, "response with status {s} has a body"),
             InvalidResponse::Placeholder => f.write_str(
                 "a deferred request's placeholder answered a request that was not deferred",
+            ),
+            InvalidResponse::NoUpgrade => f.write_str(
+                "a 101 Switching Protocols response must name the protocol in an Upgrade header",
             ),
             InvalidResponse::StreamedHead(s) => write!(
                 f,

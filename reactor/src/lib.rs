@@ -72,6 +72,7 @@ mod stream;
 #[doc(hidden)]
 pub mod testing;
 mod timer;
+mod upgrade;
 
 pub use crate::{
     access::AccessLog,
@@ -98,6 +99,7 @@ pub use crate::{
         STATUS_CLASSES, Stats, StatsSnapshot,
     },
     stream::{BodyWriter, Event, EventStream, STREAM_BOUND},
+    upgrade::Upgraded,
 };
 
 /// `mio`, re-exported so that callers hand sockets over with the same version.

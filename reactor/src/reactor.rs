@@ -613,6 +613,7 @@ impl<H: Handler> Reactor<H> {
     fn apply(&mut self, key: usize, outcome: Outcome) {
         match outcome {
             Outcome::Close(why) => self.close(key, why),
+            Outcome::Upgrade => self.hand_over(key),
             Outcome::Wait(kind) | Outcome::Continue(kind) => {
                 // A lingering connection is left to its linger timer: closing it now could
                 // reset the final response away.
@@ -646,6 +647,54 @@ impl<H: Handler> Reactor<H> {
         self.shared.stats.connection_closed(why);
         if let Some(signal) = &self.slot_signal {
             signal.slot_freed();
+        }
+    }
+
+    /// Gives an upgraded connection to the application: it leaves the loop (and its
+    /// counters, as closed for `upgraded`), in blocking mode, with the bytes read past
+    /// its request. A panic of the application's callback is a failure of the request.
+    fn hand_over(&mut self, key: usize) {
+        if let Ok(k) = u32::try_from(key) {
+            self.timers.disarm(&mut self.conns, k);
+        }
+        let mut conn = self.conns.remove(key);
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let (peer, id) = (conn.peer(), conn.id());
+        let (stream, buffered, upgrade) = conn.into_upgrade(&mut self.shared);
+        self.shared.stats.connection_closed(CloseReason::Upgraded);
+        if let Some(signal) = &self.slot_signal {
+            signal.slot_freed();
+        }
+        let Some(upgrade) = upgrade else {
+            return; // unreachable: only an upgrading connection is handed over
+        };
+        let stream = std::net::TcpStream::from(stream);
+        if let Err(e) = stream.set_nonblocking(false) {
+            log::warn!(
+                "worker {} {id} {peer}: upgrade: {e}; closing",
+                self.shared.worker
+            );
+            return;
+        }
+        log::trace!("worker {} {id} {peer}: upgraded", self.shared.worker);
+        let crate::upgrade::Upgrade { then, request, .. } = *upgrade;
+        let path = request.path().to_owned();
+        let method = request.method().to_owned();
+        let upgraded = crate::upgrade::Upgraded {
+            stream,
+            buffered,
+            request,
+        };
+        if let Err(payload) = frame::catch(move || then(upgraded)) {
+            let mut failure = Failure::new(FailureKind::Panic, "");
+            frame::describe_panic(payload.as_ref(), &mut failure);
+            failure.message = format!("the upgrade's callback panicked: {}", failure.message);
+            failure.conn = Some(id);
+            failure.peer = Some(peer);
+            failure.method = Some(method);
+            failure.path = Some(path);
+            let restart = self.shared.supervisor.failure(failure);
+            self.shared.stop_for(&restart);
         }
     }
 

@@ -12,6 +12,7 @@ use crate::parse::{Head, Version};
 use crate::request_id::RequestId;
 use crate::response::Response;
 use crate::timer::TimerKind;
+use crate::upgrade::{Upgrade, Upgraded};
 
 /// Identifies one connection within its reactor, for logs and failure reports. Ids are
 /// never reused while the reactor runs.
@@ -244,6 +245,91 @@ impl<'a> Request<'a> {
         pending
     }
 
+    /// The protocol the client asks to switch to: its `Upgrade` header, when `Connection`
+    /// lists `upgrade` and the request is HTTP/1.1 ("A server MUST ignore an Upgrade
+    /// header field that is received in an HTTP/1.0 request", RFC 9110 7.8).
+    pub fn upgrade_requested(&self) -> Option<&'a str> {
+        if self.version() != crate::parse::Version::Http11 {
+            return None;
+        }
+        let asked = self.headers.iter().any(|h| {
+            h.name.eq_ignore_ascii_case("connection")
+                && std::str::from_utf8(h.value).is_ok_and(|v| {
+                    v.split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+                })
+        });
+        if asked {
+            self.header_str("upgrade")
+        } else {
+            None
+        }
+    }
+
+    /// Accepts the protocol upgrade the client asked for ([`Request::upgrade_requested`]):
+    /// `head` (a `101` naming the protocol in its `Upgrade` header, with whatever else
+    /// the protocol's handshake needs) is written, then the connection leaves the worker
+    /// and `then` gets it as a blocking [`TcpStream`](std::net::TcpStream), with the bytes
+    /// the client already sent after the request. `then` runs on the worker's loop: hand
+    /// the connection to a thread of your own and return. Returns the placeholder to
+    /// return from the handler.
+    ///
+    /// An invalid `head` (not 101, no `Upgrade` header) is a failure of the request
+    /// frame: 500, and the connection stays HTTP.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use warden_reactor::{Request, Response};
+    ///
+    /// fn handler(req: &Request<'_>) -> Response {
+    ///     if req.upgrade_requested() != Some("echo") {
+    ///         return Response::status_page(426).with_header("Upgrade", "echo");
+    ///     }
+    ///     let head = Response::new(101).with_header("Upgrade", "echo");
+    ///     req.upgrade(head, |upgraded| {
+    ///         std::thread::spawn(move || {
+    ///             let mut stream = upgraded.stream;
+    ///             let _ = stream.write_all(&upgraded.buffered);
+    ///             let mut buf = [0; 4096];
+    ///             while let Ok(n @ 1..) = stream.read(&mut buf) {
+    ///                 if stream.write_all(&buf[..n]).is_err() {
+    ///                     break;
+    ///                 }
+    ///             }
+    ///         });
+    ///     })
+    /// }
+    /// # let _ = handler;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Request::defer`].
+    pub fn upgrade<F>(&self, head: Response, then: F) -> Response
+    where
+        F: FnOnce(Upgraded) + Send + 'static,
+    {
+        let dispatch = self
+            .dispatch
+            .expect("only requests made by a reactor can be upgraded");
+        let upgrade = Upgrade {
+            head,
+            then: Box::new(then),
+            request: self.to_owned_request(),
+        };
+        match dispatch.taken.replace(Deferral::Upgrade(Box::new(upgrade))) {
+            Deferral::None => {}
+            Deferral::Pending(earlier) => {
+                earlier.withdraw();
+                panic!("a request can be deferred or upgraded once");
+            }
+            Deferral::Overloaded | Deferral::Upgrade(_) => {
+                panic!("a request can be deferred or upgraded once");
+            }
+        }
+        Response::placeholder()
+    }
+
     fn defer_until(&self, timer: TimerKind) -> (Response, Responder) {
         let dispatch = self
             .dispatch
@@ -264,9 +350,9 @@ impl<'a> Request<'a> {
                 ticket.withdraw();
                 panic!("a request can be deferred once: defer() or blocking() was called twice");
             }
-            Deferral::Overloaded => {
+            Deferral::Overloaded | Deferral::Upgrade(_) => {
                 ticket.withdraw();
-                panic!("a request can be deferred once: blocking() was called twice");
+                panic!("a request can be deferred once: blocking() or upgrade() was called too");
             }
         }
         (

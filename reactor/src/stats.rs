@@ -81,11 +81,13 @@ pub enum CloseReason {
     ClientGone,
     /// A shutdown closed it (idle, or still open when the grace ran out).
     Drain,
+    /// It switched protocols and went to the application (not closed: it left).
+    Upgraded,
 }
 
 impl CloseReason {
     /// Every reason, in index order.
-    pub const ALL: [CloseReason; 10] = [
+    pub const ALL: [CloseReason; 11] = [
         CloseReason::ClientClosed,
         CloseReason::Done,
         CloseReason::ClientError,
@@ -96,6 +98,7 @@ impl CloseReason {
         CloseReason::ServerError,
         CloseReason::ClientGone,
         CloseReason::Drain,
+        CloseReason::Upgraded,
     ];
 
     /// The reason's name, as a metric label: `client_closed`, `header_timeout`, ...
@@ -111,6 +114,7 @@ impl CloseReason {
             CloseReason::ServerError => "server_error",
             CloseReason::ClientGone => "client_gone",
             CloseReason::Drain => "drain",
+            CloseReason::Upgraded => "upgraded",
         }
     }
 

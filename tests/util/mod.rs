@@ -250,6 +250,12 @@ impl Client {
         }
     }
 
+    /// The socket and the bytes read from it that no response has taken yet: for a
+    /// connection that switched protocols.
+    pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
+        (self.stream, self.buf)
+    }
+
     /// Whether the server has closed the connection, with nothing more sent.
     pub fn is_closed(&mut self) -> bool {
         if !self.buf.is_empty() {

@@ -12,6 +12,7 @@ use crate::parse::{self, Framing, Status};
 use crate::shared::Shared;
 use crate::stats::CloseReason;
 use crate::timer::TimerKind;
+use crate::upgrade::Upgrade;
 
 use super::respond::{Origin, Pending, Reply, Streaming, reject, respond};
 use super::{Conn, Outcome};
@@ -45,6 +46,10 @@ pub(super) enum Reading {
     /// is encoded): nothing more is parsed or read until the body ends, then back to
     /// `Head` (or `Closing`).
     Streaming(Box<Streaming>),
+    /// The handler accepted a protocol upgrade and its 101 is encoded: nothing more is
+    /// read; once the output is written, the connection leaves the loop for the
+    /// application (`Outcome::Upgrade`).
+    Upgrading(Box<Upgrade>),
     /// Our side is shut down after the final response. Input is read and dropped until the
     /// peer closes or the linger timer fires: closing a socket with unread input makes the
     /// kernel send a reset, which can destroy the response before the client reads it.
@@ -307,6 +312,7 @@ impl Conn {
                 }
                 Reading::Dispatched(_)
                 | Reading::Streaming(_)
+                | Reading::Upgrading(_)
                 | Reading::Closing { .. }
                 | Reading::Lingering { .. } => {
                     return false;
@@ -343,6 +349,11 @@ fn advance(
         }
         Reply::Deferred(pending) => {
             *reading = Reading::Dispatched(pending);
+            true
+        }
+        Reply::Upgrade(upgrade) => {
+            *served += 1;
+            *reading = Reading::Upgrading(upgrade);
             true
         }
     }

@@ -24,6 +24,7 @@ use crate::response::{FileBody, Response};
 use crate::shared::Shared;
 use crate::stats::{CloseReason, method_index, nanos};
 use crate::stream::Stream;
+use crate::upgrade::Upgrade;
 
 use super::read::Reading;
 use super::write::Writing;
@@ -126,6 +127,9 @@ pub(super) enum Reply {
     Sent { close: Option<CloseReason> },
     /// The handler deferred it: the answer comes through the ticket.
     Deferred(Box<Pending>),
+    /// The handler accepted a protocol upgrade: its 101 is encoded; once written, the
+    /// connection goes to the application.
+    Upgrade(Box<Upgrade>),
 }
 
 /// A deferred request, as its connection keeps it while the answer is awaited.
@@ -348,6 +352,27 @@ fn unusual<H>(
             };
             cx.stats.dispatched();
             return Reply::Deferred(Box::new(Pending { ticket, exchange }));
+        }
+        (Deferral::Upgrade(upgrade), Ok(response)) if response.is_placeholder() => {
+            let buf = out.buf(&mut cx.pool);
+            let start = buf.len();
+            match encode::encode_with(
+                &upgrade.head,
+                exchange,
+                Length::Switch,
+                &cx.preamble,
+                cx.date.bytes(),
+                buf,
+            ) {
+                Ok(_) => {
+                    if cx.config.echo_request_id {
+                        echo_id(buf, start, &upgrade.head, context.request_id);
+                    }
+                    context.record(cx, exchange, Some(&upgrade.head));
+                    return Reply::Upgrade(upgrade);
+                }
+                Err(e) => fail(cx, out, exchange, invalid(e), context),
+            }
         }
         (Deferral::Overloaded, Ok(response)) if response.is_placeholder() => {
             let failure = Failure::new(
