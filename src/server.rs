@@ -404,6 +404,38 @@ impl Builder {
         self
     }
 
+    /// Streams the bodies of the requests `predicate` picks (asked when a request's head
+    /// is complete; it has no body yet): their handler is called at once and reads the
+    /// body as it arrives with [`Request::body_reader`], on the blocking pool or a thread
+    /// of its own, up to [`max_streamed_body`](Builder::max_streamed_body). Other bodies
+    /// are buffered whole, up to `max_body`.
+    ///
+    /// ```
+    /// let server = warden::Server::builder()
+    ///     .bind("127.0.0.1:0")
+    ///     .stream_bodies(|req| req.path() == "/upload")
+    ///     .serve(|req: &warden::Request<'_>| match req.body_reader() {
+    ///         Some(mut body) => req.blocking(move |_| {
+    ///             let n = std::io::copy(&mut body, &mut std::io::sink());
+    ///             warden::Response::text(format!("{n:?}\n"))
+    ///         }),
+    ///         None => warden::Response::text("buffered\n"),
+    ///     })?;
+    /// # drop(server);
+    /// # Ok::<(), warden::Error>(())
+    /// ```
+    pub fn stream_bodies(mut self, predicate: fn(&Request<'_>) -> bool) -> Builder {
+        self.config.stream_bodies = Some(warden_reactor::StreamBodies(predicate));
+        self
+    }
+
+    /// The largest streamed request body (see [`Builder::stream_bodies`]); larger ones
+    /// are refused with 413 before any byte of them is read. Default 1 GiB.
+    pub fn max_streamed_body(mut self, bytes: u64) -> Builder {
+        self.config.max_streamed_body = bytes;
+        self
+    }
+
     /// Adds `X-Request-Id` to every response: the request's own valid `X-Request-Id`,
     /// or the id made for it (the one in its failures and access-log line), unless the
     /// handler set the header itself. A client can then quote the id of a request that

@@ -76,6 +76,16 @@ pub struct Config {
     /// Write one line per answered request through `log` (target `warden::access`, info
     /// level), in this format. Off (`None`) by default, which costs nothing per request.
     pub access_log: Option<AccessLog>,
+    /// Which requests get their body as a stream ([`Request::body_reader`]) instead of a
+    /// buffer: asked of each request with a body when its head is complete (the request
+    /// passed has no body yet). Such a request's handler is called at once, and its body
+    /// may be as large as `max_streamed_body`. `None` (the default): every body is
+    /// buffered, up to `max_body`.
+    ///
+    /// [`Request::body_reader`]: crate::Request::body_reader
+    pub stream_bodies: Option<StreamBodies>,
+    /// The largest streamed request body. Default 1 GiB.
+    pub max_streamed_body: u64,
     /// Add `X-Request-Id` to every response (the request's id: its own valid
     /// `X-Request-Id`, or the one made for it), unless the handler set one. Off by
     /// default.
@@ -84,6 +94,19 @@ pub struct Config {
     /// only; off by default, so a handler cannot crash a production worker on purpose.
     pub fault_injection: bool,
 }
+
+/// Decides, from a request's head, whether its body streams (see
+/// [`Config::stream_bodies`]).
+#[derive(Clone, Copy, Debug)]
+pub struct StreamBodies(pub fn(&crate::Request<'_>) -> bool);
+
+impl PartialEq for StreamBodies {
+    fn eq(&self, other: &StreamBodies) -> bool {
+        std::ptr::fn_addr_eq(self.0, other.0)
+    }
+}
+
+impl Eq for StreamBodies {}
 
 impl Default for Config {
     fn default() -> Config {
@@ -106,6 +129,8 @@ impl Default for Config {
             max_requests: None,
             access_log: None,
             echo_request_id: false,
+            stream_bodies: None,
+            max_streamed_body: 1 << 30,
             fault_injection: false,
         }
     }

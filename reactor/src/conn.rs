@@ -6,6 +6,7 @@
 
 mod read;
 mod respond;
+mod upload;
 mod write;
 
 pub(crate) use self::respond::ticket_failure;
@@ -21,6 +22,7 @@ use crate::defer::{Answer, Ticket};
 use crate::error::RequestError;
 use crate::failure::{Failure, FailureKind};
 use crate::handler::Handler;
+use crate::inflow::InEnd;
 use crate::request::ConnId;
 use crate::response::Response;
 use crate::shared::Shared;
@@ -235,7 +237,10 @@ impl Conn {
             && !self.writing.is_buffered()
             && matches!(
                 self.reading,
-                Reading::Head | Reading::Body { .. } | Reading::Lingering { .. }
+                Reading::Head
+                    | Reading::Body { .. }
+                    | Reading::Uploading(_)
+                    | Reading::Lingering { .. }
             )
     }
 
@@ -273,7 +278,9 @@ impl Conn {
                 Reading::Closing { why, .. } => return Outcome::Close(why),
                 // Nobody is left to read the answer it waits for: close now (`release`
                 // reports it) rather than hold the connection until the answer comes.
-                Reading::Dispatched(_) | Reading::Streaming(_) if self.input == Input::HungUp => {
+                Reading::Dispatched(_) | Reading::Streaming(_) | Reading::Uploading(_)
+                    if self.input == Input::HungUp =>
+                {
                     return Outcome::Close(CloseReason::ClientGone);
                 }
                 // Everything before, the 101 included, is written.
@@ -305,6 +312,7 @@ impl Conn {
                             | Reading::Upgrading(_)
                     )
                     || reads == READ_BUDGET
+                    || matches!(&self.reading, Reading::Uploading(up) if up.inflow.is_full())
                 {
                     break;
                 }
@@ -384,6 +392,15 @@ impl Conn {
 
     /// A timer of `kind` fired.
     pub(crate) fn expire<H: Handler>(&mut self, kind: TimerKind, cx: &mut Shared<H>) -> Outcome {
+        if kind == TimerKind::Body && matches!(self.reading, Reading::Uploading(_)) {
+            // The reader learns the body stalled; its handler answers, and the
+            // connection closes after that answer.
+            if let Reading::Uploading(up) = &self.reading {
+                up.fail(&RequestError::BodyTimeout);
+            }
+            self.cut_upload();
+            return self.drive(cx);
+        }
         let error = match kind {
             TimerKind::Header => RequestError::HeaderTimeout,
             TimerKind::Body => RequestError::BodyTimeout,
@@ -446,13 +463,22 @@ impl Conn {
 
     /// Whether it waits for a deferred answer.
     pub(crate) fn is_dispatched(&self) -> bool {
-        matches!(self.reading, Reading::Dispatched(_))
+        matches!(self.reading, Reading::Dispatched(_) | Reading::Uploading(_))
     }
 
     /// Whether it is bound to this reactor: a deferred answer or a streamed body comes
     /// through its door, so it cannot move to another.
     pub(crate) fn is_bound(&self) -> bool {
-        matches!(self.reading, Reading::Dispatched(_) | Reading::Streaming(_))
+        matches!(
+            self.reading,
+            Reading::Dispatched(_) | Reading::Streaming(_) | Reading::Uploading(_)
+        )
+    }
+
+    /// Whether this connection streams a request body whose reader wakes it with
+    /// `ticket`.
+    pub(crate) fn uploads(&self, ticket: &Arc<Ticket>) -> bool {
+        matches!(&self.reading, Reading::Uploading(u) if Arc::ptr_eq(&u.inflow.ticket, ticket))
     }
 
     /// Whether this connection streams the body that comes with `ticket`.
@@ -462,7 +488,30 @@ impl Conn {
 
     /// Whether this connection waits for the answer that comes with `ticket`.
     pub(crate) fn awaits(&self, ticket: &Arc<Ticket>) -> bool {
-        matches!(&self.reading, Reading::Dispatched(p) if Arc::ptr_eq(&p.ticket, ticket))
+        match &self.reading {
+            Reading::Dispatched(p) => Arc::ptr_eq(&p.ticket, ticket),
+            Reading::Uploading(u) => Arc::ptr_eq(&u.pending.ticket, ticket),
+            _ => false,
+        }
+    }
+
+    /// The answer came before the streamed body ended: the upload is cut short (its
+    /// reader learns the connection is gone for it), and the connection closes after the
+    /// answer. `true` if there was an upload.
+    fn cut_upload(&mut self) -> bool {
+        if !matches!(self.reading, Reading::Uploading(_)) {
+            return false;
+        }
+        let Reading::Uploading(mut up) = std::mem::replace(&mut self.reading, Reading::Head) else {
+            unreachable!("matched just above");
+        };
+        up.inflow.end(InEnd::Gone);
+        up.pending.close_after();
+        if let Some(buf) = &mut self.rbuf {
+            buf.clear();
+        }
+        self.reading = Reading::Dispatched(up.pending);
+        true
     }
 
     /// The answer it was waiting for has come: encode it (or what its failure's restart
@@ -489,6 +538,7 @@ impl Conn {
         stream: Arc<Stream>,
         cx: &mut Shared<H>,
     ) -> Outcome {
+        self.cut_upload();
         let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
         else {
             unreachable!("only a dispatched connection gets a streamed head");
@@ -566,6 +616,8 @@ impl Conn {
         answer: Result<Response, Failure>,
         cx: &mut Shared<H>,
     ) -> Outcome {
+        // Input may still be coming: linger rather than reset the answer away.
+        let cut = self.cut_upload();
         let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
         else {
             unreachable!("only a dispatched connection concludes an answer");
@@ -573,7 +625,10 @@ impl Conn {
         let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
         cx.stats.settled();
         if let Some(why) = pending.conclude(cx, &mut self.writing, answer, last) {
-            self.reading = Reading::Closing { linger: !last, why };
+            self.reading = Reading::Closing {
+                linger: !last || cut,
+                why,
+            };
         }
         self.served += 1;
         self.drive(cx)
@@ -584,6 +639,7 @@ impl Conn {
     /// `stopping`: the reactor stops too, so an answer already on its way will never be
     /// seen either, and is counted here as well.
     pub(crate) fn release<H>(&mut self, cx: &mut Shared<H>, stopping: bool) {
+        self.cut_upload();
         if let Reading::Dispatched(pending) = &self.reading {
             let ticket = &pending.ticket;
             if ticket.abandon() || (stopping && ticket.is_answered()) {
@@ -639,6 +695,10 @@ impl Conn {
             Reading::Body { .. } => TimerKind::Body,
             Reading::Dispatched(ref pending) => pending.ticket.timer,
             Reading::Streaming(_) => TimerKind::Stream,
+            // A reader that has not taken what is queued holds the client back: no
+            // deadline then (the reader is slow, not the client).
+            Reading::Uploading(ref up) if up.inflow.is_full() => TimerKind::Stream,
+            Reading::Uploading(_) => TimerKind::Body,
             // Unreachable with the output written (it is handed over then).
             Reading::Upgrading(_) => TimerKind::Write,
             // Unreachable with no output pending; harmless: the linger bound applies.

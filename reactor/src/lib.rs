@@ -58,6 +58,7 @@ mod file;
 mod frame;
 mod handler;
 mod inbox;
+mod inflow;
 mod parse;
 mod reactor;
 mod request;
@@ -77,7 +78,7 @@ mod upgrade;
 pub use crate::{
     access::AccessLog,
     activity::{Activity, InFlight},
-    config::{Config, HEADER_SLOTS},
+    config::{Config, HEADER_SLOTS, StreamBodies},
     defer::{AnswerError, Job, JobEnd, Offload, Responder, Unanswerable},
     error::{ChunkError, InvalidResponse, RequestError},
     failure::{Failure, FailureKind, Frame, Restart},
@@ -88,6 +89,7 @@ pub use crate::{
     },
     handler::Handler,
     inbox::{Backlog, Handoff, Inbox, Orphans, SendError},
+    inflow::{BodyReader, INFLOW_BOUND},
     parse::Version,
     reactor::{Exit, PreparedReactor, Reactor},
     request::{ConnId, OwnedRequest, Request},

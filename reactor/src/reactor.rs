@@ -483,7 +483,12 @@ impl<H: Handler> Reactor<H> {
             if let Answer::Ready = answer {
                 // A streamed body has news. Its connection may have closed since: then
                 // the writer has been told (its writes fail), and there is nothing to do.
-                if self.conns.get(key).is_some_and(|c| c.streams(&ticket)) {
+                // Likewise a streamed request body whose reader has made room.
+                if self
+                    .conns
+                    .get(key)
+                    .is_some_and(|c| c.streams(&ticket) || c.uploads(&ticket))
+                {
                     self.drive(key);
                 }
                 continue;

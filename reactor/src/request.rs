@@ -8,6 +8,7 @@ use std::sync::Arc;
 use httparse::Header;
 
 use crate::defer::{Deferral, Dispatch, Job, Responder, Ticket};
+use crate::inflow::BodyReader;
 use crate::parse::{Head, Version};
 use crate::request_id::RequestId;
 use crate::response::Response;
@@ -243,6 +244,40 @@ impl<'a> Request<'a> {
                 .set(Deferral::Overloaded);
         }
         pending
+    }
+
+    /// The body of a request whose body streams (see
+    /// [`Config::stream_bodies`](crate::Config::stream_bodies)), to read as it arrives, on
+    /// the blocking pool or a thread of your own (never on the loop: it delivers the
+    /// bytes). `None` for a buffered body ([`Request::body`]), or once taken. An
+    /// `Expect: 100-continue` is answered at the first read, so a handler that answers
+    /// without reading (401, 413, 417) refuses the upload before it is sent; the
+    /// connection then closes after that answer.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use warden_reactor::{Request, Response};
+    ///
+    /// fn upload(req: &Request<'_>) -> Response {
+    ///     let Some(mut body) = req.body_reader() else {
+    ///         return Response::text(format!("{} bytes, buffered\n", req.body().len()));
+    ///     };
+    ///     req.blocking(move |_| {
+    ///         let mut total = 0u64;
+    ///         let mut buf = vec![0u8; 64 * 1024];
+    ///         loop {
+    ///             match body.read(&mut buf) {
+    ///                 Ok(0) => break Response::text(format!("{total} bytes, streamed\n")),
+    ///                 Ok(n) => total += n as u64,
+    ///                 Err(e) => break Response::text(format!("{e}\n")).with_status(400),
+    ///             }
+    ///         }
+    ///     })
+    /// }
+    /// # let _ = upload;
+    /// ```
+    pub fn body_reader(&self) -> Option<BodyReader> {
+        self.dispatch?.inflow.take().map(BodyReader::new)
     }
 
     /// The protocol the client asks to switch to: its `Upgrade` header, when `Connection`

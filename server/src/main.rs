@@ -73,6 +73,8 @@ ROUTES:
     GET  /events?n=N&ms=M
                       Server-Sent Events: N events M ms apart, then the stream ends (one
                       thread serves every event stream)
+    POST /upload      reads the body as it arrives (streamed, up to 1 GiB, on the blocking
+                      pool) and answers its length and FNV-1a checksum
     GET  /stats       counters as JSON: requests, connections, restarts, failures by kind,
                       loop stalls, the blocking pool
     anything else     404
@@ -263,6 +265,7 @@ fn route(req: &Request<'_>) -> Response {
             })
         }
         ("GET" | "HEAD", "/stream") => streams::stream(req),
+        ("POST", "/upload") => streams::upload(req),
         ("GET" | "HEAD", "/events") => streams::events(req),
         ("GET" | "HEAD", path) if path.starts_with(files::PREFIX) => match STATIC_ROOT.get() {
             Some(root) => files::serve(req, root),
@@ -452,6 +455,7 @@ fn main() -> ExitCode {
         );
     }
     builder = builder
+        .stream_bodies(streams::streams_body)
         .on_error(on_error)
         .fault_injection(options.fault_routes)
         .reuse_port(options.reuse_port);

@@ -61,6 +61,42 @@ pub(crate) fn stream(req: &Request<'_>) -> Response {
     }
 }
 
+/// Whether a request's body streams: `POST /upload`'s does.
+pub(crate) fn streams_body(req: &Request<'_>) -> bool {
+    req.method() == "POST" && req.path() == "/upload"
+}
+
+/// `POST /upload`: reads the body as it arrives, on the blocking pool, and answers its
+/// length and its FNV-1a 64-bit checksum. The body may be as large as the server's
+/// `max_streamed_body` (1 GiB by default); it never sits in memory whole.
+pub(crate) fn upload(req: &Request<'_>) -> Response {
+    let Some(mut body) = req.body_reader() else {
+        return Response::status_page(400);
+    };
+    req.blocking(move |_| {
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut length = 0u64;
+        let mut hash = 0xcbf2_9ce4_8422_2325u64;
+        loop {
+            match std::io::Read::read(&mut body, &mut buf) {
+                Ok(0) => {
+                    return Response::text(format!("length={length} fnv1a64={hash:016x}\n"));
+                }
+                Ok(n) => {
+                    length += n as u64;
+                    for &b in &buf[..n] {
+                        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                    }
+                }
+                Err(e) => {
+                    return Response::text(format!("the body could not be read: {e}\n"))
+                        .with_status(400);
+                }
+            }
+        }
+    })
+}
+
 /// `GET /events?n=N&ms=M`: N events M ms apart, then the stream ends. One ticker thread
 /// serves every event stream of the process, however many there are.
 pub(crate) fn events(req: &Request<'_>) -> Response {

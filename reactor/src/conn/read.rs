@@ -2,19 +2,25 @@
 //! waiting for next.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use crate::buf::ReadBuf;
 use crate::chunked::{ChunkedDecoder, Cursor};
+use crate::config::StreamBodies;
+use crate::defer::Ticket;
 use crate::encode::CONTINUE;
 use crate::error::RequestError;
 use crate::handler::Handler;
+use crate::inflow::{InEnd, Inflow};
 use crate::parse::{self, Framing, Status};
+use crate::request::{self, Request};
 use crate::shared::Shared;
 use crate::stats::CloseReason;
 use crate::timer::TimerKind;
 use crate::upgrade::Upgrade;
 
 use super::respond::{Origin, Pending, Reply, Streaming, reject, respond};
+use super::upload::{Incoming, Step, Upload};
 use super::{Conn, Outcome};
 
 /// Reads one connection may make per loop turn. Past it, the reactor comes back to the
@@ -50,6 +56,12 @@ pub(super) enum Reading {
     /// read; once the output is written, the connection leaves the loop for the
     /// application (`Outcome::Upgrade`).
     Upgrading(Box<Upgrade>),
+    /// A request whose body streams to its handler's reader (see `upload.rs`): its answer
+    /// is awaited like `Dispatched`, while the body is read and handed over as it
+    /// arrives, up to the reader's bound. To `Dispatched` once the body is complete (or
+    /// has failed: then the connection closes after the answer); the answer coming first
+    /// cuts the upload short and closes after it too.
+    Uploading(Box<Upload>),
     /// Our side is shut down after the final response. Input is read and dropped until the
     /// peer closes or the linger timer fires: closing a socket with unread input makes the
     /// kernel send a reset, which can destroy the response before the client reads it.
@@ -128,6 +140,20 @@ impl Conn {
         if let Some(buf) = &mut self.rbuf {
             buf.clear();
         }
+        if let Reading::Uploading(_) = self.reading {
+            let Reading::Uploading(mut up) = std::mem::replace(&mut self.reading, Reading::Head)
+            else {
+                unreachable!("matched just above");
+            };
+            up.inflow.end(InEnd::Failed(
+                io::ErrorKind::UnexpectedEof,
+                "the client closed its side before the body ended",
+            ));
+            // A half-closed client may still read the answer.
+            up.pending.close_after();
+            self.reading = Reading::Dispatched(up.pending);
+            return;
+        }
         self.reading = Reading::Closing {
             linger: false,
             why: CloseReason::ClientClosed,
@@ -186,6 +212,15 @@ impl Conn {
             key: *key,
         };
         let (peer, id) = (origin.peer, origin.id);
+        // A client waiting for `100 Continue` gets it once the reader asks for the body
+        // (there may be no byte buffered at all then).
+        if let Reading::Uploading(up) = reading
+            && up.expect_continue
+            && up.inflow.started()
+        {
+            writing.buf(&mut cx.pool).extend_from_slice(CONTINUE);
+            up.expect_continue = false;
+        }
         let Some(buf) = rbuf else { return false };
         loop {
             if buf.is_empty() && matches!(reading, Reading::Head) {
@@ -208,10 +243,75 @@ impl Conn {
                     };
                     let info = head.info;
                     let waiting_for_body = data.len() == info.len;
+                    if info.framing != Framing::Empty
+                        && let Some(StreamBodies(streams)) = cx.config.stream_bodies
+                    {
+                        let path_end = request::path_end(head.target);
+                        let asked = Request::new(&head, path_end, &[], peer, id, None);
+                        if streams(&asked) {
+                            let incoming = match info.framing {
+                                Framing::Length(n) if n > cx.config.max_streamed_body => {
+                                    let e = RequestError::BodyTooLarge;
+                                    reject(cx, Some(buf), writing, reading, e, id, peer);
+                                    return false;
+                                }
+                                Framing::Length(n) => Incoming::Length(n),
+                                _ => Incoming::Chunked(Box::new(ChunkedDecoder::new(
+                                    usize::try_from(cx.config.max_streamed_body)
+                                        .unwrap_or(usize::MAX),
+                                    cx.config.max_head,
+                                ))),
+                            };
+                            let ticket = Arc::new(Ticket::new(
+                                asked.to_owned_request(),
+                                origin.key,
+                                origin.listener,
+                                TimerKind::Deferred,
+                            ));
+                            let inflow = Arc::new(Inflow::new(ticket, cx.door.clone()));
+                            let reply = respond(
+                                cx,
+                                writing,
+                                &head,
+                                &[],
+                                false,
+                                origin,
+                                Some(Arc::clone(&inflow)),
+                            );
+                            let head_len = info.len;
+                            buf.consume(head_len);
+                            *reading = match reply {
+                                Reply::Deferred(pending) => Reading::Uploading(Box::new(Upload {
+                                    body: incoming,
+                                    inflow,
+                                    pending,
+                                    expect_continue: info.expect_continue && waiting_for_body,
+                                })),
+                                // Answered without waiting for the body (a refusal): nothing
+                                // more is read, and the connection closes after the answer.
+                                Reply::Sent { close } => {
+                                    inflow.end(InEnd::Gone);
+                                    *served += 1;
+                                    Reading::Closing {
+                                        linger: true,
+                                        why: close.unwrap_or(CloseReason::Done),
+                                    }
+                                }
+                                Reply::Upgrade(_) => {
+                                    inflow.end(InEnd::Gone);
+                                    Reading::Closing {
+                                        linger: true,
+                                        why: CloseReason::ServerError,
+                                    }
+                                }
+                            };
+                            continue;
+                        }
+                    }
                     match info.framing {
                         Framing::Empty => {
                             let last = data.len() == info.len;
-                            let reply = respond(cx, writing, &head, &[], last, origin);
+                            let reply = respond(cx, writing, &head, &[], last, origin, None);
                             if advance(reply, info.len, last, buf, reading, served) {
                                 return false;
                             }
@@ -233,7 +333,7 @@ impl Conn {
                             if data.len() >= info.len + n {
                                 let body = &data[info.len..info.len + n];
                                 let last = data.len() == info.len + n;
-                                let reply = respond(cx, writing, &head, body, last, origin);
+                                let reply = respond(cx, writing, &head, body, last, origin, None);
                                 if advance(reply, info.len + n, last, buf, reading, served) {
                                     return false;
                                 }
@@ -305,10 +405,36 @@ impl Conn {
                     };
                     let body = &data[head_len..head_len + body_len];
                     let last = data.len() == head_len + consumed;
-                    let reply = respond(cx, writing, &head, body, last, origin);
+                    let reply = respond(cx, writing, &head, body, last, origin, None);
                     if advance(reply, head_len + consumed, last, buf, reading, served) {
                         return false;
                     }
+                }
+                Reading::Uploading(up) => {
+                    let failed = match up.step(buf) {
+                        Ok(Step::NeedMore | Step::Full) => return false,
+                        Ok(Step::Complete) => {
+                            up.inflow.end(InEnd::Complete);
+                            None
+                        }
+                        Err(e) => Some(e),
+                    };
+                    let Reading::Uploading(mut up) = std::mem::replace(reading, Reading::Head)
+                    else {
+                        unreachable!("matched just above");
+                    };
+                    if let Some(e) = failed {
+                        // "Never serve bytes that follow a framing error": the reader
+                        // learns the body failed, and the connection closes after the
+                        // answer.
+                        log::debug!("worker {} {id} {peer}: streamed body: {e}", cx.worker);
+                        up.fail(&e);
+                        up.pending.close_after();
+                        buf.clear();
+                    }
+                    // The answer is still awaited; nothing more is parsed until then.
+                    *reading = Reading::Dispatched(up.pending);
+                    return true;
                 }
                 Reading::Dispatched(_)
                 | Reading::Streaming(_)

@@ -17,6 +17,7 @@ use crate::error::{InvalidResponse, RequestError};
 use crate::failure::{Failure, FailureKind, Restart};
 use crate::frame;
 use crate::handler::Handler;
+use crate::inflow::Inflow;
 use crate::parse::{Answering, Head, Version};
 use crate::request::{self, ConnId, Request};
 use crate::request_id::RequestId;
@@ -166,6 +167,11 @@ impl Pending {
         ticket_failure(&self.ticket, kind, message)
     }
 
+    /// The connection closes after the answer: its request's body was not all read.
+    pub(super) fn close_after(&mut self) {
+        self.exchange.close = true;
+    }
+
     /// Encodes the head of a streamed response for this request. `Ok` with whether the
     /// connection closes once the body ends; `Err` when the head is invalid, with what
     /// its failure's restart encoded instead (and whether, and why, the connection
@@ -236,6 +242,7 @@ pub(super) fn respond<H: Handler>(
     body: &[u8],
     last: bool,
     origin: Origin,
+    inflow: Option<Arc<Inflow>>,
 ) -> Reply {
     let info = head.info;
     let path_end = request::path_end(head.target);
@@ -256,6 +263,7 @@ pub(super) fn respond<H: Handler>(
         worker: cx.worker,
         seq,
         taken: Cell::new(Deferral::None),
+        inflow: Cell::new(inflow),
     };
     let request = Request::new(
         head,

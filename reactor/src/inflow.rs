@@ -1,0 +1,234 @@
+//! Streamed request bodies: the loop hands a body to its handler's [`BodyReader`] as it
+//! arrives, instead of buffering it whole.
+//!
+//! The loop appends decoded body bytes to a queue shared with the reader; once the queue
+//! holds [`INFLOW_BOUND`] bytes, the loop stops reading the socket (the kernel's window
+//! then holds the client back) until the reader has taken them and wakes it. The reader,
+//! on another thread (the blocking pool, or the application's), blocks while the queue is
+//! empty. Its first read is what sends `100 Continue` to a client that asked for it, so a
+//! handler can refuse an upload before a byte of it is sent. How the body ended:
+//!
+//! ```text
+//! Open ──the last byte arrived─────────▶ Complete  (reads drain the queue, then 0)
+//!   ├───framing error, timeout, EOF────▶ Failed    (reads fail with its kind)
+//!   └───the connection closed──────────▶ Gone      (reads fail: ConnectionAborted)
+//! ```
+
+use std::fmt;
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::ThreadId;
+
+use crate::defer::{Answer, Delivery, Door, Ticket};
+
+/// Body bytes a streamed request may queue for its reader before the loop stops reading.
+pub const INFLOW_BOUND: usize = 64 * 1024;
+
+/// How a streamed body ended, or that it has not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InEnd {
+    Open,
+    Complete,
+    /// The body cannot be completed: reads fail with this kind and message.
+    Failed(io::ErrorKind, &'static str),
+    Gone,
+}
+
+struct Queue {
+    data: Vec<u8>,
+    /// Bytes of `data` already read.
+    pos: usize,
+    end: InEnd,
+}
+
+/// One streamed request body, shared by the connection and its reader.
+pub(crate) struct Inflow {
+    /// Finds the connection (its key and id) when the reader wakes the loop.
+    pub(crate) ticket: Arc<Ticket>,
+    door: Door,
+    queue: Mutex<Queue>,
+    /// The reader waits here for bytes.
+    arrived: Condvar,
+    /// The reader has asked for the body: `100 Continue` may go out.
+    started: AtomicBool,
+    /// A wake-up is on its way to the loop.
+    notified: AtomicBool,
+    /// The loop's thread: a reader there would wait for itself.
+    loop_thread: ThreadId,
+}
+
+impl Inflow {
+    pub(crate) fn new(ticket: Arc<Ticket>, door: Door) -> Inflow {
+        Inflow {
+            ticket,
+            door,
+            queue: Mutex::new(Queue {
+                data: Vec::new(),
+                pos: 0,
+                end: InEnd::Open,
+            }),
+            arrived: Condvar::new(),
+            started: AtomicBool::new(false),
+            notified: AtomicBool::new(false),
+            loop_thread: std::thread::current().id(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether the reader has asked for the body.
+    pub(crate) fn started(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    /// Whether the queue is full: the loop reads no more until the reader wakes it.
+    pub(crate) fn is_full(&self) -> bool {
+        // Cleared before looking: a read after this look wakes the loop again.
+        self.notified.store(false, Ordering::SeqCst);
+        let queue = self.lock();
+        queue.data.len() - queue.pos >= INFLOW_BOUND
+    }
+
+    /// The loop appends body bytes.
+    pub(crate) fn push(&self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut queue = self.lock();
+        if queue.end != InEnd::Open {
+            return;
+        }
+        if queue.pos == queue.data.len() {
+            queue.data.clear();
+            queue.pos = 0;
+        }
+        queue.data.extend_from_slice(bytes);
+        drop(queue);
+        self.arrived.notify_all();
+    }
+
+    /// The loop ends the body (`Complete`, `Failed` or `Gone`); `true` if it was still
+    /// open.
+    pub(crate) fn end(&self, end: InEnd) -> bool {
+        let mut queue = self.lock();
+        let open = queue.end == InEnd::Open;
+        if open {
+            queue.end = end;
+            if end == InEnd::Gone {
+                queue.data = Vec::new();
+                queue.pos = 0;
+            }
+        }
+        drop(queue);
+        self.arrived.notify_all();
+        open
+    }
+
+    /// Tells the loop the reader wants more, unless it was told already.
+    fn wake(&self) {
+        if self.notified.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let delivery = Delivery {
+            ticket: Arc::clone(&self.ticket),
+            answer: Answer::Ready,
+        };
+        // A stopped reactor ended the body as Gone: the reader learns it.
+        let _ = self.door.deliver(delivery);
+    }
+}
+
+impl fmt::Debug for Inflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let queue = self.lock();
+        f.debug_struct("Inflow")
+            .field("queued", &(queue.data.len() - queue.pos))
+            .field("end", &queue.end)
+            .field("started", &self.started())
+            .finish()
+    }
+}
+
+/// The body of a streamed request, read as it arrives (see
+/// [`Request::body_reader`](crate::Request::body_reader)): `std::io::Read + Send`, for the
+/// blocking pool or a thread of the application's. `read` blocks until bytes arrive and
+/// returns 0 at the end of the body. A body that cannot be completed makes `read` fail:
+/// `InvalidData` (malformed chunked framing), `TimedOut` (the client stalled past the body
+/// timeout), `UnexpectedEof` (the client closed first), `FileTooLarge`-like
+/// `InvalidInput` (past `max_streamed_body`), `ConnectionAborted` (the connection closed).
+/// Reading on the worker's own loop fails with `WouldBlock`: the loop is what delivers
+/// the bytes.
+pub struct BodyReader {
+    inflow: Arc<Inflow>,
+}
+
+impl BodyReader {
+    pub(crate) fn new(inflow: Arc<Inflow>) -> BodyReader {
+        BodyReader { inflow }
+    }
+}
+
+impl Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let inflow = &*self.inflow;
+        if std::thread::current().id() == inflow.loop_thread {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "a streamed body cannot be read on its worker's loop: read it on the \
+                 blocking pool (req.blocking) or a thread of your own",
+            ));
+        }
+        if !inflow.started.swap(true, Ordering::SeqCst) {
+            // The first read: the loop may now send 100 Continue.
+            inflow.wake();
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut queue = inflow.lock();
+        loop {
+            let available = queue.data.len() - queue.pos;
+            if available > 0 {
+                let was_full = available >= INFLOW_BOUND;
+                let n = available.min(buf.len());
+                let pos = queue.pos;
+                buf[..n].copy_from_slice(&queue.data[pos..pos + n]);
+                queue.pos += n;
+                let now = queue.data.len() - queue.pos;
+                drop(queue);
+                if was_full && now < INFLOW_BOUND {
+                    inflow.wake(); // room again: the loop reads on
+                }
+                return Ok(n);
+            }
+            match queue.end {
+                InEnd::Complete => return Ok(0),
+                InEnd::Failed(kind, message) => return Err(io::Error::new(kind, message)),
+                InEnd::Gone => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the connection closed before the body was read",
+                    ));
+                }
+                // Empty, so the loop is not held back by the bound: wait for bytes.
+                InEnd::Open => {
+                    queue = inflow
+                        .arrived
+                        .wait(queue)
+                        .unwrap_or_else(|p| p.into_inner());
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for BodyReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyReader")
+            .field("inflow", &self.inflow)
+            .finish()
+    }
+}
