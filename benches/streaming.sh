@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Streaming benchmarks:
+# Streaming benchmarks (besides the two below, 3. a 1 GiB upload to POST /upload, whose
+# body is read as it arrives and checksummed on the blocking pool):
 #   1. a 1 GiB download over loopback from warden --static (sendfile from the loop) and
 #      from nginx (sendfile on), one worker each, in the same run; throughput and the
 #      server's RSS before and at its peak;
@@ -8,7 +9,7 @@
 #      reaches the first and the last stream (one ticker thread fans it out).
 #
 #   benches/streaming.sh                  # both
-#   ONLY=download benches/streaming.sh    # or ONLY=sse
+#   ONLY=download benches/streaming.sh    # or ONLY=upload, ONLY=sse
 #   SIZE_MB=256 SSE=2000 benches/streaming.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -99,6 +100,33 @@ EOF
         echo "| $server | $median |$speeds | ${before} KiB | $(peak "$master") KiB |"
         stop
     done
+    echo
+fi
+
+if [ -z "$ONLY" ] || [ "$ONLY" = upload ]; then
+    [ -f "$work/www/big.bin" ] || { mkdir -p "$work/www"; head -c "$((SIZE_MB * 1024 * 1024))" /dev/zero > "$work/www/big.bin"; }
+    echo "## ${SIZE_MB} MiB upload over loopback (curl -T, POST /upload: read as it arrives on the blocking pool, checksummed)"
+    echo
+    RUST_LOG=error ./target/release/warden --addr "127.0.0.1:$PORT" --workers 1 >/dev/null 2>&1 &
+    pid=$!
+    wait_up plaintext
+    before=$(rss "$pid")
+    speeds=""
+    for _ in $(seq "$RUNS"); do
+        s=$(curl -s -o "$work/upload.out" -w '%{speed_upload}' -X POST -T "$work/www/big.bin" \
+            "http://127.0.0.1:$PORT/upload")
+        grep -q "length=$((SIZE_MB * 1024 * 1024)) " "$work/upload.out" || {
+            echo "upload failed: $(cat "$work/upload.out")" >&2
+            exit 1
+        }
+        speeds="$speeds $(awk -v s="$s" 'BEGIN {printf "%.0f", s / 1e6}')"
+    done
+    median=$(echo "$speeds" | tr ' ' '\n' | grep -v '^$' | sort -n |
+        awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}')
+    echo "| server | MB/s (median of $RUNS) | all runs | RSS before | peak RSS |"
+    echo "| --- | --- | --- | --- | --- |"
+    echo "| warden | $median |$speeds | ${before} KiB | $(peak "$pid") KiB |"
+    stop
     echo
 fi
 

@@ -172,7 +172,15 @@ fn a_client_that_leaves_makes_the_writer_fail_with_broken_pipe() {
         rx.recv_timeout(PATIENCE).expect("the writer stops"),
         ErrorKind::BrokenPipe
     );
-    let failure = next_failure(&failures);
+    let failure = failures.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+        let stats = server.stats();
+        panic!(
+            "no failure: client_gone {} dropped {} closed {:?}",
+            stats.failures_of(FailureKind::ClientGone),
+            stats.dropped_failure_reports,
+            stats.http.closed_by
+        )
+    });
     assert_eq!(failure.kind, FailureKind::ClientGone);
     assert_eq!(failure.path.as_deref(), Some("/forever"));
 }

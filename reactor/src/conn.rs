@@ -235,13 +235,13 @@ impl Conn {
     pub(crate) fn wants_another_turn(&self) -> bool {
         self.input != Input::Drained
             && !self.writing.is_buffered()
-            && matches!(
-                self.reading,
-                Reading::Head
-                    | Reading::Body { .. }
-                    | Reading::Uploading(_)
-                    | Reading::Lingering { .. }
-            )
+            && match &self.reading {
+                Reading::Head | Reading::Body { .. } | Reading::Lingering { .. } => true,
+                // Not while its reader has not taken what is queued: the reader wakes the
+                // loop when it has (coming back each turn meanwhile would spin).
+                Reading::Uploading(up) => !up.inflow.is_full(),
+                _ => false,
+            }
     }
 
     /// Makes all the progress the socket allows: writes pending output, answers buffered

@@ -23,7 +23,7 @@ use std::thread::ThreadId;
 use crate::defer::{Answer, Delivery, Door, Ticket};
 
 /// Body bytes a streamed request may queue for its reader before the loop stops reading.
-pub const INFLOW_BOUND: usize = 64 * 1024;
+pub const INFLOW_BOUND: usize = 256 * 1024;
 
 /// How a streamed body ended, or that it has not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -74,7 +74,7 @@ ROUTES:
                       Server-Sent Events: N events M ms apart, then the stream ends (one
                       thread serves every event stream)
     POST /upload      reads the body as it arrives (streamed, up to 1 GiB, on the blocking
-                      pool) and answers its length and FNV-1a checksum
+                      pool) and answers its length and a 64-bit checksum
     GET  /stats       counters as JSON: requests, connections, restarts, failures by kind,
                       loop stalls, the blocking pool
     anything else     404

@@ -28,6 +28,9 @@ use super::{Conn, Outcome};
 /// pause cannot monopolize the thread.
 pub(super) const READ_BUDGET: u32 = 16;
 
+/// The read size while a request body streams to its reader.
+const UPLOAD_READ: usize = 256 * 1024;
+
 /// What the connection is reading next.
 #[derive(Debug)]
 pub(super) enum Reading {
@@ -96,6 +99,11 @@ impl Conn {
     /// One read into the read buffer, borrowed from the pool if the connection had none.
     pub(super) fn read<H>(&mut self, cx: &mut Shared<H>) -> io::Result<()> {
         let buf = self.rbuf.get_or_insert_with(|| cx.pool.take_read());
+        if matches!(self.reading, Reading::Uploading(_)) && buf.capacity() < UPLOAD_READ {
+            // A streamed body passes through: larger reads mean fewer of them. (The
+            // grown buffer is not pooled again.)
+            buf.reserve_total(UPLOAD_READ);
+        }
         if !buf.make_room(read_limit(&cx.config)) {
             // The parser refuses anything that could fill this; defensive.
             self.input = Input::Drained;
@@ -186,7 +194,10 @@ impl Conn {
 
     /// Returns the read buffer to the pool once everything in it is consumed.
     pub(super) fn release_read<H>(&mut self, cx: &mut Shared<H>) {
-        if self.rbuf.as_ref().is_some_and(ReadBuf::is_empty) {
+        // A streamed body keeps its (larger) buffer until it ends: it is read again soon.
+        if self.rbuf.as_ref().is_some_and(ReadBuf::is_empty)
+            && !matches!(self.reading, Reading::Uploading(_))
+        {
             cx.pool
                 .put_read(self.rbuf.take().expect("checked just above"));
         }
