@@ -178,3 +178,46 @@ fn a_second_signal_stops_at_once() {
     let (status, _) = server.exit();
     assert_eq!(status.code(), Some(130));
 }
+
+#[test]
+fn streaming_routes_stream() {
+    let server = Binary::start("", &["--workers", "1"]);
+    let mut client = Client::connect(server.addr);
+    let reply = client
+        .send(get("/stream?chunks=3&size=4"))
+        .reply()
+        .expect("a stream");
+    assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(reply.text(), "abcdabcdabcd");
+    let reply = client
+        .send(get("/events?n=2&ms=1"))
+        .reply()
+        .expect("events");
+    assert_eq!(reply.header("content-type"), Some("text/event-stream"));
+    assert_eq!(
+        reply.text(),
+        "id: 1\ndata: event 1 of 2\n\nid: 2\ndata: event 2 of 2\n\n"
+    );
+    // 300 KB, chunked, past the buffered limit: streamed to the pool and checksummed.
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
+    let mut hash = 0xcbf2_9ce4_8422_2325u64;
+    for word in body.chunks_exact(8) {
+        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        hash = (hash ^ w).wrapping_mul(0x0100_0000_01b3);
+    }
+    for &b in body.chunks_exact(8).remainder() {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    client.send("POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for chunk in body.chunks(65_536) {
+        client.send(format!("{:x}\r\n", chunk.len()));
+        client.send(chunk);
+        client.send("\r\n");
+    }
+    client.send("0\r\n\r\n");
+    let reply = client.reply().expect("the upload's answer");
+    assert_eq!(
+        reply.text(),
+        format!("length={} checksum={hash:016x}\n", body.len())
+    );
+}
