@@ -298,3 +298,42 @@ fn the_request_travels_with_the_responder() {
     let request = rx.recv_timeout(PATIENCE).expect("the request");
     assert_eq!(request.target(), "/empty?x=1");
 }
+
+#[test]
+fn a_body_from_a_reader_or_a_job_on_the_pool() {
+    let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 241) as u8).collect();
+    let expected = data.clone();
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .serve(move |req: &Request<'_>| -> Response {
+            match req.path() {
+                "/reader" => req.stream_reader(head(), std::io::Cursor::new(data.clone())),
+                "/rows" => req.stream_blocking(head(), |_, body| {
+                    for row in 0..3 {
+                        writeln!(body, "row {row}")?;
+                    }
+                    Ok(())
+                }),
+                _ => req.stream_blocking(head(), |_, body| {
+                    body.write_all(b"half")?;
+                    body.flush()?;
+                    panic!("the job fails halfway");
+                }),
+            }
+        })
+        .expect("server starts");
+    let failures = server.failures();
+    let mut client = Client::to(&server);
+    let reply = client.send(get("/reader")).reply().expect("the body");
+    assert_eq!(reply.header("transfer-encoding"), Some("chunked"));
+    assert!(reply.body == expected);
+    let reply = client.send(get("/rows")).reply().expect("the rows");
+    assert_eq!(reply.text(), "row 0\nrow 1\nrow 2\n");
+    client.send(get("/panics"));
+    client.head_reply().expect("the head");
+    assert_eq!(client.chunks_until_close(), Err(b"half".to_vec()));
+    let failure = next_failure(&failures);
+    assert_eq!(failure.kind, FailureKind::Panic);
+    assert_eq!(failure.path.as_deref(), Some("/panics"));
+}

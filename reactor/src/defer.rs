@@ -33,7 +33,7 @@ use crate::failure::{Failure, FailureKind, Frame};
 use crate::frame;
 use crate::request::{ConnId, OwnedRequest};
 use crate::response::Response;
-use crate::stream::Stream;
+use crate::stream::{BodyWriter, Stream};
 use crate::timer::TimerKind;
 use crate::upgrade::Upgrade;
 
@@ -428,9 +428,21 @@ pub trait Offload: Send + Sync + 'static {
 /// The work of a closure passed to [`Request::blocking`](crate::Request::blocking),
 /// queued on a pool: the closure and the responder of its request.
 pub struct Job {
-    work: Box<dyn FnOnce(&OwnedRequest) -> Response + Send>,
+    work: Work,
     responder: Responder,
 }
+
+/// What a job does with its request.
+pub(crate) enum Work {
+    /// Returns the response.
+    Answer(Box<dyn FnOnce(&OwnedRequest) -> Response + Send>),
+    /// Sends this head, then writes the body.
+    Stream(Box<Response>, Box<StreamWork>),
+}
+
+/// The body of a streamed job's response, written on the pool.
+pub(crate) type StreamWork =
+    dyn FnOnce(&OwnedRequest, &mut BodyWriter) -> std::io::Result<()> + Send;
 
 /// How a job ended, for the pool's counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -447,10 +459,7 @@ pub enum JobEnd {
 }
 
 impl Job {
-    pub(crate) fn new(
-        work: Box<dyn FnOnce(&OwnedRequest) -> Response + Send>,
-        responder: Responder,
-    ) -> Job {
+    pub(crate) fn new(work: Work, responder: Responder) -> Job {
         Job { work, responder }
     }
 
@@ -483,6 +492,10 @@ impl Job {
         ticket
             .started
             .store(waited.saturating_add(1), Ordering::Release);
+        let work = match work {
+            Work::Answer(work) => work,
+            Work::Stream(head, work) => return stream_job(responder, *head, work),
+        };
         match frame::catch(|| work(&ticket.request)) {
             Ok(response) => match responder.send(response) {
                 Ok(()) => JobEnd::Answered,
@@ -509,6 +522,38 @@ impl Job {
     /// the request frame answers instead.
     pub(crate) fn reject(self) {
         self.responder.withdraw();
+    }
+}
+
+/// Runs a streamed job: the head, then `work` writing the body, then its end. A panic in
+/// `work` cuts the body short (the loop reports it) and retires the thread.
+fn stream_job(responder: Responder, head: Response, work: Box<StreamWork>) -> JobEnd {
+    let ticket = responder.ticket();
+    let mut body = match responder.stream(head) {
+        Ok(body) => body,
+        Err(e) => return JobEnd::Late(e.reason()),
+    };
+    match frame::catch(std::panic::AssertUnwindSafe(|| {
+        work(&ticket.request, &mut body)
+    })) {
+        Ok(Ok(())) => match body.finish() {
+            Ok(()) => JobEnd::Answered,
+            Err(_) => JobEnd::Late(Unanswerable::Gone),
+        },
+        // The client left: nothing to finish.
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            JobEnd::Late(Unanswerable::Gone)
+        }
+        // The body could not be made: dropped unfinished, it is cut short and reported.
+        Ok(Err(e)) => {
+            log::debug!("a streamed job's body failed: {e}");
+            drop(body);
+            JobEnd::Answered
+        }
+        Err(_) => {
+            body.abandon(true);
+            JobEnd::Panicked
+        }
     }
 }
 

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use httparse::Header;
 
-use crate::defer::{Deferral, Dispatch, Job, Responder, Ticket};
+use crate::defer::{Deferral, Dispatch, Job, Responder, Ticket, Work};
 use crate::inflow::BodyReader;
 use crate::parse::{Head, Version};
 use crate::request_id::RequestId;
 use crate::response::Response;
+use crate::stream::BodyWriter;
 use crate::timer::TimerKind;
 use crate::upgrade::{Upgrade, Upgraded};
 
@@ -236,7 +237,7 @@ impl<'a> Request<'a> {
             return work(&self.to_owned_request());
         };
         let (pending, responder) = self.defer_until(TimerKind::Blocking);
-        if let Err(job) = offload.submit(Job::new(Box::new(work), responder)) {
+        if let Err(job) = offload.submit(Job::new(Work::Answer(Box::new(work)), responder)) {
             job.reject();
             self.dispatch
                 .expect("a pool comes with a dispatch")
@@ -244,6 +245,78 @@ impl<'a> Request<'a> {
                 .set(Deferral::Overloaded);
         }
         pending
+    }
+
+    /// Sends `head`, then runs `work` on the blocking pool to write the body as it is
+    /// made (through a [`BodyWriter`]: chunked, with backpressure, see
+    /// [`Responder::stream`]); returns the placeholder to return from the handler. `Ok`
+    /// ends the body; an error other than the client leaving (`BrokenPipe`), or a panic,
+    /// cuts it short and is reported. The job's deadline (the blocking timeout) applies
+    /// until the head is sent; a pool thread busy past it is counted lost and replaced,
+    /// so a body that takes longer than that is better written from a thread of its own
+    /// (`defer` and [`Responder::stream`]). Without a pool, `work` runs on a new thread.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use warden_reactor::{Request, Response};
+    ///
+    /// fn report(req: &Request<'_>) -> Response {
+    ///     let head = Response::new(200).with_content_type("text/csv");
+    ///     req.stream_blocking(head, |_, body| {
+    ///         for row in 0..1000 {
+    ///             writeln!(body, "{row},{}", row * row)?; // rows from a database, say
+    ///         }
+    ///         Ok(())
+    ///     })
+    /// }
+    /// # let _ = report;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Request::defer`].
+    pub fn stream_blocking<F>(&self, head: Response, work: F) -> Response
+    where
+        F: FnOnce(&OwnedRequest, &mut BodyWriter) -> std::io::Result<()> + Send + 'static,
+    {
+        let Some(offload) = self.dispatch.and_then(|d| d.offload) else {
+            let (pending, responder) = self.defer();
+            let job = Job::new(Work::Stream(Box::new(head), Box::new(work)), responder);
+            let spawned = std::thread::Builder::new()
+                .name("warden-stream".to_owned())
+                .spawn(move || job.run());
+            if let Err(e) = spawned {
+                // The job, dropped with the closure, answers 500 through its responder.
+                log::warn!("no thread for a streamed response: {e}");
+            }
+            return pending;
+        };
+        let (pending, responder) = self.defer_until(TimerKind::Blocking);
+        let job = Job::new(Work::Stream(Box::new(head), Box::new(work)), responder);
+        if let Err(job) = offload.submit(job) {
+            job.reject();
+            self.dispatch
+                .expect("a pool comes with a dispatch")
+                .taken
+                .set(Deferral::Overloaded);
+        }
+        pending
+    }
+
+    /// Sends `head` and then everything `reader` gives, read on the blocking pool (see
+    /// [`Request::stream_blocking`]): the simple case of a streamed body.
+    ///
+    /// # Panics
+    ///
+    /// As [`Request::defer`].
+    pub fn stream_reader<R>(&self, head: Response, mut reader: R) -> Response
+    where
+        R: std::io::Read + Send + 'static,
+    {
+        self.stream_blocking(head, move |_, body| {
+            std::io::copy(&mut reader, body)?;
+            Ok(())
+        })
     }
 
     /// The body of a request whose body streams (see

@@ -171,6 +171,20 @@ impl BodyWriter {
         self.queue(true)
     }
 
+    /// Gives up on the body: the connection closes without the last chunk, and the loop
+    /// reports it (as a panic with `panicked`, else as an unfinished body).
+    pub(crate) fn abandon(mut self, panicked: bool) {
+        self.finished = true; // Drop has nothing left to do
+        let stream = Arc::clone(&self.stream);
+        let mut queue = stream.lock();
+        if queue.end == End::Open {
+            self.frame_into(&mut queue.data, false);
+            queue.end = End::Abandoned { panicked };
+            drop(queue);
+            stream.wake();
+        }
+    }
+
     /// Whether the client is still there: a writer with nothing to say for a while (an
     /// event stream) can stop early.
     pub fn is_open(&self) -> bool {
