@@ -77,8 +77,9 @@ pub(crate) enum Length {
 /// Appends `response` to `out`. Nothing is appended when the response is invalid.
 /// Returns whether the connection must close after it: the exchange said so, or the
 /// handler set `Connection: close`.
-// Inlined: it runs once per request, on the path every request takes.
-#[inline(always)]
+// Its own function, specialized for `Length::Body` by inlining `encode_with` (whose other
+// modes fold away): the encoder every ordinary response takes stays as lean as before
+// streaming existed.
 pub(crate) fn encode(
     response: &Response,
     exchange: Exchange,
@@ -90,7 +91,9 @@ pub(crate) fn encode(
 }
 
 /// [`encode`], with the body delimited as `length` says: the head of a streamed response
-/// has no `Content-Length` (and must not set one); its body follows.
+/// has no `Content-Length` (and must not set one); its body follows. Inlined into each
+/// caller, so a constant `length` folds the other modes' branches away.
+#[inline(always)]
 pub(crate) fn encode_with(
     response: &Response,
     exchange: Exchange,
@@ -116,8 +119,9 @@ pub(crate) fn encode_with(
     // tunnel, which warden does not run, so it closes after the response.
     let tunnel = exchange.answering == Answering::Connect && (200..300).contains(&status);
     let bodiless = status == 204 || status == 304 || status == 101 || tunnel;
+    let body_len = response.body_len();
     let body = response.body();
-    if bodiless && response.body_len() > 0 {
+    if bodiless && body_len > 0 {
         return Err(InvalidResponse::BodyNotAllowed(status));
     }
     let head_only = exchange.answering == Answering::Head;
@@ -126,9 +130,7 @@ pub(crate) fn encode_with(
     let mut own_server = false;
     let mut own_date = false;
     let mut close = exchange.close || tunnel || length == Length::UntilClose;
-    if matches!(length, Length::Chunked | Length::UntilClose)
-        && (bodiless || response.body_len() > 0)
-    {
+    if matches!(length, Length::Chunked | Length::UntilClose) && (bodiless || body_len > 0) {
         return Err(InvalidResponse::StreamedHead(status));
     }
     if length == Length::Switch && response.header("upgrade").is_none() {
@@ -162,12 +164,12 @@ pub(crate) fn encode_with(
             14 if name.eq_ignore_ascii_case("content-length") => {
                 let declared: Option<u64> = value.trim().parse().ok();
                 // A HEAD response may declare the length of the body a GET would get.
-                let fits = declared == Some(response.body_len())
+                let fits = declared == Some(body_len)
                     || (head_only && body.is_empty() && declared.is_some());
                 if !fits || bodiless || declared_length.is_some() || length != Length::Body {
                     return Err(InvalidResponse::ContentLength {
                         declared: value.to_owned(),
-                        actual: response.body_len() as usize,
+                        actual: body_len as usize,
                     });
                 }
                 declared_length = declared;
@@ -219,7 +221,7 @@ pub(crate) fn encode_with(
         // Delimited by the close, announced below.
     } else if !bodiless {
         out.extend_from_slice(b"Content-Length: ");
-        let length = declared_length.unwrap_or(response.body_len());
+        let length = declared_length.unwrap_or(body_len);
         out.extend_from_slice(itoa::Buffer::new().format(length).as_bytes());
         out.extend_from_slice(b"\r\n");
     }

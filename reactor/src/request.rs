@@ -350,7 +350,10 @@ impl<'a> Request<'a> {
     /// # let _ = upload;
     /// ```
     pub fn body_reader(&self) -> Option<BodyReader> {
-        self.dispatch?.inflow.take().map(BodyReader::new)
+        self.dispatch?
+            .inflow
+            .take()
+            .map(|inflow| BodyReader::new(Arc::clone(inflow)))
     }
 
     /// The protocol the client asks to switch to: its `Upgrade` header, when `Connection`

@@ -28,7 +28,7 @@ pub struct Response {
     headers: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     body: Cow<'static, [u8]>,
     /// A body sent from a file instead (see `file.rs`).
-    file: Option<FileBody>,
+    file: Option<Box<FileBody>>,
     fault: Option<Fault>,
     /// The placeholder of a deferred request: the answer comes later.
     placeholder: bool,
@@ -64,13 +64,13 @@ impl Response {
     /// Sends `len` bytes of `file` from `offset` as the body.
     pub(crate) fn with_file_body(mut self, body: FileBody) -> Response {
         self.body = Cow::Borrowed(b"");
-        self.file = Some(body);
+        self.file = Some(Box::new(body));
         self
     }
 
     /// The file range sent as the body, if any.
     pub(crate) fn file_body(&self) -> Option<&FileBody> {
-        self.file.as_ref()
+        self.file.as_deref()
     }
 
     /// The body's length: its bytes, or its file range.

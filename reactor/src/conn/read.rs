@@ -280,15 +280,8 @@ impl Conn {
                                 TimerKind::Deferred,
                             ));
                             let inflow = Arc::new(Inflow::new(ticket, cx.door.clone()));
-                            let reply = respond(
-                                cx,
-                                writing,
-                                &head,
-                                &[],
-                                false,
-                                origin,
-                                Some(Arc::clone(&inflow)),
-                            );
+                            let reply =
+                                respond(cx, writing, &head, &[], false, origin, Some(&inflow));
                             let head_len = info.len;
                             buf.consume(head_len);
                             *reading = match reply {

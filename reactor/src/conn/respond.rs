@@ -242,7 +242,7 @@ pub(super) fn respond<H: Handler>(
     body: &[u8],
     last: bool,
     origin: Origin,
-    inflow: Option<Arc<Inflow>>,
+    inflow: Option<&Arc<Inflow>>,
 ) -> Reply {
     let info = head.info;
     let path_end = request::path_end(head.target);
