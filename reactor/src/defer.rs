@@ -57,6 +57,9 @@ pub(crate) struct Ticket {
     /// The deadline that applies: the handler deadline, or the blocking pool's.
     pub(crate) timer: TimerKind,
     pub(crate) request: OwnedRequest,
+    /// The loop's thread (tickets are made by handlers, on the loop): what must never
+    /// wait for the loop.
+    pub(crate) loop_thread: std::thread::ThreadId,
 }
 
 impl Ticket {
@@ -74,6 +77,7 @@ impl Ticket {
             listener,
             timer,
             request,
+            loop_thread: std::thread::current().id(),
         }
     }
 

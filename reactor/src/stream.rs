@@ -209,6 +209,14 @@ impl BodyWriter {
         let stream = Arc::clone(&self.stream);
         let mut queue = stream.lock();
         while queue.end == End::Open && queue.data.len() >= STREAM_BOUND {
+            if std::thread::current().id() == stream.ticket.loop_thread {
+                // Waiting here would wait for ourselves: the loop is what sends it.
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "a streamed body past 64 KiB cannot be written on its worker's loop: \
+                     write it from the blocking pool (req.stream_blocking) or a thread",
+                ));
+            }
             queue = stream.room.wait(queue).unwrap_or_else(|p| p.into_inner());
         }
         if queue.end != End::Open {
