@@ -182,6 +182,19 @@ impl Door {
         (Door { tx, waker }, rx)
     }
 
+    /// Tells the loop that the stream or body of `ticket` has news, unless `notified`
+    /// says it was told already and has not looked since (the loop clears it when it
+    /// looks): at most one such wake-up per connection is ever in flight.
+    pub(crate) fn wake_once(&self, notified: &std::sync::atomic::AtomicBool, ticket: &Arc<Ticket>) {
+        if notified.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let _ = self.deliver(Delivery {
+            ticket: Arc::clone(ticket),
+            answer: Answer::Ready,
+        });
+    }
+
     /// Sends `delivery` and wakes the loop; back if the reactor has stopped.
     pub(crate) fn deliver(&self, delivery: Delivery) -> Result<(), Delivery> {
         match self.tx.send(delivery) {

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 
-use crate::defer::{Answer, Delivery, Door, Ticket};
+use crate::defer::{Door, Ticket};
 
 /// Body bytes a streamed request may queue for its reader before the loop stops reading.
 pub const INFLOW_BOUND: usize = 256 * 1024;
@@ -129,15 +129,8 @@ impl Inflow {
 
     /// Tells the loop the reader wants more, unless it was told already.
     fn wake(&self) {
-        if self.notified.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let delivery = Delivery {
-            ticket: Arc::clone(&self.ticket),
-            answer: Answer::Ready,
-        };
         // A stopped reactor ended the body as Gone: the reader learns it.
-        let _ = self.door.deliver(delivery);
+        self.door.wake_once(&self.notified, &self.ticket);
     }
 }
 

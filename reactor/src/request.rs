@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use httparse::Header;
 
-use crate::defer::{Deferral, Dispatch, Job, Responder, Ticket, Work};
+use crate::defer::{Deferral, Dispatch, Job, Offload, Responder, Ticket, Work};
 use crate::inflow::BodyReader;
 use crate::parse::{Head, Version};
 use crate::request_id::RequestId;
@@ -236,8 +236,13 @@ impl<'a> Request<'a> {
         let Some(offload) = self.dispatch.and_then(|d| d.offload) else {
             return work(&self.to_owned_request());
         };
+        self.offload(offload, Work::Answer(Box::new(work)))
+    }
+
+    /// Queues `work` on the pool; a full queue is answered 503 by the request frame.
+    fn offload(&self, offload: &dyn Offload, work: Work) -> Response {
         let (pending, responder) = self.defer_until(TimerKind::Blocking);
-        if let Err(job) = offload.submit(Job::new(Work::Answer(Box::new(work)), responder)) {
+        if let Err(job) = offload.submit(Job::new(work, responder)) {
             job.reject();
             self.dispatch
                 .expect("a pool comes with a dispatch")
@@ -291,16 +296,7 @@ impl<'a> Request<'a> {
             }
             return pending;
         };
-        let (pending, responder) = self.defer_until(TimerKind::Blocking);
-        let job = Job::new(Work::Stream(Box::new(head), Box::new(work)), responder);
-        if let Err(job) = offload.submit(job) {
-            job.reject();
-            self.dispatch
-                .expect("a pool comes with a dispatch")
-                .taken
-                .set(Deferral::Overloaded);
-        }
-        pending
+        self.offload(offload, Work::Stream(Box::new(head), Box::new(work)))
     }
 
     /// Sends `head` and then everything `reader` gives, read on the blocking pool (see

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::defer::{Answer, AnswerError, Delivery, Door, Responder, Ticket};
+use crate::defer::{AnswerError, Door, Responder, Ticket};
 use crate::parse::Version;
 use crate::response::Response;
 
@@ -108,15 +108,8 @@ impl Stream {
 
     /// Tells the loop there is news, unless it was told already and has not looked.
     fn wake(self: &Arc<Stream>) {
-        if self.notified.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let delivery = Delivery {
-            ticket: Arc::clone(&self.ticket),
-            answer: Answer::Ready,
-        };
         // A stopped reactor closed the connection: the writer learns it from `gone`.
-        let _ = self.door.deliver(delivery);
+        self.door.wake_once(&self.notified, &self.ticket);
     }
 }
 
@@ -174,7 +167,13 @@ impl BodyWriter {
     /// Gives up on the body: the connection closes without the last chunk, and the loop
     /// reports it (as a panic with `panicked`, else as an unfinished body).
     pub(crate) fn abandon(mut self, panicked: bool) {
-        self.finished = true; // Drop has nothing left to do
+        self.give_up(panicked);
+    }
+
+    /// What was written still goes out (no waiting for room here), then the connection
+    /// closes without the last chunk.
+    fn give_up(&mut self, panicked: bool) {
+        self.finished = true; // nothing left for Drop to do
         let stream = Arc::clone(&self.stream);
         let mut queue = stream.lock();
         if queue.end == End::Open {
@@ -284,19 +283,8 @@ impl Write for BodyWriter {
 
 impl Drop for BodyWriter {
     fn drop(&mut self) {
-        if self.finished {
-            return;
-        }
-        // Abandoned: what was written still goes out (no waiting for room here), then
-        // the connection closes without the last chunk.
-        let panicked = std::thread::panicking();
-        let stream = Arc::clone(&self.stream);
-        let mut queue = stream.lock();
-        if queue.end == End::Open {
-            self.frame_into(&mut queue.data, false);
-            queue.end = End::Abandoned { panicked };
-            drop(queue);
-            stream.wake();
+        if !self.finished {
+            self.give_up(std::thread::panicking());
         }
     }
 }

@@ -152,6 +152,13 @@ impl Pending {
         answer: Result<Response, Failure>,
         last: bool,
     ) -> Option<CloseReason> {
+        let (context, exchange) = self.answering(cx, last);
+        conclude(cx, out, exchange, answer, &context)
+    }
+
+    /// The answer is here: it is timed, and encoded with the request's context and how
+    /// it asked to be answered (a drain under way may close the connection after it).
+    fn answering<H>(&self, cx: &Shared<H>, last: bool) -> (Context<'_>, Exchange) {
         cx.stats
             .answered_in(nanos(self.ticket.queued_at().elapsed()));
         let context = Context::of_ticket(&self.ticket, Some(self.ticket.queued_at()));
@@ -159,7 +166,7 @@ impl Pending {
             close: self.exchange.close || (last && cx.is_draining()),
             ..self.exchange
         };
-        conclude(cx, out, exchange, answer, &context)
+        (context, exchange)
     }
 
     /// A failure of `kind` concerning this request, with its context.
@@ -183,13 +190,7 @@ impl Pending {
         head: &Response,
         last: bool,
     ) -> Result<bool, Option<CloseReason>> {
-        cx.stats
-            .answered_in(nanos(self.ticket.queued_at().elapsed()));
-        let context = Context::of_ticket(&self.ticket, Some(self.ticket.queued_at()));
-        let exchange = Exchange {
-            close: self.exchange.close || (last && cx.is_draining()),
-            ..self.exchange
-        };
+        let (context, exchange) = self.answering(cx, last);
         // HTTP/1.0 has no chunked coding: the close delimits the body.
         let length = match self.ticket.request.version() {
             Version::Http10 => Length::UntilClose,
