@@ -624,6 +624,7 @@ impl Builder {
                 c.max_request_line < 16,
                 "max_request_line must be at least 16 bytes (a request line fits)",
             ),
+            (c.max_head > 1 << 30, "max_head must be at most 1 GiB"),
             (
                 c.read_buffer < MIN_READ_BUFFER,
                 "read_buffer must be at least 64 bytes",

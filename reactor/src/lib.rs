@@ -92,7 +92,7 @@ pub use crate::{
     inflow::{BodyReader, INFLOW_BOUND},
     parse::Version,
     reactor::{Exit, PreparedReactor, Reactor},
-    request::{ConnId, OwnedRequest, Request},
+    request::{ConnId, OwnedHeaders, OwnedRequest, Request},
     request_id::{MAX_INCOMING_ID, RequestId},
     response::{Fault, Response},
     slot::SlotSignal,

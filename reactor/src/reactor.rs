@@ -90,6 +90,13 @@ impl PreparedReactor {
         Preamble::new(&config.server_name).map_err(|e| {
             io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
         })?;
+        if config.max_head > 1 << 30 {
+            // Owned copies of requests store field lengths in 32 bits.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "max_head must be at most 1 GiB",
+            ));
+        }
         let timers = Timers::new([
             config.header_timeout,
             config.keepalive_timeout,

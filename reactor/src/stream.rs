@@ -31,6 +31,11 @@ use crate::response::Response;
 /// Bytes a stream may queue for its connection before its writer blocks.
 pub const STREAM_BOUND: usize = 64 * 1024;
 
+/// Buffers this small are freed once drained rather than kept: what an event stream
+/// writes is this small, and an idle stream then holds none (a bulk stream's buffers are
+/// larger, and kept).
+const SMALL: usize = 4 * 1024;
+
 /// What the writer gathers before it queues a chunk: small writes make one chunk, not
 /// many (`flush` queues at once).
 const CHUNK: usize = 16 * 1024;
@@ -84,6 +89,9 @@ impl Stream {
         queue.data.clear();
         if queue.data.capacity() > 2 * STREAM_BOUND {
             queue.data.shrink_to(STREAM_BOUND);
+        } else if queue.data.capacity() <= SMALL {
+            // An event stream's few bytes: freed, so an idle stream holds no buffer.
+            queue.data = Vec::new();
         }
         let end = queue.end;
         drop(queue);
@@ -254,9 +262,14 @@ impl BodyWriter {
             Framing::UntilClose => data.extend_from_slice(&self.local),
             Framing::Discard => {}
         }
-        self.local.clear();
         if self.local.capacity() > CHUNK {
+            self.local.clear();
             self.local.shrink_to(CHUNK);
+        } else if self.local.capacity() <= SMALL {
+            // Likewise: an idle event stream's writer holds no buffer.
+            self.local = Vec::new();
+        } else {
+            self.local.clear();
         }
     }
 }

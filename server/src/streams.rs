@@ -173,38 +173,63 @@ fn ticker() -> &'static Sender<Subscription> {
     })
 }
 
-/// Sends each stream's events when they are due: a heap of streams by due time.
+/// A stream waiting for its next event: ordered by when it is due (the earliest first in
+/// the max-heap), then by arrival.
+struct Due {
+    at: Instant,
+    seq: u64,
+    sub: Subscription,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Due) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Due {}
+
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Due) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Due {
+    fn cmp(&self, other: &Due) -> std::cmp::Ordering {
+        (Reverse(self.at), Reverse(self.seq)).cmp(&(Reverse(other.at), Reverse(other.seq)))
+    }
+}
+
+/// Sends each stream's events when they are due: the streams themselves live in a heap
+/// ordered by due time, nothing else per stream.
 fn tick(new: &Receiver<Subscription>) {
-    let mut due: BinaryHeap<(Reverse<Instant>, u64)> = BinaryHeap::new();
-    let mut streams: std::collections::HashMap<u64, Subscription> = Default::default();
-    let mut next_id = 0u64;
+    let mut due: BinaryHeap<Due> = BinaryHeap::new();
+    let mut seq = 0u64;
     loop {
         let wait = due
             .peek()
-            .map(|(Reverse(at), _)| at.saturating_duration_since(Instant::now()));
+            .map(|d| d.at.saturating_duration_since(Instant::now()));
         let received = match wait {
             Some(wait) => new.recv_timeout(wait).map_err(|e| e.is_disconnected()),
             None => new.recv().map_err(|_| true),
         };
         match received {
-            Ok(subscription) => {
+            Ok(sub) => {
                 // The first event goes at once.
-                due.push((Reverse(Instant::now()), next_id));
-                streams.insert(next_id, subscription);
-                next_id += 1;
+                due.push(Due {
+                    at: Instant::now(),
+                    seq,
+                    sub,
+                });
+                seq += 1;
             }
             Err(true) => return, // the server is gone
             Err(false) => {}
         }
         let now = Instant::now();
-        while let Some(&(Reverse(at), id)) = due.peek() {
-            if at > now {
-                break;
-            }
-            due.pop();
-            let Some(mut sub) = streams.remove(&id) else {
-                continue;
-            };
+        while due.peek().is_some_and(|d| d.at <= now) {
+            let Due { at, seq, mut sub } = due.pop().expect("peeked");
             if sub.sent == sub.n {
                 let _ = sub.stream.finish();
                 continue;
@@ -215,13 +240,12 @@ fn tick(new: &Receiver<Subscription>) {
                 continue; // the client left
             }
             sub.sent += 1;
-            let next = if sub.sent == sub.n {
+            let at = if sub.sent == sub.n {
                 now
             } else {
                 at + sub.every
             };
-            due.push((Reverse(next), id));
-            streams.insert(id, sub);
+            due.push(Due { at, seq, sub });
         }
     }
 }
