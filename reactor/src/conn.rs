@@ -640,14 +640,14 @@ impl Conn {
     /// seen either, and is counted here as well.
     pub(crate) fn release<H>(&mut self, cx: &mut Shared<H>, stopping: bool) {
         self.cut_upload();
+        let why = if stopping {
+            "its worker stopped"
+        } else {
+            "the connection closed"
+        };
         if let Reading::Dispatched(pending) = &self.reading {
             let ticket = &pending.ticket;
             if ticket.abandon() || (stopping && ticket.is_answered()) {
-                let why = if stopping {
-                    "its worker stopped"
-                } else {
-                    "the connection closed"
-                };
                 let failure = pending.failure(
                     FailureKind::ClientGone,
                     format!("{why} before the deferred answer was sent; the answer is discarded"),
@@ -663,11 +663,6 @@ impl Conn {
         }
         if let Reading::Streaming(streaming) = &self.reading {
             if streaming.stream.close() {
-                let why = if stopping {
-                    "its worker stopped"
-                } else {
-                    "the connection closed"
-                };
                 let failure = ticket_failure(
                     &streaming.stream.ticket,
                     FailureKind::ClientGone,
