@@ -1,11 +1,11 @@
 //! Entry points for warden's micro-benchmarks (`benches/` at the top of the workspace).
 //! Not part of the API: hidden, and free to change.
 
-use crate::chunked::{ChunkedDecoder, Cursor};
 use crate::config::Config;
-use crate::encode::{self, Exchange, Preamble};
-use crate::parse::{self, Status};
-use crate::response::Response;
+use crate::http::chunked::{ChunkedDecoder, Cursor};
+use crate::http::encode::{self, Exchange, Preamble};
+use crate::http::parse::{self, Status};
+use crate::http::response::Response;
 
 /// Parses every complete request head in `buf`, one after the other, as a connection
 /// does with a pipelined batch; returns how many there were.
@@ -53,7 +53,7 @@ impl Encoder {
     /// Appends `response` to `out` as a keep-alive response.
     pub fn encode(&self, response: &Response, out: &mut Vec<u8>) {
         let exchange = Exchange {
-            answering: crate::parse::Answering::Other,
+            answering: crate::http::parse::Answering::Other,
             close: false,
             http10_keep_alive: false,
         };

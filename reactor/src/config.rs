@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::access::AccessLog;
+use crate::observe::access::AccessLog;
 
 /// The most header fields a request may carry, whatever [`Config::max_headers`] says: the
 /// parser keeps its header slots on the stack, so the bound is fixed at compile time.

@@ -17,19 +17,19 @@ use std::sync::Arc;
 
 use mio::net::TcpStream;
 
+use crate::answer::defer::{Answer, Ticket};
+use crate::answer::inflow::InEnd;
+use crate::answer::stream::{End, Stream};
+use crate::answer::upgrade::Upgrade;
 use crate::buf::ReadBuf;
-use crate::defer::{Answer, Ticket};
-use crate::error::RequestError;
-use crate::failure::{Failure, FailureKind};
-use crate::handler::Handler;
-use crate::inflow::InEnd;
-use crate::request::ConnId;
-use crate::response::Response;
+use crate::http::error::RequestError;
+use crate::http::handler::Handler;
+use crate::http::request::ConnId;
+use crate::http::response::Response;
+use crate::observe::stats::CloseReason;
 use crate::shared::Shared;
-use crate::stats::CloseReason;
-use crate::stream::{End, Stream};
+use crate::supervise::failure::{Failure, FailureKind};
 use crate::timer::{Link, TimerKind};
-use crate::upgrade::Upgrade;
 
 use self::read::{Input, READ_BUDGET, Reading, read_limit};
 use self::respond::{Streaming, reject};

@@ -40,68 +40,61 @@
 // One block needs unsafe: the sendfile(2) call in `sendfile.rs`, allowed there alone.
 #![deny(unsafe_code)]
 
-mod access;
-mod activity;
+// The layers, lowest first; each folder's own page says what it may use.
+mod answer;
+mod http;
+mod observe;
+mod supervise;
+
+// The loop: it may use every layer, and nothing below imports it.
 #[doc(hidden)]
 pub mod bench;
 mod buf;
-mod chunked;
-mod clock;
 mod config;
 mod conn;
-mod date;
-mod defer;
-mod encode;
-mod error;
-mod failure;
-mod file;
-mod frame;
-mod handler;
 mod inbox;
-mod inflow;
-mod parse;
 mod reactor;
-mod request;
-mod request_id;
-mod response;
-mod sendfile;
 mod shared;
 mod slot;
-mod stats;
-mod status;
-mod stream;
 #[doc(hidden)]
 pub mod testing;
 mod timer;
-mod upgrade;
 
 pub use crate::{
-    access::AccessLog,
-    activity::{Activity, InFlight},
+    answer::{
+        defer::{AnswerError, Job, JobEnd, Offload, Responder, Unanswerable},
+        file::content_type_for,
+        inflow::{BodyReader, INFLOW_BOUND},
+        stream::{BodyWriter, Event, EventStream, STREAM_BOUND},
+        upgrade::Upgraded,
+    },
     config::{Config, HEADER_SLOTS, StreamBodies},
-    defer::{AnswerError, Job, JobEnd, Offload, Responder, Unanswerable},
-    error::{ChunkError, InvalidResponse, RequestError},
-    failure::{Failure, FailureKind, Frame, Restart},
-    file::content_type_for,
-    frame::{
-        LogFailures, Supervisor, catch, describe_panic, install_panic_hook, panic_message,
-        set_supervised,
+    http::{
+        error::{ChunkError, InvalidResponse, RequestError},
+        handler::Handler,
+        parse::Version,
+        request::{ConnId, OwnedHeaders, OwnedRequest, Request},
+        request_id::{MAX_INCOMING_ID, RequestId},
+        response::{Fault, Response},
     },
-    handler::Handler,
     inbox::{Backlog, Handoff, Inbox, Orphans, SendError},
-    inflow::{BodyReader, INFLOW_BOUND},
-    parse::Version,
-    reactor::{Exit, PreparedReactor, Reactor},
-    request::{ConnId, OwnedHeaders, OwnedRequest, Request},
-    request_id::{MAX_INCOMING_ID, RequestId},
-    response::{Fault, Response},
-    slot::SlotSignal,
-    stats::{
-        BUCKETS, CloseReason, DURATION_BUCKETS, HistogramSnapshot, METHODS, REFUSAL_STATUSES,
-        STATUS_CLASSES, Stats, StatsSnapshot,
+    observe::{
+        access::AccessLog,
+        stats::{
+            BUCKETS, CloseReason, DURATION_BUCKETS, HistogramSnapshot, METHODS, REFUSAL_STATUSES,
+            STATUS_CLASSES, Stats, StatsSnapshot,
+        },
     },
-    stream::{BodyWriter, Event, EventStream, STREAM_BOUND},
-    upgrade::Upgraded,
+    reactor::{Exit, PreparedReactor, Reactor},
+    slot::SlotSignal,
+    supervise::{
+        activity::{Activity, InFlight},
+        failure::{Failure, FailureKind, Frame, Restart},
+        frame::{
+            LogFailures, Supervisor, catch, describe_panic, install_panic_hook, panic_message,
+            set_supervised,
+        },
+    },
 };
 
 /// `mio`, re-exported so that callers hand sockets over with the same version.

@@ -9,21 +9,21 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
-use crate::activity::Activity;
+use crate::answer::defer::{Answer, Delivery, Door, Offload};
 use crate::config::Config;
 use crate::conn::{Conn, Outcome, ticket_failure};
-use crate::date::DateCache;
-use crate::defer::{Answer, Delivery, Door, Offload};
-use crate::encode::Preamble;
-use crate::failure::{Failure, FailureKind};
-use crate::frame::{self, Supervisor};
-use crate::handler::Handler;
+use crate::http::date::DateCache;
+use crate::http::encode::Preamble;
+use crate::http::handler::Handler;
+use crate::http::request::ConnId;
+use crate::http::response::Fault;
 use crate::inbox::{Backlog, Command, Handoff, Inbox, Orphans};
-use crate::request::ConnId;
-use crate::response::Fault;
+use crate::observe::stats::{CloseReason, Stats};
 use crate::shared::Shared;
 use crate::slot::SlotSignal;
-use crate::stats::{CloseReason, Stats};
+use crate::supervise::activity::Activity;
+use crate::supervise::failure::{Failure, FailureKind};
+use crate::supervise::frame::{self, Supervisor};
 use crate::timer::{Link, Nodes, TimerKind, Timers};
 
 /// The token of the inbox's waker; connections use their slab keys, which never reach it.
@@ -689,10 +689,10 @@ impl<H: Handler> Reactor<H> {
             return;
         }
         log::trace!("worker {} {id} {peer}: upgraded", self.shared.worker);
-        let crate::upgrade::Upgrade { then, request, .. } = *upgrade;
+        let crate::answer::upgrade::Upgrade { then, request, .. } = *upgrade;
         let path = request.path().to_owned();
         let method = request.method().to_owned();
-        let upgraded = crate::upgrade::Upgraded {
+        let upgraded = crate::answer::upgrade::Upgraded {
             stream,
             buffered,
             request,

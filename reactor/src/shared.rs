@@ -5,18 +5,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::activity::Activity;
+use crate::answer::defer::{Door, Offload};
 use crate::buf::Pool;
-use crate::clock::Clock;
 use crate::config::Config;
-use crate::date::DateCache;
-use crate::defer::{Door, Offload};
-use crate::encode::Preamble;
-use crate::failure::Restart;
-use crate::frame::{LogFailures, Supervisor};
+use crate::http::date::DateCache;
+use crate::http::encode::Preamble;
+use crate::http::response::Fault;
+use crate::observe::clock::Clock;
+use crate::observe::stats::Stats;
 use crate::reactor::Exit;
-use crate::response::Fault;
-use crate::stats::Stats;
+use crate::supervise::activity::Activity;
+use crate::supervise::failure::Restart;
+use crate::supervise::frame::{LogFailures, Supervisor};
 
 /// What connections share within one reactor: everything but the sockets.
 pub(crate) struct Shared<H> {

@@ -82,7 +82,7 @@ mod tests {
     use mio::{Events, Poll, Token};
 
     use super::*;
-    use crate::stats::Stats;
+    use crate::observe::stats::Stats;
 
     /// The acceptor's side of the protocol, as `acceptor.rs` runs it, against a reactor
     /// that frees a slot at the same moment, thousands of times: the acceptor must never
@@ -106,7 +106,7 @@ mod tests {
                     for _ in 0..(round % 7) * 20 {
                         std::hint::spin_loop();
                     }
-                    stats.connection_closed(crate::stats::CloseReason::Done);
+                    stats.connection_closed(crate::observe::stats::CloseReason::Done);
                     signal.slot_freed();
                 }
             })

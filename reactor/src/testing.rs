@@ -6,8 +6,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 
 use crate::config::Config;
 use crate::conn::Conn;
-use crate::handler::Handler;
-use crate::request::ConnId;
+use crate::http::handler::Handler;
+use crate::http::request::ConnId;
 use crate::shared::Shared;
 
 /// One connection's protocol, driven by hand: `feed` bytes in any pieces, read what it
@@ -29,8 +29,8 @@ impl<H: Handler> Session<H> {
     /// over loopback can fail.
     pub fn new(config: Config, handler: H) -> io::Result<Session<H>> {
         // Handler panics are reported, not printed, as on a worker thread.
-        crate::frame::install_panic_hook();
-        crate::frame::set_supervised(true);
+        crate::supervise::frame::install_panic_hook();
+        crate::supervise::frame::set_supervised(true);
         let stream = placeholder_socket()?;
         let peer = SocketAddr::from(([127, 0, 0, 1], 9));
         Ok(Session {
@@ -88,7 +88,7 @@ impl<H: Handler> Session<H> {
     /// a 100 response if it has already received some or all of the content"), so it is
     /// the one part of the output that may differ between splits.
     pub fn final_output(&self) -> Vec<u8> {
-        let interim: &[u8] = crate::encode::CONTINUE;
+        let interim: &[u8] = crate::http::encode::CONTINUE;
         let mut out = Vec::with_capacity(self.output.len());
         let mut rest = &self.output[..];
         while let Some(i) = rest.windows(interim.len()).position(|w| w == interim) {

@@ -4,20 +4,20 @@
 use std::io::{self, Read};
 use std::sync::Arc;
 
+use crate::answer::defer::Ticket;
+use crate::answer::inflow::{InEnd, Inflow};
+use crate::answer::upgrade::Upgrade;
 use crate::buf::ReadBuf;
-use crate::chunked::{ChunkedDecoder, Cursor};
 use crate::config::StreamBodies;
-use crate::defer::Ticket;
-use crate::encode::CONTINUE;
-use crate::error::RequestError;
-use crate::handler::Handler;
-use crate::inflow::{InEnd, Inflow};
-use crate::parse::{self, Framing, Status};
-use crate::request::{self, Request};
+use crate::http::chunked::{ChunkedDecoder, Cursor};
+use crate::http::encode::CONTINUE;
+use crate::http::error::RequestError;
+use crate::http::handler::Handler;
+use crate::http::parse::{self, Framing, Status};
+use crate::http::request::{self, Request};
+use crate::observe::stats::CloseReason;
 use crate::shared::Shared;
-use crate::stats::CloseReason;
 use crate::timer::TimerKind;
-use crate::upgrade::Upgrade;
 
 use super::respond::{Origin, Pending, Reply, Streaming, reject, respond};
 use super::upload::{Incoming, Step, Upload};

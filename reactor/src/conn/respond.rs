@@ -8,24 +8,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::access::{self, Entry};
+use crate::answer::defer::{Deferral, Dispatch, Ticket};
+use crate::answer::inflow::Inflow;
+use crate::answer::stream::Stream;
+use crate::answer::upgrade::Upgrade;
 use crate::buf::Pool;
 use crate::buf::ReadBuf;
-use crate::defer::{Deferral, Dispatch, Ticket};
-use crate::encode::{self, Exchange, Length};
-use crate::error::{InvalidResponse, RequestError};
-use crate::failure::{Failure, FailureKind, Restart};
-use crate::frame;
-use crate::handler::Handler;
-use crate::inflow::Inflow;
-use crate::parse::{Answering, Head, Version};
-use crate::request::{self, ConnId, Request};
-use crate::request_id::RequestId;
-use crate::response::{FileBody, Response};
+use crate::http::encode::{self, Exchange, Length};
+use crate::http::error::{InvalidResponse, RequestError};
+use crate::http::handler::Handler;
+use crate::http::parse::{Answering, Head, Version};
+use crate::http::request::{self, ConnId, Request};
+use crate::http::request_id::RequestId;
+use crate::http::response::{FileBody, Response};
+use crate::observe::access::{self, Entry};
+use crate::observe::stats::{CloseReason, method_index, nanos};
 use crate::shared::Shared;
-use crate::stats::{CloseReason, method_index, nanos};
-use crate::stream::Stream;
-use crate::upgrade::Upgrade;
+use crate::supervise::failure::{Failure, FailureKind, Restart};
+use crate::supervise::frame;
 
 use super::read::Reading;
 use super::write::Writing;
@@ -492,7 +492,7 @@ fn echo_id(out: &mut Vec<u8>, start: usize, response: &Response, id: RequestId<'
         return;
     };
     // An id is at most 128 visible characters: the line fits on the stack.
-    let mut line = [0u8; 32 + crate::request_id::MAX_INCOMING_ID];
+    let mut line = [0u8; 32 + crate::http::request_id::MAX_INCOMING_ID];
     let mut cursor = &mut line[..];
     let room = cursor.len();
     if std::io::Write::write_fmt(&mut cursor, format_args!("X-Request-Id: {id}\r\n")).is_err() {

@@ -4,10 +4,10 @@
 use std::io;
 use std::sync::Arc;
 
+use crate::answer::inflow::{InEnd, Inflow};
 use crate::buf::ReadBuf;
-use crate::chunked::{ChunkedDecoder, Cursor};
-use crate::error::RequestError;
-use crate::inflow::{InEnd, Inflow};
+use crate::http::chunked::{ChunkedDecoder, Cursor};
+use crate::http::error::RequestError;
 
 use super::respond::Pending;
 

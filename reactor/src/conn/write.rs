@@ -2,10 +2,10 @@
 
 use std::io::{self, Write};
 
+use crate::answer::sendfile;
 use crate::buf::{Pool, WriteBuf};
-use crate::response::FileBody;
-use crate::sendfile;
-use crate::stats::Stats;
+use crate::http::response::FileBody;
+use crate::observe::stats::Stats;
 
 use super::Conn;
 

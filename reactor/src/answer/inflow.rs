@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 
-use crate::defer::{Door, Ticket};
+use crate::answer::defer::{Door, Ticket};
 
 /// Body bytes a streamed request may queue for its reader before the loop stops reading.
 pub const INFLOW_BOUND: usize = 256 * 1024;

@@ -11,7 +11,7 @@
 //! same buffer, behind the bytes it reads: a chunked body needs no second buffer, and the
 //! request handed to the handler borrows it like any other body.
 
-use crate::error::{ChunkError, RequestError};
+use crate::http::error::{ChunkError, RequestError};
 
 /// Where decoding stands in a buffer: bytes before `read` are consumed; decoded data fills
 /// `..written`. `written <= read` always holds.

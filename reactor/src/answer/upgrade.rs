@@ -4,8 +4,8 @@
 use std::fmt;
 use std::net::TcpStream;
 
-use crate::request::OwnedRequest;
-use crate::response::Response;
+use crate::http::request::OwnedRequest;
+use crate::http::response::Response;
 
 /// A connection that switched protocols, handed to the application (see
 /// [`Request::upgrade`](crate::Request::upgrade)). It has left the worker: its loop, its

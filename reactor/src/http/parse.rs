@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use httparse::Header;
 
 use crate::config::{Config, HEADER_SLOTS};
-use crate::error::RequestError;
+use crate::http::error::RequestError;
 
 /// Parsing made progress, or needs more bytes.
 #[derive(Debug, PartialEq, Eq)]

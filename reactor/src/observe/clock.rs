@@ -64,7 +64,7 @@ impl Clock {
     }
 
     fn nanos(&self, t: Instant) -> u64 {
-        crate::stats::nanos(t.saturating_duration_since(self.epoch))
+        crate::observe::stats::nanos(t.saturating_duration_since(self.epoch))
     }
 }
 

@@ -1,7 +1,7 @@
 //! What answers requests.
 
-use crate::request::Request;
-use crate::response::Response;
+use crate::http::request::Request;
+use crate::http::response::Response;
 
 /// Answers requests. Implemented for every `Fn(&Request) -> Response`.
 ///

@@ -119,7 +119,7 @@ impl Response {
     pub fn status_page(status: u16) -> Response {
         Response::new(status)
             .with_content_type("text/plain; charset=utf-8")
-            .with_body(crate::status::status_page(status))
+            .with_body(crate::http::status::status_page(status))
     }
 
     /// Replaces the status.

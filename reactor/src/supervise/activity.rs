@@ -11,7 +11,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 
-use crate::request::ConnId;
+use crate::http::request::ConnId;
 
 /// Bytes of `METHOD path` kept for reports; longer paths are cut.
 const DESC_BYTES: usize = 96;

@@ -11,9 +11,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
-use crate::date::{format_http_date, parse_http_date};
-use crate::request::Request;
-use crate::response::{FileBody, Response};
+use crate::http::date::{format_http_date, parse_http_date};
+use crate::http::request::Request;
+use crate::http::response::{FileBody, Response};
 
 impl Response {
     /// The file at `path`, answering `req`: its content type from the extension (see

@@ -1,10 +1,10 @@
 //! Response encoding: validation, then one append per piece into the connection's output.
 
-use crate::date::DATE_LEN;
-use crate::error::InvalidResponse;
-use crate::parse::Answering;
-use crate::response::Response;
-use crate::status::status_line;
+use crate::http::date::DATE_LEN;
+use crate::http::error::InvalidResponse;
+use crate::http::parse::Answering;
+use crate::http::response::Response;
+use crate::http::status::status_line;
 
 /// The interim response sent before reading a body the client holds back
 /// (`Expect: 100-continue`).

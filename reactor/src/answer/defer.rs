@@ -29,13 +29,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use mio::Waker;
 
-use crate::failure::{Failure, FailureKind, Frame};
-use crate::frame;
-use crate::request::{ConnId, OwnedRequest};
-use crate::response::Response;
-use crate::stream::{BodyWriter, Stream};
+use crate::answer::stream::{BodyWriter, Stream};
+use crate::answer::upgrade::Upgrade;
+use crate::http::request::{ConnId, OwnedRequest};
+use crate::http::response::Response;
+use crate::supervise::failure::{Failure, FailureKind, Frame};
+use crate::supervise::frame;
 use crate::timer::TimerKind;
-use crate::upgrade::Upgrade;
 
 const PENDING: u8 = 0;
 const ANSWERED: u8 = 1;
@@ -595,7 +595,7 @@ pub(crate) struct Dispatch<'a> {
     pub(crate) taken: std::cell::Cell<Deferral>,
     /// The body of a streamed request, for [`Request::body_reader`](crate::Request::body_reader).
     /// (A reference: no drop glue on the path every request takes.)
-    pub(crate) inflow: std::cell::Cell<Option<&'a Arc<crate::inflow::Inflow>>>,
+    pub(crate) inflow: std::cell::Cell<Option<&'a Arc<crate::answer::inflow::Inflow>>>,
 }
 
 /// Whether the handler deferred its request.

@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use httparse::Header;
 
-use crate::defer::{Deferral, Dispatch, Job, Offload, Responder, Ticket, Work};
-use crate::inflow::BodyReader;
-use crate::parse::{Head, Version};
-use crate::request_id::RequestId;
-use crate::response::Response;
-use crate::stream::BodyWriter;
+use crate::answer::defer::{Deferral, Dispatch, Job, Offload, Responder, Ticket, Work};
+use crate::answer::inflow::BodyReader;
+use crate::answer::stream::BodyWriter;
+use crate::answer::upgrade::{Upgrade, Upgraded};
+use crate::http::parse::{Head, Version};
+use crate::http::request_id::RequestId;
+use crate::http::response::Response;
 use crate::timer::TimerKind;
-use crate::upgrade::{Upgrade, Upgraded};
 
 /// Identifies one connection within its reactor, for logs and failure reports. Ids are
 /// never reused while the reactor runs.
@@ -376,7 +376,7 @@ impl<'a> Request<'a> {
     /// lists `upgrade` and the request is HTTP/1.1 ("A server MUST ignore an Upgrade
     /// header field that is received in an HTTP/1.0 request", RFC 9110 7.8).
     pub fn upgrade_requested(&self) -> Option<&'a str> {
-        if self.version() != crate::parse::Version::Http11 {
+        if self.version() != crate::http::parse::Version::Http11 {
             return None;
         }
         let asked = self.headers.iter().any(|h| {

@@ -5,9 +5,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::parse::Version;
-use crate::request::ConnId;
-use crate::request_id::RequestId;
+use crate::http::parse::Version;
+use crate::http::request::ConnId;
+use crate::http::request_id::RequestId;
 
 /// The shape of an access log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,9 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::defer::{AnswerError, Door, Responder, Ticket};
-use crate::parse::Version;
-use crate::response::Response;
+use crate::answer::defer::{AnswerError, Door, Responder, Ticket};
+use crate::http::parse::Version;
+use crate::http::response::Response;
 
 /// Bytes a stream may queue for its connection before its writer blocks.
 pub const STREAM_BOUND: usize = 64 * 1024;

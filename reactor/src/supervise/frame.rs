@@ -7,7 +7,7 @@ use std::cell::{Cell, RefCell};
 use std::panic::{self, PanicHookInfo};
 use std::sync::{Arc, Once};
 
-use crate::failure::{Failure, Restart};
+use crate::supervise::failure::{Failure, Restart};
 
 /// Receives every failure a reactor catches, on the reactor's thread, right where it was
 /// caught, and picks the restart to apply (like `handler-bind` choosing among the
@@ -122,7 +122,7 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Box<dyn Any + Send>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::failure::FailureKind;
+    use crate::supervise::failure::FailureKind;
 
     #[test]
     fn supervised_panics_are_recorded_not_printed() {
