@@ -14,7 +14,7 @@ pub fn parse_heads(buf: &[u8], config: &Config) -> usize {
     let mut count = 0;
     while at < buf.len() {
         let mut slots = parse::slots();
-        match parse::parse_head(&buf[at..], &mut slots, config) {
+        match parse::parse_head(&buf[at..], &mut slots, config.limits()) {
             Ok(Status::Complete(head)) => {
                 at += head.info.len;
                 count += 1;

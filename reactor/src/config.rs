@@ -2,11 +2,8 @@
 
 use std::time::Duration;
 
+use crate::http::limits::Limits;
 use crate::observe::access::AccessLog;
-
-/// The most header fields a request may carry, whatever [`Config::max_headers`] says: the
-/// parser keeps its header slots on the stack, so the bound is fixed at compile time.
-pub const HEADER_SLOTS: usize = 128;
 
 /// Limits and timeouts of one reactor; every field has a production default.
 ///
@@ -58,7 +55,7 @@ pub struct Config {
     pub max_head: usize,
     /// Longest request line in bytes; longer gets 414. Default 8 KiB.
     pub max_request_line: usize,
-    /// Most header fields in a request, at most [`HEADER_SLOTS`]; more gets 431. Default 64.
+    /// Most header fields in a request, at most [`HEADER_SLOTS`](crate::HEADER_SLOTS); more gets 431. Default 64.
     pub max_headers: usize,
     /// Largest request body in bytes, after chunked decoding; larger gets 413. Default 1 MiB.
     pub max_body: usize,
@@ -110,6 +107,8 @@ impl Eq for StreamBodies {}
 
 impl Default for Config {
     fn default() -> Config {
+        // The head limits are the parser's own defaults.
+        let limits = Limits::default();
         Config {
             header_timeout: Duration::from_secs(10),
             keepalive_timeout: Duration::from_secs(15),
@@ -119,9 +118,9 @@ impl Default for Config {
             handler_deadline: Some(Duration::from_secs(30)),
             blocking_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
-            max_head: 16 * 1024,
-            max_request_line: 8 * 1024,
-            max_headers: 64,
+            max_head: limits.max_head,
+            max_request_line: limits.max_request_line,
+            max_headers: limits.max_headers,
             max_body: 1024 * 1024,
             read_buffer: 16 * 1024,
             pooled_buffers: 256,
@@ -137,8 +136,12 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The header slots the parser may fill: `max_headers`, capped at [`HEADER_SLOTS`].
-    pub(crate) fn header_slots(&self) -> usize {
-        self.max_headers.clamp(1, HEADER_SLOTS)
+    /// What the parser needs of these settings.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_head: self.max_head,
+            max_request_line: self.max_request_line,
+            max_headers: self.max_headers,
+        }
     }
 }

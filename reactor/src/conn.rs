@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 use mio::net::TcpStream;
 
-use crate::answer::defer::{Answer, Ticket};
+use crate::answer::door::Answer;
+use crate::answer::ticket::Ticket;
 use crate::answer::inflow::InEnd;
 use crate::answer::stream::{End, Stream};
 use crate::answer::upgrade::Upgrade;
@@ -688,7 +689,7 @@ impl Conn {
             Reading::Head if self.rbuf.is_none() && self.served > 0 => TimerKind::Idle,
             Reading::Head => TimerKind::Header,
             Reading::Body { .. } => TimerKind::Body,
-            Reading::Dispatched(ref pending) => pending.ticket.timer,
+            Reading::Dispatched(ref pending) => TimerKind::awaiting(pending.ticket.deadline),
             Reading::Streaming(_) => TimerKind::Stream,
             // A reader that has not taken what is queued holds the client back: no
             // deadline then (the reader is slow, not the client).

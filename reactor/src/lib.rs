@@ -62,18 +62,24 @@ mod timer;
 
 pub use crate::{
     answer::{
-        defer::{AnswerError, Job, JobEnd, Offload, Responder, Unanswerable},
         file::content_type_for,
         inflow::{BodyReader, INFLOW_BOUND},
-        stream::{BodyWriter, Event, EventStream, STREAM_BOUND},
+        job::{Job, JobEnd, Offload},
+        responder::{AnswerError, Responder},
+        sse::{Event, EventStream},
+        stream::STREAM_BOUND,
+        ticket::Unanswerable,
         upgrade::Upgraded,
+        writer::BodyWriter,
     },
-    config::{Config, HEADER_SLOTS, StreamBodies},
+    config::{Config, StreamBodies},
     http::{
         error::{ChunkError, InvalidResponse, RequestError},
         handler::Handler,
+        limits::HEADER_SLOTS,
         parse::Version,
-        request::{ConnId, OwnedHeaders, OwnedRequest, Request},
+        owned::{OwnedHeaders, OwnedRequest},
+        request::{ConnId, Request},
         request_id::{MAX_INCOMING_ID, RequestId},
         response::{Fault, Response},
     },

@@ -9,7 +9,8 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
-use crate::answer::defer::{Answer, Delivery, Door, Offload};
+use crate::answer::door::{Answer, Delivery, Door};
+use crate::answer::job::Offload;
 use crate::config::Config;
 use crate::conn::{Conn, Outcome, ticket_failure};
 use crate::http::date::DateCache;
@@ -289,7 +290,7 @@ impl<H: Handler> Reactor<H> {
     /// Runs the closures of [`Request::blocking`](crate::Request::blocking) on `pool`;
     /// without one they run on the loop itself.
     pub fn set_offload(&mut self, pool: Arc<dyn Offload>) {
-        self.shared.offload = Some(pool);
+        self.shared.dispatch.offload = Some(pool);
     }
 
     /// Signals `signal` each time a connection closes, so an acceptor paused at its

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use crate::answer::defer::{Door, Offload};
+use crate::answer::dispatch::Dispatch;
+use crate::answer::door::Door;
 use crate::buf::Pool;
 use crate::config::Config;
 use crate::http::date::DateCache;
@@ -45,10 +46,9 @@ pub(crate) struct Shared<H> {
     pub(crate) stop: Option<Exit>,
     /// The worker this reactor serves as, for log lines.
     pub(crate) worker: usize,
-    /// Where deferred answers come back: the reactor's answer channel and waker.
-    pub(crate) door: Door,
-    /// The blocking pool of `Request::blocking`, if the reactor has one.
-    pub(crate) offload: Option<Arc<dyn Offload>>,
+    /// What a request needs to be answered later: where answers come back (the
+    /// reactor's answer channel and waker) and the blocking pool, if the reactor has one.
+    pub(crate) dispatch: Dispatch,
     /// The counters other threads read.
     pub(crate) stats: Arc<Stats>,
     /// For request and handler durations.
@@ -92,8 +92,7 @@ impl<H> Shared<H> {
             pending_fault: None,
             stop: None,
             worker: 0,
-            door,
-            offload: None,
+            dispatch: Dispatch::new(door),
             stats: Arc::new(Stats::default()),
             clock: Clock::new(Instant::now()),
         })

@@ -8,6 +8,8 @@
 
 use std::time::Duration;
 
+use crate::answer::ticket::Deadline;
+
 /// Marks the end of a list.
 const NIL: u32 = u32::MAX;
 
@@ -36,6 +38,14 @@ pub(crate) enum TimerKind {
 pub(crate) const KINDS: usize = 8;
 
 impl TimerKind {
+    /// The timeout a deferred answer held to `deadline` waits under.
+    pub(crate) fn awaiting(deadline: Deadline) -> TimerKind {
+        match deadline {
+            Deadline::Handler => TimerKind::Deferred,
+            Deadline::Blocking => TimerKind::Blocking,
+        }
+    }
+
     const ALL: [TimerKind; KINDS] = [
         TimerKind::Header,
         TimerKind::Idle,

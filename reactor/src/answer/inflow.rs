@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
 
-use crate::answer::defer::{Door, Ticket};
+use crate::answer::door::Door;
+use crate::answer::ticket::Ticket;
 
 /// Body bytes a streamed request may queue for its reader before the loop stops reading.
 pub const INFLOW_BOUND: usize = 256 * 1024;

@@ -7,10 +7,24 @@
 //! `observe`, never the loop. The methods of [`Request`](crate::Request) that hand work
 //! off (`defer`, `blocking`, `stream_*`, `body_reader`, `upgrade`) are written here, in
 //! `handoff.rs`, as an `impl Request` block.
+//!
+//! Lowest first: `ticket` (what a deferred request and its connection share), `stream`
+//! (what a streamed body's writer and the loop share), `door` (how answers reach the
+//! loop), `responder`, `writer` and `sse` (answering from another thread), `inflow` (a
+//! streamed request body), `job` (work for a pool), `upgrade`, `dispatch` (the loop's side
+//! of a request handed to its handler), `handoff` (the `Request` methods); `file` and
+//! `sendfile` stand apart.
 
-pub(crate) mod defer;
+pub(crate) mod dispatch;
+pub(crate) mod door;
 pub(crate) mod file;
+pub(crate) mod handoff;
 pub(crate) mod inflow;
+pub(crate) mod job;
+pub(crate) mod responder;
 pub(crate) mod sendfile;
+pub(crate) mod sse;
 pub(crate) mod stream;
+pub(crate) mod ticket;
 pub(crate) mod upgrade;
+pub(crate) mod writer;

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::net::TcpStream;
 
-use crate::http::request::OwnedRequest;
+use crate::http::owned::OwnedRequest;
 use crate::http::response::Response;
 
 /// A connection that switched protocols, handed to the application (see

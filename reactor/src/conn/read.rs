@@ -4,7 +4,7 @@
 use std::io::{self, Read};
 use std::sync::Arc;
 
-use crate::answer::defer::Ticket;
+use crate::answer::ticket::{Deadline, Ticket};
 use crate::answer::inflow::{InEnd, Inflow};
 use crate::answer::upgrade::Upgrade;
 use crate::buf::ReadBuf;
@@ -244,7 +244,7 @@ impl Conn {
                 Reading::Head => {
                     let data = buf.filled();
                     let mut slots = parse::slots();
-                    let head = match parse::parse_head(data, &mut slots, &cx.config) {
+                    let head = match parse::parse_head(data, &mut slots, cx.config.limits()) {
                         Ok(Status::Complete(head)) => head,
                         Ok(Status::Partial) => return false,
                         Err(e) => {
@@ -258,7 +258,7 @@ impl Conn {
                         && let Some(StreamBodies(streams)) = cx.config.stream_bodies
                     {
                         let path_end = request::path_end(head.target);
-                        let asked = Request::new(&head, path_end, &[], peer, id, None);
+                        let asked = Request::new(&head, path_end, &[], peer, id, (0, 0), None);
                         if streams(&asked) {
                             let incoming = match info.framing {
                                 Framing::Length(n) if n > cx.config.max_streamed_body => {
@@ -277,9 +277,9 @@ impl Conn {
                                 asked.to_owned_request(),
                                 origin.key,
                                 origin.listener,
-                                TimerKind::Deferred,
+                                Deadline::Handler,
                             ));
-                            let inflow = Arc::new(Inflow::new(ticket, cx.door.clone()));
+                            let inflow = Arc::new(Inflow::new(ticket, cx.dispatch.door.clone()));
                             let reply =
                                 respond(cx, writing, &head, &[], false, origin, Some(&inflow));
                             let head_len = info.len;
@@ -403,7 +403,7 @@ impl Conn {
                     };
                     let data = buf.filled();
                     let mut slots = parse::slots();
-                    let head = match parse::parse_head(&data[..head_len], &mut slots, &cx.config) {
+                    let head = match parse::parse_head(&data[..head_len], &mut slots, cx.config.limits()) {
                         Ok(Status::Complete(head)) => head,
                         _ => unreachable!("a head that parsed once parses again"),
                     };

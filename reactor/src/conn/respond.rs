@@ -3,12 +3,12 @@
 //! served.
 
 use std::any::Any;
-use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::answer::defer::{Deferral, Dispatch, Ticket};
+use crate::answer::dispatch::Deferral;
+use crate::answer::ticket::Ticket;
 use crate::answer::inflow::Inflow;
 use crate::answer::stream::Stream;
 use crate::answer::upgrade::Upgrade;
@@ -256,23 +256,15 @@ pub(super) fn respond<H: Handler>(
     let method = method_index(head.method);
     let entered = cx.clock.entered();
     let started = cx.config.access_log.map(|_| Instant::now());
-    let dispatch = Dispatch {
-        door: &cx.door,
-        offload: cx.offload.as_deref(),
-        key: origin.key,
-        listener: origin.listener,
-        worker: cx.worker,
-        seq,
-        taken: Cell::new(Deferral::None),
-        inflow: Cell::new(inflow),
-    };
+    cx.dispatch.enter(origin.key, origin.listener, inflow);
     let request = Request::new(
         head,
         path_end,
         body,
         origin.peer,
         origin.id,
-        Some(&dispatch),
+        (cx.worker, seq),
+        Some(&cx.dispatch),
     );
     let called = frame::catch(|| cx.handler.call(&request));
     let returned = cx.clock.returned();
@@ -305,7 +297,7 @@ pub(super) fn respond<H: Handler>(
         started,
     };
     // The common case inline: answered at once, by a handler that did not defer.
-    let deferral = dispatch.taken.take();
+    let deferral = cx.dispatch.leave(inflow.is_some());
     if let (Deferral::None, Ok(response)) = (&deferral, &called) {
         cx.stats.answered_in(cx.clock.since_turn(returned));
         let close = match answer(cx, out, exchange, response, || context().request_id) {

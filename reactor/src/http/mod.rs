@@ -13,6 +13,8 @@ pub(crate) mod date;
 pub(crate) mod encode;
 pub(crate) mod error;
 pub(crate) mod handler;
+pub(crate) mod limits;
+pub(crate) mod owned;
 pub(crate) mod parse;
 pub(crate) mod request;
 pub(crate) mod request_id;

@@ -7,8 +7,8 @@ use std::mem::MaybeUninit;
 
 use httparse::Header;
 
-use crate::config::{Config, HEADER_SLOTS};
 use crate::http::error::RequestError;
+use crate::http::limits::{HEADER_SLOTS, Limits};
 
 /// Parsing made progress, or needs more bytes.
 #[derive(Debug, PartialEq, Eq)]
@@ -94,7 +94,7 @@ pub(crate) fn slots<'b>() -> Slots<'b> {
     [const { MaybeUninit::uninit() }; HEADER_SLOTS]
 }
 
-/// Parses one request head from the start of `buf`, applying the limits in `config`.
+/// Parses one request head from the start of `buf`, applying `limits`.
 ///
 /// A bare LF ends a line as CRLF does: "Although the line terminator for the start-line
 /// and fields is the sequence CRLF, a recipient MAY recognize a single LF as a line
@@ -106,23 +106,23 @@ pub(crate) fn slots<'b>() -> Slots<'b> {
 pub(crate) fn parse_head<'h, 'b>(
     buf: &'b [u8],
     slots: &'h mut Slots<'b>,
-    config: &Config,
+    limits: Limits,
 ) -> Result<Status<Head<'h, 'b>>, RequestError> {
     let mut req = httparse::Request::new(&mut []);
-    let parsed = req.parse_with_uninit_headers(buf, &mut slots[..config.header_slots()]);
+    let parsed = req.parse_with_uninit_headers(buf, &mut slots[..limits.header_slots()]);
     match parsed {
         Ok(httparse::Status::Partial) => {
-            check_line_length(buf, config)?;
-            if buf.len() >= config.max_head {
+            check_line_length(buf, limits)?;
+            if buf.len() >= limits.max_head {
                 return Err(RequestError::HeadTooLarge);
             }
             Ok(Status::Partial)
         }
         Ok(httparse::Status::Complete(len)) => {
-            if len > config.max_request_line {
-                check_line_length(buf, config)?;
+            if len > limits.max_request_line {
+                check_line_length(buf, limits)?;
             }
-            if len > config.max_head {
+            if len > limits.max_head {
                 return Err(RequestError::HeadTooLarge);
             }
             let method = req
@@ -147,7 +147,7 @@ pub(crate) fn parse_head<'h, 'b>(
         Err(e) => {
             // A limit the input crossed before its error wins, so the answer does not
             // depend on how much of the input had arrived when it was parsed.
-            if let Some(limit) = limit_crossed_first(buf, config) {
+            if let Some(limit) = limit_crossed_first(buf, limits) {
                 return Err(limit);
             }
             match e {
@@ -164,19 +164,19 @@ pub(crate) fn parse_head<'h, 'b>(
 
 /// For input with an error somewhere: whether a limit was crossed before it, that is,
 /// whether the longest prefix within the limit is still a valid start of a request.
-fn limit_crossed_first(buf: &[u8], config: &Config) -> Option<RequestError> {
+fn limit_crossed_first(buf: &[u8], limits: Limits) -> Option<RequestError> {
     let start = buf
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
         .unwrap_or(buf.len());
-    let line_cut = start + config.max_request_line + 1;
+    let line_cut = start + limits.max_request_line + 1;
     if buf.len() >= line_cut
         && !buf[start..line_cut].contains(&b'\n')
         && is_valid_start(&buf[..line_cut])
     {
         return Some(RequestError::UriTooLong);
     }
-    if buf.len() >= config.max_head && is_valid_start(&buf[..config.max_head]) {
+    if buf.len() >= limits.max_head && is_valid_start(&buf[..limits.max_head]) {
         return Some(RequestError::HeadTooLarge);
     }
     None
@@ -216,9 +216,9 @@ fn request_line(buf: &[u8]) -> (Option<&[u8]>, usize) {
 
 /// "A server that receives a request-target longer than any URI it wishes to parse MUST
 /// respond with a 414 (URI Too Long) status code" (RFC 9112 section 3).
-fn check_line_length(buf: &[u8], config: &Config) -> Result<(), RequestError> {
+fn check_line_length(buf: &[u8], limits: Limits) -> Result<(), RequestError> {
     let (_, len) = request_line(buf);
-    if len > config.max_request_line {
+    if len > limits.max_request_line {
         Err(RequestError::UriTooLong)
     } else {
         Ok(())
@@ -516,9 +516,9 @@ mod tests {
     use super::*;
 
     fn parse(bytes: &[u8]) -> Result<Status<HeadInfo>, RequestError> {
-        let config = Config::default();
+        let limits = Limits::default();
         let mut slots = slots();
-        parse_head(bytes, &mut slots, &config).map(|s| match s {
+        parse_head(bytes, &mut slots, limits).map(|s| match s {
             Status::Complete(head) => Status::Complete(head.info),
             Status::Partial => Status::Partial,
         })
@@ -700,34 +700,34 @@ mod tests {
 
     #[test]
     fn limits() {
-        let config = Config::default();
+        let limits = Limits::default();
         let long_target = format!(
             "GET /{} HTTP/1.1\r\nHost: a\r\n\r\n",
-            "a".repeat(config.max_request_line)
+            "a".repeat(limits.max_request_line)
         );
         assert_eq!(status_of(long_target.as_bytes()), 414);
         // 414 as soon as the line is too long, before it ends.
         assert_eq!(
-            status_of(&long_target.as_bytes()[..config.max_request_line + 10]),
+            status_of(&long_target.as_bytes()[..limits.max_request_line + 10]),
             414
         );
 
         let big_head = format!(
             "GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
-            "b".repeat(config.max_head)
+            "b".repeat(limits.max_head)
         );
         assert_eq!(status_of(big_head.as_bytes()), 431);
-        assert_eq!(status_of(&big_head.as_bytes()[..config.max_head + 1]), 431);
+        assert_eq!(status_of(&big_head.as_bytes()[..limits.max_head + 1]), 431);
 
         let mut many = String::from("GET / HTTP/1.1\r\nHost: a\r\n");
-        for i in 0..config.max_headers {
+        for i in 0..limits.max_headers {
             many.push_str(&format!("X-{i}: v\r\n"));
         }
         many.push_str("\r\n");
         assert_eq!(status_of(many.as_bytes()), 431);
 
         let mut enough = String::from("GET / HTTP/1.1\r\nHost: a\r\n");
-        for i in 1..config.max_headers {
+        for i in 1..limits.max_headers {
             enough.push_str(&format!("X-{i}: v\r\n"));
         }
         enough.push_str("\r\n");
@@ -761,10 +761,10 @@ mod tests {
 
     #[test]
     fn head_borrows_method_target_and_headers() {
-        let config = Config::default();
+        let limits = Limits::default();
         let mut slots = slots();
         let bytes = b"PUT /a?b=c HTTP/1.1\r\nHost: x\r\nX-Y:  z \r\n\r\nBODY";
-        let Ok(Status::Complete(head)) = parse_head(bytes, &mut slots, &config) else {
+        let Ok(Status::Complete(head)) = parse_head(bytes, &mut slots, limits) else {
             panic!("did not parse");
         };
         assert_eq!(head.method, "PUT");

@@ -1,0 +1,253 @@
+//! The writer of a streamed response body (see `stream.rs` for what it shares with the
+//! loop): [`BodyWriter`], and [`Responder::stream`], which makes one.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::answer::door::Door;
+use crate::answer::responder::{AnswerError, Responder};
+use crate::answer::stream::{End, SMALL, STREAM_BOUND, Stream};
+use crate::http::parse::Version;
+use crate::http::response::Response;
+
+/// What the writer gathers before it queues a chunk: small writes make one chunk, not
+/// many (`flush` queues at once).
+const CHUNK: usize = 16 * 1024;
+
+/// How the writer frames what it is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Framing {
+    /// HTTP/1.1: `Transfer-Encoding: chunked`.
+    Chunked,
+    /// HTTP/1.0: raw bytes; closing the connection ends the body.
+    UntilClose,
+    /// A HEAD request: the head says what a GET would get; the body is dropped.
+    Discard,
+}
+
+/// The body of a streamed response, written from any thread (see [`Responder::stream`]).
+///
+/// Writes are gathered into chunks of up to 16 KiB; [`flush`](Write::flush) sends what is
+/// gathered at once. Once 64 KiB wait for the client, `write` blocks until it reads:
+/// backpressure. When the client has gone, `write` fails with
+/// [`io::ErrorKind::BrokenPipe`] (counted as client-gone). [`BodyWriter::finish`] ends
+/// the body; a writer dropped without it (or by a panic) closes the connection without
+/// the last chunk, so the client sees the body cut short, and an `Unanswered` failure is
+/// reported with the request's context.
+pub struct BodyWriter {
+    stream: Arc<Stream>,
+    /// How the loop learns of news: at most one wake-up in flight (the stream's
+    /// `notified`). A stopped reactor closed the connection: the writer learns it from
+    /// the stream's `gone`.
+    door: Door,
+    framing: Framing,
+    /// Written, not yet queued.
+    local: Vec<u8>,
+    finished: bool,
+}
+
+impl BodyWriter {
+    /// Queues what is gathered and the end of the body, and wakes the loop. Waits for
+    /// room like `write`.
+    ///
+    /// # Errors
+    ///
+    /// `BrokenPipe` if the client has gone.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.finished = true;
+        self.queue(true)
+    }
+
+    /// Gives up on the body: the connection closes without the last chunk, and the loop
+    /// reports it (as a panic with `panicked`, else as an unfinished body).
+    pub(crate) fn abandon(mut self, panicked: bool) {
+        self.give_up(panicked);
+    }
+
+    /// What was written still goes out (no waiting for room here), then the connection
+    /// closes without the last chunk.
+    fn give_up(&mut self, panicked: bool) {
+        self.finished = true; // nothing left for Drop to do
+        let stream = Arc::clone(&self.stream);
+        let mut queue = stream.lock();
+        if queue.end == End::Open {
+            self.frame_into(&mut queue.data, false);
+            queue.end = End::Abandoned { panicked };
+            drop(queue);
+            self.door.wake_once(&stream.notified, &stream.ticket);
+        }
+    }
+
+    /// Whether the client is still there: a writer with nothing to say for a while (an
+    /// event stream) can stop early.
+    pub fn is_open(&self) -> bool {
+        !self.stream.gone.load(Ordering::SeqCst)
+    }
+
+    fn check(&self) -> io::Result<()> {
+        if self.stream.gone.load(Ordering::SeqCst) {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the client of this streamed response has gone",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Queues `local` (and, with `last`, the end of the body), waiting for room first.
+    fn queue(&mut self, last: bool) -> io::Result<()> {
+        if self.local.is_empty() && !last {
+            return Ok(());
+        }
+        let stream = Arc::clone(&self.stream);
+        let mut queue = stream.lock();
+        while queue.end == End::Open && queue.data.len() >= STREAM_BOUND {
+            if std::thread::current().id() == stream.ticket.loop_thread {
+                // Waiting here would wait for ourselves: the loop is what sends it.
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "a streamed body past 64 KiB cannot be written on its worker's loop: \
+                     write it from the blocking pool (req.stream_blocking) or a thread",
+                ));
+            }
+            queue = stream.room.wait(queue).unwrap_or_else(|p| p.into_inner());
+        }
+        if queue.end != End::Open {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the client of this streamed response has gone",
+            ));
+        }
+        self.frame_into(&mut queue.data, last);
+        if last {
+            queue.end = End::Finished;
+        }
+        drop(queue);
+        self.door.wake_once(&stream.notified, &stream.ticket);
+        Ok(())
+    }
+
+    /// Appends `local`, framed, to `data`; with `last`, the end of the body too.
+    fn frame_into(&mut self, data: &mut Vec<u8>, last: bool) {
+        match self.framing {
+            Framing::Chunked => {
+                if !self.local.is_empty() {
+                    // A zero-size chunk would end the body: never sent for an empty write.
+                    let mut size = [0u8; 18];
+                    let mut cursor = &mut size[..];
+                    let _ = write!(cursor, "{:x}\r\n", self.local.len());
+                    let n = 18 - cursor.len();
+                    data.extend_from_slice(&size[..n]);
+                    data.extend_from_slice(&self.local);
+                    data.extend_from_slice(b"\r\n");
+                }
+                if last {
+                    data.extend_from_slice(b"0\r\n\r\n");
+                }
+            }
+            Framing::UntilClose => data.extend_from_slice(&self.local),
+            Framing::Discard => {}
+        }
+        if self.local.capacity() > CHUNK {
+            self.local.clear();
+            self.local.shrink_to(CHUNK);
+        } else if self.local.capacity() <= SMALL {
+            // Likewise: an idle event stream's writer holds no buffer.
+            self.local = Vec::new();
+        } else {
+            self.local.clear();
+        }
+    }
+}
+
+impl Write for BodyWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.check()?;
+        if self.finished {
+            return Err(io::Error::other("the streamed body is finished"));
+        }
+        if self.local.len() >= CHUNK {
+            self.queue(false)?;
+        }
+        let n = buf.len().min(CHUNK - self.local.len());
+        self.local.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.check()?;
+        self.queue(false)
+    }
+}
+
+impl Drop for BodyWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.give_up(std::thread::panicking());
+        }
+    }
+}
+
+impl fmt::Debug for BodyWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BodyWriter")
+            .field("stream", &self.stream)
+            .field("framing", &self.framing)
+            .field("gathered", &self.local.len())
+            .finish()
+    }
+}
+
+impl Responder {
+    /// Sends `head` (status and headers, no body) and returns the writer of the body,
+    /// sent chunked on HTTP/1.1 and delimited by the close on HTTP/1.0. See
+    /// [`BodyWriter`] for backpressure and endings. While the body streams, the
+    /// connection waits for it without a deadline (an event stream may be quiet for
+    /// long); a client that stops reading is cut by the write timeout.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use warden_reactor::{Request, Response};
+    ///
+    /// fn handler(req: &Request<'_>) -> Response {
+    ///     let (pending, responder) = req.defer();
+    ///     std::thread::spawn(move || -> std::io::Result<()> {
+    ///         let head = Response::new(200).with_content_type("text/plain");
+    ///         let Ok(mut body) = responder.stream(head) else { return Ok(()) };
+    ///         for i in 0..3 {
+    ///             writeln!(body, "line {i}")?;
+    ///             body.flush()?; // each line goes out now
+    ///         }
+    ///         body.finish()
+    ///     });
+    ///     pending
+    /// }
+    /// # let _ = handler;
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The head comes back when it can no longer be sent ([`Unanswerable`](crate::Unanswerable)).
+    pub fn stream(self, head: Response) -> Result<BodyWriter, AnswerError> {
+        let request = self.request();
+        let framing = if request.method() == "HEAD" {
+            Framing::Discard
+        } else if request.version() == Version::Http10 {
+            Framing::UntilClose
+        } else {
+            Framing::Chunked
+        };
+        let stream = Arc::new(Stream::new(self.ticket()));
+        let door = self.door().clone();
+        self.send_stream(head, Arc::clone(&stream))?;
+        Ok(BodyWriter {
+            stream,
+            door,
+            framing,
+            local: Vec::new(),
+            finished: false,
+        })
+    }
+}
