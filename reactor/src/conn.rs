@@ -4,23 +4,26 @@
 //! (`write.rs`: the `Writing` state machine) are driven from here; `respond.rs` is the
 //! request frame between them.
 
+mod carried;
 mod read;
+mod reading;
 mod respond;
 mod upload;
 mod write;
 
+pub(crate) use self::carried::Carried;
 pub(crate) use self::respond::ticket_failure;
 
 use std::io;
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mio::net::TcpStream;
 
 use crate::answer::door::Answer;
-use crate::answer::ticket::Ticket;
 use crate::answer::inflow::InEnd;
 use crate::answer::stream::{End, Stream};
+use crate::answer::ticket::Ticket;
 use crate::answer::upgrade::Upgrade;
 use crate::buf::ReadBuf;
 use crate::http::error::RequestError;
@@ -31,8 +34,9 @@ use crate::observe::stats::CloseReason;
 use crate::shared::Shared;
 use crate::supervise::failure::{Failure, FailureKind};
 use crate::timer::{Link, TimerKind};
+use crate::transport::Transport;
 
-use self::read::{Input, READ_BUDGET, Reading, read_limit};
+use self::reading::{Input, READ_BUDGET, Reading, read_limit};
 use self::respond::{Streaming, reject};
 use self::write::{Flushed, Writing};
 
@@ -60,17 +64,6 @@ enum Pumped {
     Nothing,
     /// The stream ended; the connection is in its next state.
     Ended,
-}
-
-/// What a connection moving to another reactor takes along: everything but its socket
-/// and its place in the old reactor (id, slab key, timer link).
-#[derive(Debug)]
-pub struct Carried {
-    reading: Reading,
-    served: u32,
-    unread_response: bool,
-    rbuf: Option<ReadBuf>,
-    writing: Writing,
 }
 
 /// One accepted connection.
@@ -252,7 +245,10 @@ impl Conn {
         cx.clock.interrupt();
         loop {
             if self.writing.is_buffered() {
-                match self.flush(&cx.stats) {
+                match self
+                    .writing
+                    .flush(&mut self.stream, &cx.stats, &mut self.unread_response)
+                {
                     Ok(Flushed::All) => self.writing.release(&mut cx.pool),
                     // The write deadline measures time without progress: bytes written
                     // restart it, a client that reads nothing (whatever it sends) does not.
@@ -269,7 +265,7 @@ impl Conn {
                 Reading::Closing { linger, why } if linger || self.input != Input::Drained => {
                     // Our final response is out; stop sending, keep draining input. What
                     // is still buffered will never be answered.
-                    let _ = self.stream.shutdown(Shutdown::Write);
+                    let _ = self.stream.shutdown_write();
                     self.reading = Reading::Lingering { why };
                     if let Some(buf) = &mut self.rbuf {
                         buf.clear();
@@ -428,15 +424,15 @@ impl Conn {
                 return self.conclude(Err(overdue), cx);
             }
         };
-        reject(
+        let why = reject(
             cx,
             self.rbuf.as_mut(),
             &mut self.writing,
-            &mut self.reading,
             error,
             self.id,
             self.peer,
         );
+        self.reading = Reading::rejected(why);
         self.drive(cx)
     }
 

@@ -37,10 +37,12 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 #![deny(missing_docs, missing_debug_implementations)]
-// One block needs unsafe: the sendfile(2) call in `sendfile.rs`, allowed there alone.
+// One block needs unsafe: the sendfile(2) call in `transport/sendfile.rs`, allowed there
+// alone.
 #![deny(unsafe_code)]
 
-// The layers, lowest first; each folder's own page says what it may use.
+// The layers, lowest first (http, supervise, observe, answer; transport beside answer);
+// each folder's own page says what it may use. `tests/layers.rs` holds them to it.
 mod answer;
 mod http;
 mod observe;
@@ -52,13 +54,16 @@ pub mod bench;
 mod buf;
 mod config;
 mod conn;
+mod exit;
 mod inbox;
+mod prepared;
 mod reactor;
 mod shared;
 mod slot;
 #[doc(hidden)]
 pub mod testing;
 mod timer;
+mod transport;
 
 pub use crate::{
     answer::{
@@ -73,12 +78,13 @@ pub use crate::{
         writer::BodyWriter,
     },
     config::{Config, StreamBodies},
+    exit::Exit,
     http::{
         error::{ChunkError, InvalidResponse, RequestError},
         handler::Handler,
         limits::HEADER_SLOTS,
-        parse::Version,
         owned::{OwnedHeaders, OwnedRequest},
+        parse::Version,
         request::{ConnId, Request},
         request_id::{MAX_INCOMING_ID, RequestId},
         response::{Fault, Response},
@@ -91,7 +97,8 @@ pub use crate::{
             STATUS_CLASSES, Stats, StatsSnapshot,
         },
     },
-    reactor::{Exit, PreparedReactor, Reactor},
+    prepared::PreparedReactor,
+    reactor::Reactor,
     slot::SlotSignal,
     supervise::{
         activity::{Activity, InFlight},

@@ -2,24 +2,25 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 
-use crate::answer::door::{Answer, Delivery, Door};
+use crate::answer::door::{Answer, Delivery};
 use crate::answer::job::Offload;
 use crate::config::Config;
 use crate::conn::{Conn, Outcome, ticket_failure};
+use crate::exit::Exit;
 use crate::http::date::DateCache;
-use crate::http::encode::Preamble;
 use crate::http::handler::Handler;
 use crate::http::request::ConnId;
 use crate::http::response::Fault;
-use crate::inbox::{Backlog, Command, Handoff, Inbox, Orphans};
+use crate::inbox::{Command, Handoff, Inbox, Orphans};
 use crate::observe::stats::{CloseReason, Stats};
+use crate::prepared::{PreparedReactor, WAKER};
 use crate::shared::Shared;
 use crate::slot::SlotSignal;
 use crate::supervise::activity::Activity;
@@ -27,30 +28,8 @@ use crate::supervise::failure::{Failure, FailureKind};
 use crate::supervise::frame::{self, Supervisor};
 use crate::timer::{Link, Nodes, TimerKind, Timers};
 
-/// The token of the inbox's waker; connections use their slab keys, which never reach it.
-pub(crate) const WAKER: Token = Token(usize::MAX);
-
 /// Readiness events taken per `poll` call.
 const EVENTS: usize = 1024;
-
-/// Why [`Reactor::run`] returned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Exit {
-    /// A shutdown drained every connection.
-    Drained,
-    /// A failure's restart asked for this worker to be replaced
-    /// ([`Restart::RestartWorker`](crate::Restart::RestartWorker)).
-    Restart,
-    /// A failure's restart asked for this worker to stop for good
-    /// ([`Restart::AbortWorker`](crate::Restart::AbortWorker)).
-    Abort,
-    /// It was retired through its inbox ([`Inbox::retire`]).
-    Retired,
-    /// It answered its [`Config::max_requests`](crate::Config::max_requests), and no
-    /// deferred answer was pending: replace it (recycling), its connections moving on.
-    Recycled,
-}
 
 /// Whether the loop is serving or on its way out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,143 +39,6 @@ enum RunState {
     /// Shutting down: idle connections are closed, busy ones finish their current
     /// response; at `deadline` (ms on the reactor's clock) whatever is left is closed.
     Draining { deadline: u64 },
-}
-
-/// A reactor without its handler yet: its poll, timers and inbox exist, so sockets can be
-/// handed to it (they wait in the inbox) while the handler is still being built, by
-/// application code that may take its time.
-pub struct PreparedReactor {
-    config: Config,
-    poll: Poll,
-    timers: Timers,
-    waker: Arc<Waker>,
-    door: Door,
-    answers: Receiver<Delivery>,
-    inbox: Receiver<Command>,
-    draining: Arc<AtomicBool>,
-    activity: Arc<Activity>,
-    stats: Arc<Stats>,
-}
-
-impl PreparedReactor {
-    /// Makes the poll, timers and inbox of a reactor with `config`.
-    ///
-    /// # Errors
-    ///
-    /// Fails if the poll or its waker cannot be created (the process is out of file
-    /// descriptors), or with `InvalidInput` if `config.server_name` is not a valid header
-    /// value.
-    pub fn new(config: Config) -> io::Result<(PreparedReactor, Inbox)> {
-        frame::install_panic_hook();
-        Preamble::new(&config.server_name).map_err(|e| {
-            io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
-        })?;
-        if config.max_head > 1 << 30 {
-            // Owned copies of requests store field lengths in 32 bits.
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "max_head must be at most 1 GiB",
-            ));
-        }
-        let timers = Timers::new([
-            config.header_timeout,
-            config.keepalive_timeout,
-            config.body_timeout,
-            config.write_timeout,
-            config.linger_timeout,
-            config.handler_deadline.unwrap_or(Duration::MAX),
-            config.blocking_timeout,
-            Duration::MAX,
-        ]);
-        let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (door, answers) = Door::new(Arc::clone(&waker));
-        let draining = Arc::new(AtomicBool::new(false));
-        let (inbox, rx) = Inbox::new(Arc::clone(&waker), Arc::clone(&draining));
-        let prepared = PreparedReactor {
-            config,
-            poll,
-            timers,
-            waker,
-            door,
-            answers,
-            inbox: rx,
-            draining,
-            activity: Arc::new(Activity::default()),
-            stats: Arc::new(Stats::default()),
-        };
-        Ok((prepared, inbox))
-    }
-
-    /// The counters the reactor will publish.
-    pub fn stats(&self) -> Arc<Stats> {
-        Arc::clone(&self.stats)
-    }
-
-    /// What its handler will be doing, for a watchdog.
-    pub fn activity(&self) -> Arc<Activity> {
-        Arc::clone(&self.activity)
-    }
-
-    /// The queue of its inbox, for another thread to take back the sockets still queued
-    /// there if the reactor's handler hangs.
-    pub fn backlog(&self, inbox: &Inbox) -> Backlog {
-        Backlog::new(self.inbox.clone(), inbox.sender())
-    }
-
-    /// The reactor, answering with `handler`.
-    ///
-    /// # Errors
-    ///
-    /// As [`PreparedReactor::new`]; the settings were checked there already.
-    pub fn with_handler<H: Handler>(self, handler: H) -> io::Result<Reactor<H>> {
-        let PreparedReactor {
-            config,
-            poll,
-            timers,
-            waker,
-            door,
-            answers,
-            inbox,
-            draining,
-            activity,
-            stats,
-        } = self;
-        drop(waker); // the inbox and the door hold it
-        let mut shared = Shared::new(config, handler, DateCache::new(Instant::now()), door)?;
-        shared.draining = draining;
-        shared.activity = activity;
-        shared.stats = stats;
-        Ok(Reactor {
-            poll,
-            events: Some(Events::with_capacity(EVENTS)),
-            conns: Slab::with_capacity(1024),
-            timers,
-            inbox,
-            answers,
-            shared,
-            epoch: Instant::now(),
-            now: 0,
-            next_id: 0,
-            state: RunState::Running,
-            slot_signal: None,
-            again: Vec::new(),
-            again_now: Vec::new(),
-        })
-    }
-
-    /// What was handed to it, for another reactor: its handler could not be made.
-    pub fn salvage(self) -> Orphans {
-        Orphans::new(Vec::new(), self.inbox)
-    }
-}
-
-impl std::fmt::Debug for PreparedReactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PreparedReactor")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
 }
 
 /// One thread's HTTP/1.1 event loop.
@@ -252,6 +94,49 @@ pub struct Reactor<H> {
     again: Vec<usize>,
     /// The list being driven this turn; swapped with `again` to reuse both allocations.
     again_now: Vec<usize>,
+}
+
+impl PreparedReactor {
+    /// The reactor, answering with `handler`.
+    ///
+    /// # Errors
+    ///
+    /// As [`PreparedReactor::new`]; the settings were checked there already.
+    pub fn with_handler<H: Handler>(self, handler: H) -> io::Result<Reactor<H>> {
+        let PreparedReactor {
+            config,
+            poll,
+            timers,
+            waker,
+            door,
+            answers,
+            inbox,
+            draining,
+            activity,
+            stats,
+        } = self;
+        drop(waker); // the inbox and the door hold it
+        let mut shared = Shared::new(config, handler, DateCache::new(Instant::now()), door)?;
+        shared.draining = draining;
+        shared.activity = activity;
+        shared.stats = stats;
+        Ok(Reactor {
+            poll,
+            events: Some(Events::with_capacity(EVENTS)),
+            conns: Slab::with_capacity(1024),
+            timers,
+            inbox,
+            answers,
+            shared,
+            epoch: Instant::now(),
+            now: 0,
+            next_id: 0,
+            state: RunState::Running,
+            slot_signal: None,
+            again: Vec::new(),
+            again_now: Vec::new(),
+        })
+    }
 }
 
 impl<H: Handler> Reactor<H> {

@@ -9,12 +9,12 @@ use crate::answer::dispatch::Dispatch;
 use crate::answer::door::Door;
 use crate::buf::Pool;
 use crate::config::Config;
+use crate::exit::Exit;
 use crate::http::date::DateCache;
 use crate::http::encode::Preamble;
 use crate::http::response::Fault;
 use crate::observe::clock::Clock;
 use crate::observe::stats::Stats;
-use crate::reactor::Exit;
 use crate::supervise::activity::Activity;
 use crate::supervise::failure::Restart;
 use crate::supervise::frame::{LogFailures, Supervisor};
@@ -62,7 +62,8 @@ impl<H> Shared<H> {
     pub(crate) fn standalone(config: Config, handler: H) -> io::Result<Shared<H>> {
         let date = DateCache::fixed(*b"Sun, 06 Nov 1994 08:49:37 GMT", Instant::now());
         let poll = mio::Poll::new()?;
-        let waker = Arc::new(mio::Waker::new(poll.registry(), crate::reactor::WAKER)?);
+        // The poll is dropped at once: the waker's token is never seen.
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(0))?);
         let (door, _) = Door::new(waker);
         Shared::new(config, handler, date, door)
     }

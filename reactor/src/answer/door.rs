@@ -87,4 +87,3 @@ pub(crate) enum Answer {
     /// A streamed response has news: more body, or its end.
     Ready,
 }
-

@@ -164,4 +164,3 @@ impl fmt::Debug for Job {
             .finish_non_exhaustive()
     }
 }
-

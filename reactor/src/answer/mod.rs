@@ -12,8 +12,8 @@
 //! (what a streamed body's writer and the loop share), `door` (how answers reach the
 //! loop), `responder`, `writer` and `sse` (answering from another thread), `inflow` (a
 //! streamed request body), `job` (work for a pool), `upgrade`, `dispatch` (the loop's side
-//! of a request handed to its handler), `handoff` (the `Request` methods); `file` and
-//! `sendfile` stand apart.
+//! of a request handed to its handler), `handoff` (the `Request` methods); `file` stands
+//! apart (its bytes are sent by the transport, with sendfile(2) on plain TCP).
 
 pub(crate) mod dispatch;
 pub(crate) mod door;
@@ -22,7 +22,6 @@ pub(crate) mod handoff;
 pub(crate) mod inflow;
 pub(crate) mod job;
 pub(crate) mod responder;
-pub(crate) mod sendfile;
 pub(crate) mod sse;
 pub(crate) mod stream;
 pub(crate) mod ticket;

@@ -166,4 +166,3 @@ impl fmt::Debug for Responder {
             .finish()
     }
 }
-

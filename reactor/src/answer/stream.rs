@@ -133,4 +133,3 @@ impl fmt::Debug for Stream {
             .finish()
     }
 }
-

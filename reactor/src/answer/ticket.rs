@@ -207,4 +207,3 @@ pub(crate) fn unanswerable(state: u8) -> Unanswerable {
         _ => Unanswerable::Gone,
     }
 }
-

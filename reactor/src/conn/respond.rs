@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::answer::dispatch::Deferral;
-use crate::answer::ticket::Ticket;
 use crate::answer::inflow::Inflow;
 use crate::answer::stream::Stream;
+use crate::answer::ticket::Ticket;
 use crate::answer::upgrade::Upgrade;
 use crate::buf::Pool;
 use crate::buf::ReadBuf;
@@ -27,7 +27,6 @@ use crate::shared::Shared;
 use crate::supervise::failure::{Failure, FailureKind, Restart};
 use crate::supervise::frame;
 
-use super::read::Reading;
 use super::write::Writing;
 
 /// Where a request came from.
@@ -574,17 +573,19 @@ fn fail_with<H>(
     }
 }
 
-/// Answers a request that cannot be served with its error status, and stops reading:
-/// "never serve bytes that follow a framing error".
+/// Answers a request that cannot be served with its error status; returns what the
+/// close will be counted as. The caller stops reading ([`Reading::rejected`]): "never
+/// serve bytes that follow a framing error".
+///
+/// [`Reading::rejected`]: super::reading::Reading
 pub(super) fn reject<H>(
     cx: &mut Shared<H>,
     rbuf: Option<&mut ReadBuf>,
     writing: &mut Writing,
-    reading: &mut Reading,
     error: RequestError,
     id: ConnId,
     peer: SocketAddr,
-) {
+) -> CloseReason {
     log::debug!(
         "worker {} {id} {peer}: {error}; answering {} and closing",
         cx.worker,
@@ -618,10 +619,9 @@ pub(super) fn reject<H>(
         buf.clear();
     }
     cx.stats.refused(error.status());
-    let why = match error {
+    match error {
         RequestError::HeaderTimeout => CloseReason::HeaderTimeout,
         RequestError::BodyTimeout => CloseReason::BodyTimeout,
         _ => CloseReason::ClientError,
-    };
-    *reading = Reading::Closing { linger: true, why };
+    }
 }

@@ -1,13 +1,11 @@
 //! The write side of a connection: the output waiting for the socket.
 
-use std::io::{self, Write};
+use std::io;
 
-use crate::answer::sendfile;
 use crate::buf::{Pool, WriteBuf};
 use crate::http::response::FileBody;
 use crate::observe::stats::Stats;
-
-use super::Conn;
+use crate::transport::Transport;
 
 /// Past this much unwritten output, stop answering buffered requests until it drains, so a
 /// client that pipelines without reading cannot grow our memory without bound.
@@ -115,10 +113,15 @@ pub(super) enum Flushed {
     None,
 }
 
-impl Conn {
+impl Writing {
     /// Writes pending output, until it is all written or the socket is full.
-    pub(super) fn flush(&mut self, stats: &Stats) -> io::Result<Flushed> {
-        let (out, file) = match &mut self.writing {
+    pub(super) fn flush<T: Transport>(
+        &mut self,
+        io: &mut T,
+        stats: &Stats,
+        unread_response: &mut bool,
+    ) -> io::Result<Flushed> {
+        let (out, file) = match self {
             Writing::Idle => return Ok(Flushed::All),
             Writing::Buffered(out) => (out, None),
             Writing::Sending(sending) => {
@@ -128,12 +131,12 @@ impl Conn {
         };
         let start = out.pos;
         while !out.is_empty() {
-            match self.stream.write(out.pending()) {
+            match io.write(out.pending()) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     out.pos += n;
                     stats.wrote_bytes(n);
-                    self.unread_response = true;
+                    *unread_response = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     return Ok(if out.pos == start {
@@ -154,7 +157,7 @@ impl Conn {
             let count = usize::try_from(file.len)
                 .unwrap_or(usize::MAX)
                 .min(SENDFILE_MAX);
-            match sendfile::send(&self.stream, &file.file, &mut file.offset, count) {
+            match io.send_file(&file.file, &mut file.offset, count) {
                 // The file is shorter than when it was opened: the promised length can
                 // no longer be kept, and only closing tells the client.
                 Ok(0) => {
@@ -166,7 +169,7 @@ impl Conn {
                 Ok(n) => {
                     file.len -= n as u64;
                     stats.wrote_bytes(n);
-                    self.unread_response = true;
+                    *unread_response = true;
                     progress = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

@@ -46,7 +46,6 @@ impl Request<'_> {
             conn: self.conn_id(),
         }
     }
-
 }
 
 /// A request that owns its data: what [`Responder::request`] and the closures of
@@ -195,7 +194,6 @@ impl fmt::Debug for OwnedRequest {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use httparse::Header;
@@ -249,5 +247,4 @@ mod tests {
         assert_eq!(owned.host(), Some("example"));
         assert_eq!(owned.header("missing"), None);
     }
-
 }
