@@ -7,10 +7,11 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use warden_reactor::{Failure, FailureKind, StatsSnapshot};
-use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, Stop, WorkerPool, WorkerStats};
+use warden_reactor::Failure;
+use warden_worker::{Stop, WorkerPool};
 
 use crate::error::Error;
+use crate::metrics::{self, ServerStats};
 
 /// A running server. Clones refer to the same server; when the last one is dropped the
 /// server shuts down with its configured grace period, so keep one for as long as it
@@ -149,7 +150,7 @@ impl ServerHandle {
     /// ```
     pub fn metrics(&self) -> String {
         let mut out = String::with_capacity(16 * 1024);
-        crate::metrics::render(&self.stats(), &mut out);
+        metrics::render(&self.stats(), &mut out);
         out
     }
 }
@@ -197,48 +198,5 @@ impl fmt::Debug for ServerHandle {
         f.debug_struct("ServerHandle")
             .field("addrs", &self.local_addrs())
             .finish()
-    }
-}
-
-/// A server's counters: totals, and each worker's.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ServerStats {
-    /// Connections accepted (a connection handed to a worker's replacement counts again).
-    pub accepted: u64,
-    /// Connections open now.
-    pub active_connections: u64,
-    /// Requests answered.
-    pub requests: u64,
-    /// Workers replaced after a crash, a restart policy or a hung handler.
-    pub worker_restarts: u64,
-    /// How long the last replacement took, from the failure to the new worker serving.
-    pub last_restart: Duration,
-    /// Failures by kind: `failures.count(FailureKind::Panic)`.
-    pub failures: FailureStats,
-    /// Failure reports the error channel had no room for.
-    pub dropped_failure_reports: u64,
-    /// Handlers that ran on an event loop past the stall threshold.
-    pub loop_stalls: u64,
-    /// Workers replaced after their share of requests (recycling; not failures).
-    pub worker_recycles: u64,
-    /// The blocking pool: threads busy, idle and lost, jobs queued, done, rejected and
-    /// timed out.
-    pub blocking: BlockingStats,
-    /// Per worker.
-    pub workers: Vec<WorkerStats>,
-    /// Every worker's HTTP counters summed (past workers' included): responses by
-    /// method and status class, refused requests, closes by reason, bytes, durations.
-    pub http: StatsSnapshot,
-    /// Handlers running on a loop right now.
-    pub handlers_running: u64,
-    /// The acceptor's counters: connections accepted, accept pauses.
-    pub accept: AcceptSnapshot,
-}
-
-impl ServerStats {
-    /// Failures of `kind` so far.
-    pub fn failures_of(&self, kind: FailureKind) -> u64 {
-        self.failures.count(kind)
     }
 }

@@ -78,8 +78,8 @@ mod server;
 
 pub use crate::{
     error::Error,
-    handle::{ServerHandle, ServerStats, WeakServerHandle},
-    metrics::METRICS_CONTENT_TYPE,
+    handle::{ServerHandle, WeakServerHandle},
+    metrics::{METRICS_CONTENT_TYPE, ServerStats},
     server::{
         Builder, DEFAULT_HANDLER_DEADLINE, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESTARTS,
         DEFAULT_RESTART_PERIOD, DEFAULT_SHUTDOWN_GRACE, DEFAULT_STALL_THRESHOLD, Server,

@@ -1,21 +1,65 @@
 //! The Prometheus text exposition (format 0.0.4) of a server's counters.
 //!
-//! Everything here is rendered from one [`ServerStats`]: the per-worker counters are
+//! Everything here is rendered from one [`ServerStats`] (defined here, filled in by
+//! [`ServerHandle::stats`](crate::ServerHandle::stats)): the per-worker counters are
 //! summed when the scrape asks, never on the request path. Names follow Prometheus'
 //! conventions (a `warden_` prefix, base units, `_total` on counters, `_seconds` and
 //! `_bytes`); failure kinds and restart reasons use the names `/stats` uses.
 
 use std::fmt::Write;
+use std::time::Duration;
 
 use warden_reactor::{
     CloseReason, DURATION_BUCKETS, FailureKind, HistogramSnapshot, METHODS, REFUSAL_STATUSES,
-    STATUS_CLASSES,
+    STATUS_CLASSES, StatsSnapshot,
 };
-
-use crate::handle::ServerStats;
+use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats};
 
 /// The content type of the exposition.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A server's counters: totals, and each worker's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerStats {
+    /// Connections accepted (a connection handed to a worker's replacement counts again).
+    pub accepted: u64,
+    /// Connections open now.
+    pub active_connections: u64,
+    /// Requests answered.
+    pub requests: u64,
+    /// Workers replaced after a crash, a restart policy or a hung handler.
+    pub worker_restarts: u64,
+    /// How long the last replacement took, from the failure to the new worker serving.
+    pub last_restart: Duration,
+    /// Failures by kind: `failures.count(FailureKind::Panic)`.
+    pub failures: FailureStats,
+    /// Failure reports the error channel had no room for.
+    pub dropped_failure_reports: u64,
+    /// Handlers that ran on an event loop past the stall threshold.
+    pub loop_stalls: u64,
+    /// Workers replaced after their share of requests (recycling; not failures).
+    pub worker_recycles: u64,
+    /// The blocking pool: threads busy, idle and lost, jobs queued, done, rejected and
+    /// timed out.
+    pub blocking: BlockingStats,
+    /// Per worker.
+    pub workers: Vec<WorkerStats>,
+    /// Every worker's HTTP counters summed (past workers' included): responses by
+    /// method and status class, refused requests, closes by reason, bytes, durations.
+    pub http: StatsSnapshot,
+    /// Handlers running on a loop right now.
+    pub handlers_running: u64,
+    /// The acceptor's counters: connections accepted, accept pauses.
+    pub accept: AcceptSnapshot,
+}
+
+impl ServerStats {
+    /// Failures of `kind` so far.
+    pub fn failures_of(&self, kind: FailureKind) -> u64 {
+        self.failures.count(kind)
+    }
+}
 
 /// Writes `stats` in the Prometheus text format to `out`.
 pub(crate) fn render(stats: &ServerStats, out: &mut String) {

@@ -100,7 +100,9 @@ fn no_source_file_is_over_800_lines() {
 /// The checker itself, on small crates made here: it must find what it is for.
 #[test]
 fn the_checker_sees_circles_through_every_kind_of_path() {
-    let cases: &[(&str, &[(&str, &str)], &[&str])] = &[
+    // (what the case shows, its files, the circles expected)
+    type Case<'c> = (&'c str, &'c [(&'c str, &'c str)], &'c [&'c str]);
+    let cases: &[Case<'_>] = &[
         (
             "two files, plain uses",
             &[
@@ -268,10 +270,10 @@ impl Crate {
         paths.extend(inline_paths(&self.code[file]));
         let mut files = BTreeSet::new();
         for path in paths {
-            if let Some(target) = self.resolve(&module, &path, 0) {
-                if target != file {
-                    files.insert(target);
-                }
+            if let Some(target) = self.resolve(&module, &path, 0)
+                && target != file
+            {
+                files.insert(target);
             }
         }
         files

@@ -17,7 +17,7 @@ use warden_reactor::{
     catch, describe_panic, set_supervised,
 };
 
-use crate::monitor::Busy;
+use crate::busy::Busy;
 
 /// The token of the acceptor's waker; listeners use their index.
 const WAKER: Token = Token(usize::MAX);

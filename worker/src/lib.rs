@@ -38,6 +38,7 @@
 
 mod acceptor;
 mod blocking;
+mod busy;
 mod event;
 mod listener;
 mod monitor;

@@ -14,7 +14,7 @@
 //! may go unseen.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use warden_reactor::{Activity, InFlight};
 
 use crate::blocking::BlockingPool;
+use crate::busy::Busy;
 use crate::registry::Registry;
 use crate::report::Reports;
 
@@ -31,20 +32,6 @@ const STALL_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Routes remembered for the log's rate limit; past it the memory starts over.
 const STALL_ROUTES: usize = 1024;
-
-/// What the monitor knows of one worker: shared with the acceptor.
-#[derive(Debug, Default)]
-pub(crate) struct Busy {
-    /// Its handler has been running past the stall threshold: route new connections to
-    /// another worker while one is free.
-    stalled: AtomicBool,
-}
-
-impl Busy {
-    pub(crate) fn is_stalled(&self) -> bool {
-        self.stalled.load(Ordering::Acquire)
-    }
-}
 
 /// What the monitor last saw of one worker's handler.
 struct Watch {
@@ -149,7 +136,7 @@ impl Rounds {
                     && now.duration_since(watch.since) >= threshold
                 {
                     watch.stalled = watch.activity.in_flight();
-                    watch.busy.stalled.store(true, Ordering::Relaxed);
+                    watch.busy.set_stalled(true);
                 }
                 continue;
             }
@@ -168,7 +155,7 @@ impl Rounds {
         }
         for (worker, request, took, busy) in ended {
             self.stalled(worker, &request, took, threshold);
-            busy.stalled.store(false, Ordering::Release);
+            busy.set_stalled(false);
         }
     }
 

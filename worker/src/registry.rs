@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use warden_reactor::{Activity, Inbox, Stats, StatsSnapshot};
 
-use crate::monitor::Busy;
+use crate::busy::Busy;
 
 /// One running worker.
 #[derive(Debug)]

@@ -12,8 +12,8 @@ use warden_reactor::{
 };
 
 use crate::acceptor::WorkerSlot;
+use crate::busy::Busy;
 use crate::event::{Ending, Event, Exited};
-use crate::monitor::Busy;
 use crate::registry::Entry;
 use crate::report::Reporter;
 
