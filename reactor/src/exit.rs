@@ -1,6 +1,6 @@
 //! Why a reactor's loop returned.
 
-/// Why [`Reactor::run`] returned.
+/// Why [`Reactor::run`](crate::Reactor::run) returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Exit {
@@ -12,7 +12,7 @@ pub enum Exit {
     /// A failure's restart asked for this worker to stop for good
     /// ([`Restart::AbortWorker`](crate::Restart::AbortWorker)).
     Abort,
-    /// It was retired through its inbox ([`Inbox::retire`]).
+    /// It was retired through its inbox ([`Inbox::retire`](crate::Inbox::retire)).
     Retired,
     /// It answered its [`Config::max_requests`](crate::Config::max_requests), and no
     /// deferred answer was pending: replace it (recycling), its connections moving on.

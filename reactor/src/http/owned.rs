@@ -48,7 +48,7 @@ impl Request<'_> {
     }
 }
 
-/// A request that owns its data: what [`Responder::request`] and the closures of
+/// A request that owns its data: what [`Responder::request`](crate::Responder::request) and the closures of
 /// [`Request::blocking`] see, after the handler returned and the connection moved on.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OwnedRequest {
