@@ -1,8 +1,10 @@
 //! One HTTP/1.1 connection: read, parse every buffered request, answer, write once.
 //!
-//! The read side (`read.rs`: the `Reading` state machine, parsing) and the write side
-//! (`write.rs`: the `Writing` state machine) are driven from here; `respond.rs` is the
-//! request frame between them.
+//! The read side (`reading.rs`: the `Reading` state machine; `read.rs`: reading and
+//! parsing) and the write side (`write.rs`: the `Writing` state machine) are driven from
+//! here; `respond.rs` is the request frame between them, `upload.rs` a body streaming to
+//! its reader, `carried.rs` a connection moving to another reactor. Bytes move through
+//! the connection's transport (`crate::transport`).
 
 mod carried;
 mod read;

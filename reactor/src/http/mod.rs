@@ -3,7 +3,7 @@
 //! errors of requests that cannot be served.
 //!
 //! This layer does no I/O and knows nothing of the loop: it works on byte slices, takes its
-//! limits as a small value ([`Limits`](parse::Limits)), and can be fuzzed and tested with
+//! limits as a small value (`Limits`), and can be fuzzed and tested with
 //! no socket. It uses nothing else of the crate. What a request does to be answered later
 //! (defer, stream, upgrade) is the `answer` layer's, written there as an `impl Request`
 //! block; a request carries the loop's side of it as an opaque reference.
