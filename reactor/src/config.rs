@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::answer::ticket::Patience;
 use crate::http::limits::Limits;
 use crate::observe::access::AccessLog;
 
@@ -136,6 +137,16 @@ impl Default for Config {
 }
 
 impl Config {
+    /// How long a thread on the other side of a connection (a stream's writer, a body's
+    /// reader, a blocking job) may wait on it.
+    pub(crate) fn patience(&self) -> Patience {
+        Patience {
+            write: self.write_timeout,
+            body: self.body_timeout,
+            blocking: self.blocking_timeout,
+        }
+    }
+
     /// What the parser needs of these settings.
     pub(crate) fn limits(&self) -> Limits {
         Limits {

@@ -24,7 +24,7 @@ use mio::net::TcpStream;
 
 use crate::answer::door::Answer;
 use crate::answer::inflow::InEnd;
-use crate::answer::stream::{End, Stream};
+use crate::answer::stream::{End, StreamGuard};
 use crate::answer::ticket::Ticket;
 use crate::answer::upgrade::Upgrade;
 use crate::buf::ReadBuf;
@@ -534,7 +534,7 @@ impl Conn {
     fn begin_stream<H: Handler>(
         &mut self,
         head: Response,
-        stream: Arc<Stream>,
+        stream: StreamGuard,
         cx: &mut Shared<H>,
     ) -> Outcome {
         self.cut_upload();
@@ -604,6 +604,11 @@ impl Conn {
             End::Gone => Reading::Closing {
                 linger: false,
                 why: CloseReason::ClientGone,
+            },
+            // The writer waited past the write timeout: the client reads nothing.
+            End::TimedOut => Reading::Closing {
+                linger: false,
+                why: CloseReason::WriteTimeout,
             },
         };
         Pumped::Ended

@@ -70,6 +70,7 @@ pub use crate::{
         file::content_type_for,
         inflow::{BodyReader, INFLOW_BOUND},
         job::{Job, JobEnd, Offload},
+        ready::Readiness,
         responder::{AnswerError, Responder},
         sse::{Event, EventStream},
         stream::STREAM_BOUND,

@@ -79,6 +79,7 @@ impl<H> Shared<H> {
             io::Error::new(io::ErrorKind::InvalidInput, format!("server_name: {e}"))
         })?;
         preamble.set_date(date.bytes());
+        let patience = config.patience();
         Ok(Shared {
             handler,
             pool: Pool::new(config.read_buffer, config.pooled_buffers),
@@ -93,7 +94,7 @@ impl<H> Shared<H> {
             pending_fault: None,
             stop: None,
             worker: 0,
-            dispatch: Dispatch::new(door),
+            dispatch: Dispatch::new(door, patience),
             stats: Arc::new(Stats::default()),
             clock: Clock::new(Instant::now()),
         })

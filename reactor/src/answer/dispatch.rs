@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::answer::door::Door;
 use crate::answer::inflow::Inflow;
 use crate::answer::job::Offload;
-use crate::answer::ticket::Ticket;
+use crate::answer::ticket::{Patience, Ticket};
 use crate::answer::upgrade::Upgrade;
 
 /// What a request needs to defer itself; one per reactor.
@@ -23,6 +23,8 @@ pub(crate) struct Dispatch {
     pub(crate) door: Door,
     /// The blocking pool of `Request::blocking`, if the reactor has one.
     pub(crate) offload: Option<Arc<dyn Offload>>,
+    /// How long threads answering this reactor's requests may wait on a connection.
+    pub(crate) patience: Patience,
     /// The slab key and listener of the connection whose request the handler has.
     pub(crate) key: Cell<usize>,
     pub(crate) listener: Cell<usize>,
@@ -34,10 +36,11 @@ pub(crate) struct Dispatch {
 }
 
 impl Dispatch {
-    pub(crate) fn new(door: Door) -> Dispatch {
+    pub(crate) fn new(door: Door, patience: Patience) -> Dispatch {
         Dispatch {
             door,
             offload: None,
+            patience,
             key: Cell::new(0),
             listener: Cell::new(0),
             taken: Cell::new(Deferral::None),

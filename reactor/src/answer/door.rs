@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crossbeam_channel::{Receiver, Sender};
 use mio::Waker;
 
-use crate::answer::stream::Stream;
+use crate::answer::stream::StreamGuard;
 use crate::answer::ticket::Ticket;
 use crate::http::response::Response;
 use crate::supervise::failure::Failure;
@@ -83,7 +83,7 @@ pub(crate) enum Answer {
     /// The blocking job panicked: the failure, without the request's context yet.
     Panicked(Box<Failure>),
     /// The head of a streamed response; its body comes through the stream.
-    Stream(Response, Arc<Stream>),
+    Stream(Response, StreamGuard),
     /// A streamed response has news: more body, or its end.
     Ready,
 }

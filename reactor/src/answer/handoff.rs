@@ -80,12 +80,15 @@ impl<'a> Request<'a> {
     /// Queues `work` on the pool; a full queue is answered 503 by the request frame.
     fn offload(&self, offload: &dyn Offload, work: Work) -> Response {
         let (pending, responder) = self.defer_until(Deadline::Blocking);
+        let dispatch = self.dispatch().expect("a pool comes with a dispatch");
+        if let Some(inflow) = dispatch.inflow.take() {
+            // A body read on the job waits no longer than the job may run.
+            inflow.bound_by(responder.queued_at() + dispatch.patience.blocking);
+            dispatch.inflow.set(Some(inflow));
+        }
         if let Err(job) = offload.submit(Job::new(work, responder)) {
             job.reject();
-            self.dispatch()
-                .expect("a pool comes with a dispatch")
-                .taken
-                .set(Deferral::Overloaded);
+            dispatch.taken.set(Deferral::Overloaded);
         }
         pending
     }
@@ -184,7 +187,11 @@ impl<'a> Request<'a> {
     /// # let _ = upload;
     /// ```
     pub fn body_reader(&self) -> Option<BodyReader> {
-        self.dispatch()?.inflow.take().map(BodyReader::new)
+        let dispatch = self.dispatch()?;
+        let inflow = dispatch.inflow.take()?;
+        let reader = inflow.reader();
+        dispatch.inflow.set(Some(inflow));
+        reader
     }
 
     /// The protocol the client asks to switch to: its `Upgrade` header, when `Connection`
@@ -254,6 +261,13 @@ impl<'a> Request<'a> {
         let dispatch = self
             .dispatch()
             .expect("only requests made by a reactor can be upgraded");
+        if let Some(inflow) = dispatch.inflow.take() {
+            dispatch.inflow.set(Some(inflow));
+            panic!(
+                "a request whose body streams cannot be upgraded: the switch comes after the \
+                 whole request, and its body is still arriving"
+            );
+        }
         let upgrade = Upgrade {
             head,
             then: Box::new(then),
@@ -281,6 +295,7 @@ impl<'a> Request<'a> {
             dispatch.key.get(),
             dispatch.listener.get(),
             deadline,
+            dispatch.patience,
         ));
         match dispatch
             .taken

@@ -11,14 +11,23 @@
 //! ```text
 //! Open ──the last byte arrived─────────▶ Complete  (reads drain the queue, then 0)
 //!   ├───framing error, timeout, EOF────▶ Failed    (reads fail with its kind)
-//!   └───the connection closed──────────▶ Gone      (reads fail: ConnectionAborted)
+//!   ├───the reader gave up─────────────▶ Abandoned (the loop reads no more of the body)
+//!   └───the connection ended───────────▶ Gone      (reads fail: ConnectionAborted)
 //! ```
+//!
+//! Every wait of the reader is bounded: by the body timeout, and, on a blocking job, by
+//! the job's deadline; past it `read` fails with `TimedOut`, and the loop, told that the
+//! reader gave up, reads no more of the body and closes after the answer. The loop holds
+//! its side as an [`InflowGuard`], which ends the body as `Gone` when dropped, however
+//! the connection ends.
 
 use std::fmt;
 use std::io::{self, Read};
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::ThreadId;
+use std::time::Instant;
 
 use crate::answer::door::Door;
 use crate::answer::ticket::Ticket;
@@ -33,6 +42,8 @@ pub(crate) enum InEnd {
     Complete,
     /// The body cannot be completed: reads fail with this kind and message.
     Failed(io::ErrorKind, &'static str),
+    /// The reader gave up (waited past its limit, or was dropped): nothing more is read.
+    Abandoned,
     Gone,
 }
 
@@ -41,6 +52,8 @@ struct Queue {
     /// Bytes of `data` already read.
     pos: usize,
     end: InEnd,
+    /// The reader's waits end here at the latest: the deadline of the job it runs on.
+    until: Option<Instant>,
 }
 
 /// One streamed request body, shared by the connection and its reader.
@@ -53,6 +66,8 @@ pub(crate) struct Inflow {
     arrived: Condvar,
     /// The reader has asked for the body: `100 Continue` may go out.
     started: AtomicBool,
+    /// A reader was made: there is only one.
+    claimed: AtomicBool,
     /// A wake-up is on its way to the loop.
     notified: AtomicBool,
     /// The loop's thread: a reader there would wait for itself.
@@ -68,9 +83,11 @@ impl Inflow {
                 data: Vec::new(),
                 pos: 0,
                 end: InEnd::Open,
+                until: None,
             }),
             arrived: Condvar::new(),
             started: AtomicBool::new(false),
+            claimed: AtomicBool::new(false),
             notified: AtomicBool::new(false),
             loop_thread: std::thread::current().id(),
         }
@@ -83,6 +100,25 @@ impl Inflow {
     /// Whether the reader has asked for the body.
     pub(crate) fn started(&self) -> bool {
         self.started.load(Ordering::SeqCst)
+    }
+
+    /// The one reader of this body; `None` once made.
+    pub(crate) fn reader(self: &Arc<Inflow>) -> Option<BodyReader> {
+        (!self.claimed.swap(true, Ordering::SeqCst)).then(|| BodyReader {
+            inflow: Arc::clone(self),
+        })
+    }
+
+    /// The body is read on a job that must be done by `deadline`: the reader waits no
+    /// longer than that.
+    pub(crate) fn bound_by(&self, deadline: Instant) {
+        let mut queue = self.lock();
+        queue.until = Some(queue.until.map_or(deadline, |u| u.min(deadline)));
+    }
+
+    /// Whether the reader gave up: the loop reads no more of the body.
+    pub(crate) fn is_abandoned(&self) -> bool {
+        self.lock().end == InEnd::Abandoned
     }
 
     /// Whether the queue is full: the loop reads no more until the reader wakes it.
@@ -102,8 +138,12 @@ impl Inflow {
         if queue.end != InEnd::Open {
             return;
         }
-        if queue.pos == queue.data.len() {
-            queue.data.clear();
+        // What was read goes: the queue holds no more than what is unread, whatever the
+        // reader's read size (a reader taking less than the loop pushes would otherwise
+        // keep the whole body).
+        if queue.pos > 0 {
+            let pos = queue.pos;
+            queue.data.drain(..pos);
             queue.pos = 0;
         }
         queue.data.extend_from_slice(bytes);
@@ -122,10 +162,27 @@ impl Inflow {
                 queue.data = Vec::new();
                 queue.pos = 0;
             }
+        } else if end == InEnd::Gone && queue.end == InEnd::Abandoned {
+            queue.data = Vec::new();
+            queue.pos = 0;
         }
         drop(queue);
         self.arrived.notify_all();
         open
+    }
+
+    /// The reader gives up: the loop reads no more of the body (and closes after the
+    /// answer).
+    fn abandon(&self) {
+        let mut queue = self.lock();
+        if queue.end != InEnd::Open {
+            return;
+        }
+        queue.end = InEnd::Abandoned;
+        queue.data = Vec::new();
+        queue.pos = 0;
+        drop(queue);
+        self.wake();
     }
 
     /// Tells the loop the reader wants more, unless it was told already.
@@ -151,18 +208,14 @@ impl fmt::Debug for Inflow {
 /// blocking pool or a thread of the application's. `read` blocks until bytes arrive and
 /// returns 0 at the end of the body. A body that cannot be completed makes `read` fail:
 /// `InvalidData` (malformed chunked framing), `TimedOut` (the client stalled past the body
-/// timeout), `UnexpectedEof` (the client closed first), `FileTooLarge`-like
-/// `InvalidInput` (past `max_streamed_body`), `ConnectionAborted` (the connection closed).
-/// Reading on the worker's own loop fails with `WouldBlock`: the loop is what delivers
-/// the bytes.
+/// timeout, or, on a blocking job, the job's deadline came first), `UnexpectedEof` (the
+/// client closed first), `FileTooLarge`-like `InvalidInput` (past `max_streamed_body`),
+/// `ConnectionAborted` (the connection ended, however it ended). Reading on the worker's
+/// own loop fails with `WouldBlock`: the loop is what delivers the bytes. A reader that
+/// gives up (times out, or is dropped before the end) stops the upload: the connection
+/// closes after the answer.
 pub struct BodyReader {
     inflow: Arc<Inflow>,
-}
-
-impl BodyReader {
-    pub(crate) fn new(inflow: Arc<Inflow>) -> BodyReader {
-        BodyReader { inflow }
-    }
 }
 
 impl Read for BodyReader {
@@ -183,6 +236,7 @@ impl Read for BodyReader {
             return Ok(0);
         }
         let mut queue = inflow.lock();
+        let mut deadline = None;
         loop {
             let available = queue.data.len() - queue.pos;
             if available > 0 {
@@ -201,21 +255,85 @@ impl Read for BodyReader {
             match queue.end {
                 InEnd::Complete => return Ok(0),
                 InEnd::Failed(kind, message) => return Err(io::Error::new(kind, message)),
+                InEnd::Abandoned => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "this body's reader gave up waiting; the body is cut short",
+                    ));
+                }
                 InEnd::Gone => {
                     return Err(io::Error::new(
                         io::ErrorKind::ConnectionAborted,
                         "the connection closed before the body was read",
                     ));
                 }
-                // Empty, so the loop is not held back by the bound: wait for bytes.
+                // Empty, so the loop is not held back by the bound: wait for bytes, up to
+                // the body timeout (or the job's deadline).
                 InEnd::Open => {
+                    let now = Instant::now();
+                    let until = *deadline.get_or_insert_with(|| {
+                        let patience = now + inflow.ticket.patience.body;
+                        queue.until.map_or(patience, |u| u.min(patience))
+                    });
+                    if now >= until {
+                        drop(queue);
+                        inflow.abandon();
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "no body bytes came within the body timeout (or the job's \
+                             deadline); the upload is cut short",
+                        ));
+                    }
                     queue = inflow
                         .arrived
-                        .wait(queue)
-                        .unwrap_or_else(|p| p.into_inner());
+                        .wait_timeout(queue, until - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0;
                 }
             }
         }
+    }
+}
+
+impl Drop for BodyReader {
+    fn drop(&mut self) {
+        // Read to its end, this is nothing; dropped before, the upload stops.
+        self.inflow.abandon();
+    }
+}
+
+/// The loop's side of a streamed body: ends it as `Gone` when dropped, wherever that
+/// happens, so that its reader never waits for a connection that no longer exists.
+pub(crate) struct InflowGuard(Arc<Inflow>);
+
+impl InflowGuard {
+    pub(crate) fn new(inflow: Arc<Inflow>) -> InflowGuard {
+        InflowGuard(inflow)
+    }
+
+    /// The shared body, for a request's dispatch.
+    pub(crate) fn shared(&self) -> &Arc<Inflow> {
+        &self.0
+    }
+}
+
+impl Deref for InflowGuard {
+    type Target = Inflow;
+
+    fn deref(&self) -> &Inflow {
+        &self.0
+    }
+}
+
+impl Drop for InflowGuard {
+    fn drop(&mut self) {
+        self.0.end(InEnd::Gone);
+    }
+}
+
+impl fmt::Debug for InflowGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 

@@ -69,7 +69,7 @@ impl Job {
 
     /// When it was queued: its deadline counts from here.
     pub fn queued_at(&self) -> Instant {
-        self.responder.ticket().queued_at()
+        self.responder.queued_at()
     }
 
     /// The request it answers.
@@ -133,6 +133,13 @@ fn stream_job(responder: Responder, head: Response, work: Box<StreamWork>) -> Jo
         Ok(body) => body,
         Err(e) => return JobEnd::Late(e.reason()),
     };
+    if !body.wants_body() {
+        // A HEAD request: its head was all it asked for, and nothing is made.
+        return match body.finish() {
+            Ok(()) => JobEnd::Answered,
+            Err(_) => JobEnd::Late(Unanswerable::Gone),
+        };
+    }
     match frame::catch(std::panic::AssertUnwindSafe(|| {
         work(&ticket.request, &mut body)
     })) {

@@ -21,6 +21,7 @@ pub(crate) mod file;
 pub(crate) mod handoff;
 pub(crate) mod inflow;
 pub(crate) mod job;
+pub(crate) mod ready;
 pub(crate) mod responder;
 pub(crate) mod sse;
 pub(crate) mod stream;

@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::answer::door::{Answer, Delivery, Door};
-use crate::answer::stream::Stream;
+use crate::answer::stream::{Stream, StreamGuard};
 use crate::answer::ticket::{ANSWERED, Ticket, Unanswerable, unanswerable};
 use crate::http::owned::OwnedRequest;
 use crate::http::response::Response;
@@ -122,6 +122,11 @@ impl Responder {
             .map_err(|delivery| (Unanswerable::Gone, delivery.answer))
     }
 
+    /// When the request was deferred (a job's deadline counts from here).
+    pub(crate) fn queued_at(&self) -> std::time::Instant {
+        self.ticket.queued_at()
+    }
+
     pub(crate) fn ticket(&self) -> Arc<Ticket> {
         Arc::clone(&self.ticket)
     }
@@ -137,7 +142,7 @@ impl Responder {
         stream: Arc<Stream>,
     ) -> Result<(), AnswerError> {
         self.done = true;
-        self.deliver(Answer::Stream(head, stream))
+        self.deliver(Answer::Stream(head, StreamGuard::new(stream)))
             .map_err(|(reason, answer)| AnswerError {
                 reason,
                 response: match answer {

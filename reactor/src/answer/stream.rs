@@ -12,18 +12,28 @@
 //! the stream ended:
 //!
 //! ```text
-//! Open ──finish()──────────────────▶ Finished   (the last chunk is queued)
-//!   ├───writer dropped (or panicked)▶ Abandoned  (the loop closes without the last chunk)
-//!   └───the connection closed───────▶ Gone       (writes fail with BrokenPipe)
+//! Open ──finish()───────────────────▶ Finished  (the last chunk is queued)
+//!   ├───writer dropped (or panicked)─▶ Abandoned (the loop closes without the last chunk)
+//!   ├───writer waited past its limit─▶ TimedOut  (the loop closes: a write timeout)
+//!   └───the connection ended─────────▶ Gone      (writes fail with BrokenPipe)
 //! ```
+//!
+//! A HEAD request's stream starts `Finished`: its head is all there is.
+//!
+//! The loop holds its side of a stream as a [`StreamGuard`], which ends the stream as
+//! `Gone` when dropped: however the connection ends (the client resets it before or after
+//! the loop took the head, a restart salvages the worker, the reactor is dropped with the
+//! head still in its channel), the writer is told, and its waits end.
 //!
 //! Waking the loop costs a message through the reactor's door only when the queue goes
 //! from "seen" to "has news": at most one wake-up per stream is ever in flight.
 
 use std::fmt;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use crate::answer::ready::Readiness;
 use crate::answer::ticket::Ticket;
 
 /// Bytes a stream may queue for its connection before its writer blocks.
@@ -43,6 +53,8 @@ pub(crate) enum End {
     Finished,
     /// The writer was dropped before finishing; `panicked`: its thread was panicking.
     Abandoned { panicked: bool },
+    /// The writer waited for room past the write timeout: the client reads nothing.
+    TimedOut,
     /// The connection is gone.
     Gone,
 }
@@ -51,6 +63,20 @@ pub(crate) enum End {
 pub(crate) struct Queue {
     pub(crate) data: Vec<u8>,
     pub(crate) end: End,
+    /// Where a non-blocking writer is told of room (and of the end), and its token.
+    pub(crate) ready: Option<(Readiness, u64)>,
+    /// The non-blocking writer found no room: tell it when there is.
+    pub(crate) wants_room: bool,
+}
+
+impl Queue {
+    /// Tells a non-blocking writer that it can go on (room, or an end to learn of).
+    fn tell_ready(&mut self) {
+        self.wants_room = false;
+        if let Some((ready, token)) = &self.ready {
+            ready.mark(*token);
+        }
+    }
 }
 
 /// One streamed response, shared by its writer and its connection.
@@ -66,13 +92,16 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    /// The stream of `ticket`'s response, whose head is about to be delivered.
-    pub(crate) fn new(ticket: Arc<Ticket>) -> Stream {
+    /// The stream of `ticket`'s response, whose head is about to be delivered; with
+    /// `head_only` (a HEAD request) it is finished already.
+    pub(crate) fn new(ticket: Arc<Ticket>, head_only: bool) -> Stream {
         Stream {
             ticket,
             queue: Mutex::new(Queue {
                 data: Vec::new(),
-                end: End::Open,
+                end: if head_only { End::Finished } else { End::Open },
+                ready: None,
+                wants_room: false,
             }),
             room: Condvar::new(),
             // The delivery of the head is the first wake-up.
@@ -102,6 +131,9 @@ impl Stream {
             queue.data = Vec::new();
         }
         let end = queue.end;
+        if queue.wants_room {
+            queue.tell_ready();
+        }
         drop(queue);
         self.room.notify_all();
         end
@@ -117,9 +149,41 @@ impl Stream {
             queue.end = End::Gone;
         }
         queue.data = Vec::new();
+        queue.tell_ready();
         drop(queue);
         self.room.notify_all();
         open
+    }
+}
+
+/// The loop's side of a stream: ends it as `Gone` when dropped, wherever that happens, so
+/// that its writer never waits for a connection that no longer exists.
+pub(crate) struct StreamGuard(Arc<Stream>);
+
+impl StreamGuard {
+    pub(crate) fn new(stream: Arc<Stream>) -> StreamGuard {
+        StreamGuard(stream)
+    }
+}
+
+impl Deref for StreamGuard {
+    type Target = Stream;
+
+    fn deref(&self) -> &Stream {
+        &self.0
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        // Idempotent: a stream that ended otherwise keeps its end.
+        self.0.close();
+    }
+}
+
+impl fmt::Debug for StreamGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
     }
 }
 

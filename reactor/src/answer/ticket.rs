@@ -39,6 +39,8 @@ pub(crate) struct Ticket {
     /// The deadline that applies: the handler deadline, or the blocking pool's.
     pub(crate) deadline: Deadline,
     pub(crate) request: OwnedRequest,
+    /// How long the other side may wait on the connection.
+    pub(crate) patience: Patience,
     /// The loop's thread (tickets are made by handlers, on the loop): what must never
     /// wait for the loop.
     pub(crate) loop_thread: std::thread::ThreadId,
@@ -50,6 +52,7 @@ impl Ticket {
         key: usize,
         listener: usize,
         deadline: Deadline,
+        patience: Patience,
     ) -> Ticket {
         Ticket {
             state: AtomicU8::new(PENDING),
@@ -59,6 +62,7 @@ impl Ticket {
             listener,
             deadline,
             request,
+            patience,
             loop_thread: std::thread::current().id(),
         }
     }
@@ -164,6 +168,31 @@ impl Ticket {
             failure.ran = Some(elapsed);
         }
         failure
+    }
+}
+
+/// How long a thread on the other side of a ticket may wait on its connection, from the
+/// reactor's settings. Every such wait has a deadline, so no thread waits for good on a
+/// connection nobody drives any more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Patience {
+    /// A streamed response's writer, for room (the write timeout).
+    pub(crate) write: Duration,
+    /// A streamed request body's reader, for bytes (the body timeout).
+    pub(crate) body: Duration,
+    /// A job on the blocking pool, from the moment it is queued (the blocking timeout):
+    /// a reader on such a job waits no longer than the job may run.
+    pub(crate) blocking: Duration,
+}
+
+impl Default for Patience {
+    /// The reactor's defaults: 30 s each.
+    fn default() -> Patience {
+        Patience {
+            write: Duration::from_secs(30),
+            body: Duration::from_secs(30),
+            blocking: Duration::from_secs(30),
+        }
     }
 }
 

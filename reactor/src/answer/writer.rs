@@ -5,8 +5,10 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use crate::answer::door::Door;
+use crate::answer::ready::Readiness;
 use crate::answer::responder::{AnswerError, Responder};
 use crate::answer::stream::{End, SMALL, STREAM_BOUND, Stream};
 use crate::http::parse::Version;
@@ -30,12 +32,22 @@ enum Framing {
 /// The body of a streamed response, written from any thread (see [`Responder::stream`]).
 ///
 /// Writes are gathered into chunks of up to 16 KiB; [`flush`](Write::flush) sends what is
-/// gathered at once. Once 64 KiB wait for the client, `write` blocks until it reads:
-/// backpressure. When the client has gone, `write` fails with
-/// [`io::ErrorKind::BrokenPipe`] (counted as client-gone). [`BodyWriter::finish`] ends
-/// the body; a writer dropped without it (or by a panic) closes the connection without
-/// the last chunk, so the client sees the body cut short, and an `Unanswered` failure is
-/// reported with the request's context.
+/// gathered at once. Once 64 KiB wait for the client, `write` blocks until it reads
+/// (backpressure), and no longer than the write timeout: past it, `write` fails with
+/// [`io::ErrorKind::TimedOut`] and the connection closes. When the connection has ended,
+/// however it ended, `write` fails with [`io::ErrorKind::BrokenPipe`] at once (a waiting
+/// `write` is woken). [`BodyWriter::finish`] ends the body; a writer dropped without it
+/// (or by a panic) closes the connection without the last chunk, so the client sees the
+/// body cut short, and an `Unanswered` failure is reported with the request's context.
+///
+/// One thread can drive many writers without blocking: [`BodyWriter::try_write`],
+/// [`BodyWriter::try_flush`] and [`BodyWriter::try_finish`] fail with `WouldBlock` where
+/// the others would wait, and a writer registered with a [`Readiness`]
+/// ([`BodyWriter::register`]) has its token marked there once it can go on.
+///
+/// For a HEAD request no body is wanted ([`BodyWriter::wants_body`] is `false`): the head
+/// is all the client gets, the connection goes on at once, writes fail with `BrokenPipe`
+/// and `finish` succeeds.
 pub struct BodyWriter {
     stream: Arc<Stream>,
     /// How the loop learns of news: at most one wake-up in flight (the stream's
@@ -48,16 +60,54 @@ pub struct BodyWriter {
     finished: bool,
 }
 
+/// Whether queuing may wait for room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// Up to the write timeout (the blocking calls).
+    Yes,
+    /// Never: `WouldBlock` instead (the `try_` calls).
+    No,
+}
+
 impl BodyWriter {
     /// Queues what is gathered and the end of the body, and wakes the loop. Waits for
     /// room like `write`.
     ///
     /// # Errors
     ///
-    /// `BrokenPipe` if the client has gone.
+    /// `BrokenPipe` if the connection has ended, `TimedOut` if the client read nothing
+    /// for the write timeout.
     pub fn finish(mut self) -> io::Result<()> {
         self.finished = true;
-        self.queue(true)
+        self.queue(true, Wait::Yes)
+    }
+
+    /// [`BodyWriter::finish`] without waiting: `WouldBlock` while the queue is full (the
+    /// writer is then not finished; try again once it is ready).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or as `finish`.
+    pub fn try_finish(&mut self) -> io::Result<()> {
+        if self.finished {
+            return Ok(());
+        }
+        self.queue(true, Wait::No)?;
+        self.finished = true;
+        Ok(())
+    }
+
+    /// Whether the client wants a body: `false` for a HEAD request, whose head was all
+    /// it asked for. Nothing needs to be made then.
+    pub fn wants_body(&self) -> bool {
+        self.framing != Framing::Discard
+    }
+
+    /// Has `ready` told, with `token`, whenever this writer can go on after a
+    /// `WouldBlock` (its client read what was queued) and when its stream ends (the next
+    /// write then says how).
+    pub fn register(&mut self, ready: &Readiness, token: u64) {
+        self.stream.lock().ready = Some((ready.clone(), token));
     }
 
     /// Gives up on the body: the connection closes without the last chunk, and the loop
@@ -80,30 +130,45 @@ impl BodyWriter {
         }
     }
 
-    /// Whether the client is still there: a writer with nothing to say for a while (an
-    /// event stream) can stop early.
+    /// Whether the client is still there and wants a body: a writer with nothing to say
+    /// for a while (an event stream) can stop early.
     pub fn is_open(&self) -> bool {
-        !self.stream.gone.load(Ordering::SeqCst)
+        self.wants_body() && !self.stream.gone.load(Ordering::SeqCst)
     }
 
     fn check(&self) -> io::Result<()> {
-        if self.stream.gone.load(Ordering::SeqCst) {
+        if self.framing == Framing::Discard {
             return Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
-                "the client of this streamed response has gone",
+                "no body is wanted: the request was HEAD, and its head is sent",
             ));
+        }
+        if self.stream.gone.load(Ordering::SeqCst) {
+            return Err(gone());
         }
         Ok(())
     }
 
-    /// Queues `local` (and, with `last`, the end of the body), waiting for room first.
-    fn queue(&mut self, last: bool) -> io::Result<()> {
+    /// Queues `local` (and, with `last`, the end of the body), first waiting for room as
+    /// `wait` says.
+    fn queue(&mut self, last: bool, wait: Wait) -> io::Result<()> {
+        if self.framing == Framing::Discard {
+            return Ok(()); // the stream ended with its head
+        }
         if self.local.is_empty() && !last {
             return Ok(());
         }
         let stream = Arc::clone(&self.stream);
         let mut queue = stream.lock();
+        let mut deadline = None;
         while queue.end == End::Open && queue.data.len() >= STREAM_BOUND {
+            if wait == Wait::No {
+                queue.wants_room = true;
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "the client has not read what is queued yet",
+                ));
+            }
             if std::thread::current().id() == stream.ticket.loop_thread {
                 // Waiting here would wait for ourselves: the loop is what sends it.
                 return Err(io::Error::new(
@@ -112,13 +177,27 @@ impl BodyWriter {
                      write it from the blocking pool (req.stream_blocking) or a thread",
                 ));
             }
-            queue = stream.room.wait(queue).unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let until = *deadline.get_or_insert(now + stream.ticket.patience.write);
+            if now >= until {
+                // The client read nothing for the write timeout: the loop closes.
+                queue.end = End::TimedOut;
+                drop(queue);
+                self.finished = true;
+                self.door.wake_once(&stream.notified, &stream.ticket);
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client read nothing for the write timeout; the connection closes",
+                ));
+            }
+            queue = stream
+                .room
+                .wait_timeout(queue, until - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         if queue.end != End::Open {
-            return Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the client of this streamed response has gone",
-            ));
+            return Err(gone());
         }
         self.frame_into(&mut queue.data, last);
         if last {
@@ -160,25 +239,59 @@ impl BodyWriter {
             self.local.clear();
         }
     }
-}
 
-impl Write for BodyWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    /// Gathers `buf` as `write` does, queuing first (waiting as `wait` says) when what is
+    /// gathered fills a chunk.
+    fn gather(&mut self, buf: &[u8], wait: Wait) -> io::Result<usize> {
         self.check()?;
         if self.finished {
             return Err(io::Error::other("the streamed body is finished"));
         }
         if self.local.len() >= CHUNK {
-            self.queue(false)?;
+            self.queue(false, wait)?;
         }
         let n = buf.len().min(CHUNK - self.local.len());
         self.local.extend_from_slice(&buf[..n]);
         Ok(n)
     }
 
+    /// `write` without waiting: takes what fits, or fails with `WouldBlock` while the
+    /// queue is full (register with a [`Readiness`] to learn when it is not).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`; `BrokenPipe` if the connection has ended.
+    pub fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.gather(buf, Wait::No)
+    }
+
+    /// `flush` without waiting: `WouldBlock` while the queue is full.
+    ///
+    /// # Errors
+    ///
+    /// As [`BodyWriter::try_write`].
+    pub fn try_flush(&mut self) -> io::Result<()> {
+        self.check()?;
+        self.queue(false, Wait::No)
+    }
+}
+
+/// The error of a write to a stream whose connection has ended.
+fn gone() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "the client of this streamed response has gone",
+    )
+}
+
+impl Write for BodyWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.gather(buf, Wait::Yes)
+    }
+
     fn flush(&mut self) -> io::Result<()> {
         self.check()?;
-        self.queue(false)
+        self.queue(false, Wait::Yes)
     }
 }
 
@@ -239,7 +352,7 @@ impl Responder {
         } else {
             Framing::Chunked
         };
-        let stream = Arc::new(Stream::new(self.ticket()));
+        let stream = Arc::new(Stream::new(self.ticket(), framing == Framing::Discard));
         let door = self.door().clone();
         self.send_stream(head, Arc::clone(&stream))?;
         Ok(BodyWriter {

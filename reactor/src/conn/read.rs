@@ -6,7 +6,7 @@ use std::io;
 use crate::transport::Transport;
 use std::sync::Arc;
 
-use crate::answer::inflow::{InEnd, Inflow};
+use crate::answer::inflow::{InEnd, Inflow, InflowGuard};
 use crate::answer::ticket::{Deadline, Ticket};
 use crate::buf::ReadBuf;
 use crate::config::StreamBodies;
@@ -219,10 +219,21 @@ impl Conn {
                                 origin.key,
                                 origin.listener,
                                 Deadline::Handler,
+                                cx.dispatch.patience,
                             ));
-                            let inflow = Arc::new(Inflow::new(ticket, cx.dispatch.door.clone()));
-                            let reply =
-                                respond(cx, writing, &head, &[], false, origin, Some(&inflow));
+                            let inflow = InflowGuard::new(Arc::new(Inflow::new(
+                                ticket,
+                                cx.dispatch.door.clone(),
+                            )));
+                            let reply = respond(
+                                cx,
+                                writing,
+                                &head,
+                                &[],
+                                false,
+                                origin,
+                                Some(inflow.shared()),
+                            );
                             let head_len = info.len;
                             buf.consume(head_len);
                             *reading = match reply {
@@ -234,8 +245,9 @@ impl Conn {
                                 })),
                                 // Answered without waiting for the body (a refusal): nothing
                                 // more is read, and the connection closes after the answer.
+                                // (The answer said `Connection: close`: see `respond`.)
                                 Reply::Sent { close } => {
-                                    inflow.end(InEnd::Gone);
+                                    drop(inflow);
                                     *served += 1;
                                     Reading::Closing {
                                         linger: true,
@@ -243,11 +255,7 @@ impl Conn {
                                     }
                                 }
                                 Reply::Upgrade(_) => {
-                                    inflow.end(InEnd::Gone);
-                                    Reading::Closing {
-                                        linger: true,
-                                        why: CloseReason::ServerError,
-                                    }
+                                    unreachable!("a request whose body streams is not upgraded")
                                 }
                             };
                             continue;
@@ -363,6 +371,19 @@ impl Conn {
                 Reading::Uploading(up) => {
                     let failed = match up.step(buf) {
                         Ok(Step::NeedMore | Step::Full) => return false,
+                        // The reader gave up: the rest of the body is not read, and the
+                        // connection closes after the answer.
+                        Ok(Step::Abandoned) => {
+                            let Reading::Uploading(mut up) =
+                                std::mem::replace(reading, Reading::Head)
+                            else {
+                                unreachable!("matched just above");
+                            };
+                            up.pending.close_after();
+                            buf.clear();
+                            *reading = Reading::Dispatched(up.pending);
+                            return true;
+                        }
                         Ok(Step::Complete) => {
                             up.inflow.end(InEnd::Complete);
                             None

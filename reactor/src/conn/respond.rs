@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::answer::dispatch::Deferral;
 use crate::answer::inflow::Inflow;
-use crate::answer::stream::Stream;
+use crate::answer::stream::StreamGuard;
 use crate::answer::ticket::Ticket;
 use crate::answer::upgrade::Upgrade;
 use crate::buf::Pool;
@@ -214,12 +214,12 @@ impl Pending {
 /// the body ends.
 #[derive(Debug)]
 pub(crate) struct Streaming {
-    pub(super) stream: Arc<Stream>,
+    pub(super) stream: StreamGuard,
     pub(super) close: bool,
 }
 
 impl Streaming {
-    pub(super) fn new(stream: Arc<Stream>, close: bool) -> Streaming {
+    pub(super) fn new(stream: StreamGuard, close: bool) -> Streaming {
         Streaming { stream, close }
     }
 }
@@ -274,8 +274,10 @@ pub(super) fn respond<H: Handler>(
         answering: info.answering,
         // While draining, requests already buffered are all answered; the last of them
         // says the connection closes. Read after the handler: a shutdown may have begun
-        // meanwhile.
-        close: !keep_alive_asked || (last && cx.is_draining()),
+        // meanwhile. A request whose body streams, answered at once, leaves its body
+        // unread: the connection closes after the answer, and says so ("the server ...
+        // MUST close the connection after sending the response", RFC 9112 9.6).
+        close: !keep_alive_asked || inflow.is_some() || (last && cx.is_draining()),
         http10_keep_alive: keep_alive_asked && info.version == Version::Http10,
     };
     let worker = cx.worker;

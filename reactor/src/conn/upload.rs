@@ -2,9 +2,8 @@
 //! side, decoding the body out of the read buffer as it arrives.
 
 use std::io;
-use std::sync::Arc;
 
-use crate::answer::inflow::{InEnd, Inflow};
+use crate::answer::inflow::{InEnd, InflowGuard};
 use crate::buf::ReadBuf;
 use crate::http::chunked::{ChunkedDecoder, Cursor};
 use crate::http::error::RequestError;
@@ -24,7 +23,7 @@ pub(super) enum Incoming {
 #[derive(Debug)]
 pub(crate) struct Upload {
     pub(super) body: Incoming,
-    pub(super) inflow: Arc<Inflow>,
+    pub(super) inflow: InflowGuard,
     /// The deferred answer.
     pub(super) pending: Box<Pending>,
     /// The client waits for `100 Continue`, which goes out at the reader's first read.
@@ -40,11 +39,16 @@ pub(super) enum Step {
     Full,
     /// The body is complete; what is left in the buffer is the next request.
     Complete,
+    /// The reader gave up: read no more of the body.
+    Abandoned,
 }
 
 impl Upload {
     /// Hands the body bytes in `buf` to the reader, up to its bound.
     pub(super) fn step(&mut self, buf: &mut ReadBuf) -> Result<Step, RequestError> {
+        if self.inflow.is_abandoned() {
+            return Ok(Step::Abandoned);
+        }
         if self.inflow.is_full() {
             return Ok(Step::Full);
         }
