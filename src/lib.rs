@@ -88,7 +88,7 @@ pub use crate::{
 pub use warden_reactor::{
     AccessLog, AnswerError, BodyReader, BodyWriter, CloseReason, Config, ConnId, Event,
     EventStream, Failure, FailureKind, Fault, Frame, Handler, HistogramSnapshot, INFLOW_BOUND,
-    InvalidResponse, OwnedRequest, Request, RequestError, RequestId, Responder, Response, Restart,
-    STREAM_BOUND, StatsSnapshot, Unanswerable, Version,
+    InvalidResponse, OwnedRequest, Readiness, Request, RequestError, RequestId, Responder,
+    Response, Restart, STREAM_BOUND, StatsSnapshot, Unanswerable, Version,
 };
 pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};

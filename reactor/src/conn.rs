@@ -25,7 +25,7 @@ use mio::net::TcpStream;
 use crate::answer::door::Answer;
 use crate::answer::inflow::InEnd;
 use crate::answer::stream::{End, StreamGuard};
-use crate::answer::ticket::Ticket;
+use crate::answer::ticket::{Deadline, Ticket};
 use crate::answer::upgrade::Upgrade;
 use crate::buf::ReadBuf;
 use crate::http::error::RequestError;
@@ -415,6 +415,15 @@ impl Conn {
                 });
             }
             TimerKind::Deferred | TimerKind::Blocking => {
+                if let Reading::Uploading(up) = &self.reading {
+                    // The job reading the body is past its deadline: its reader stops
+                    // waiting, and the client gets the 503 of any late job.
+                    up.inflow.end(InEnd::Failed(
+                        io::ErrorKind::TimedOut,
+                        "the job reading this body passed its deadline; the upload is cut short",
+                    ));
+                    self.cut_upload();
+                }
                 let Reading::Dispatched(pending) = &self.reading else {
                     return self.drive(cx); // answered since: nothing is overdue
                 };
@@ -694,6 +703,12 @@ impl Conn {
             Reading::Body { .. } => TimerKind::Body,
             Reading::Dispatched(ref pending) => TimerKind::awaiting(pending.ticket.deadline),
             Reading::Streaming(_) => TimerKind::Stream,
+            // Read by a job on the blocking pool: the job's deadline stands while the body
+            // arrives (the reader's waits end there too), so a trickling client holds a
+            // pool thread no longer than any other job.
+            Reading::Uploading(ref up) if up.pending.ticket.deadline == Deadline::Blocking => {
+                TimerKind::Blocking
+            }
             // A reader that has not taken what is queued holds the client back: no
             // deadline then (the reader is slow, not the client).
             Reading::Uploading(ref up) if up.inflow.is_full() => TimerKind::Stream,

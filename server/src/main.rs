@@ -2,6 +2,7 @@
 //!
 //! `cargo run --release -- --help` lists the flags.
 
+mod events;
 mod files;
 mod streams;
 
@@ -266,7 +267,7 @@ fn route(req: &Request<'_>) -> Response {
         }
         ("GET" | "HEAD", "/stream") => streams::stream(req),
         ("POST", "/upload") => streams::upload(req),
-        ("GET" | "HEAD", "/events") => streams::events(req),
+        ("GET" | "HEAD", "/events") => events::events(req),
         ("GET" | "HEAD", path) if path.starts_with(files::PREFIX) => match STATIC_ROOT.get() {
             Some(root) => files::serve(req, root),
             None => Response::status_page(404),

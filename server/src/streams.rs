@@ -1,63 +1,230 @@
-//! The binary's streaming routes: `/stream` (a chunked body written by a thread of its
-//! own) and `/events` (Server-Sent Events, every stream served by one ticker thread).
+//! The binary's streaming routes: `/stream` (chunked bodies, all written by one thread
+//! without blocking), `/upload` (a body read as it arrives), and the [`Driver`] that
+//! `/stream` and `/events` share: one thread, many streams, none waited for.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::ErrorKind;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
-use warden::{Event, EventStream, Request, Response};
+use warden::{BodyWriter, Readiness, Request, Response};
 
 /// The most chunks and the largest chunk `/stream` writes.
 const MAX_CHUNKS: u64 = 1 << 20;
 const MAX_CHUNK: usize = 1 << 20;
 
-/// The most events and the longest pause `/events` takes.
-const MAX_EVENTS: u64 = 1 << 20;
-const MAX_PAUSE_MS: u64 = 3_600_000;
-
 /// The value of `name=` in the query.
-fn query(req: &Request<'_>, name: &str) -> Option<u64> {
+pub(crate) fn query(req: &Request<'_>, name: &str) -> Option<u64> {
     req.query()?
         .split('&')
         .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
         .and_then(|v| v.parse().ok())
 }
 
-/// `GET /stream?chunks=N&size=B`: N chunks of B bytes, each flushed as it is written. The
-/// writing thread blocks while the client does not read (backpressure), so a slow client
-/// costs one parked thread and at most 64 KiB, not its whole body.
+/// `GET /stream?chunks=N&size=B`: N chunks of B bytes. Every `/stream` body of the
+/// process is written by one thread without blocking: a client that does not read holds
+/// at most 64 KiB of its own body and delays no other stream.
 pub(crate) fn stream(req: &Request<'_>) -> Response {
     let chunks = query(req, "chunks").unwrap_or(16).min(MAX_CHUNKS);
     let size = usize::try_from(query(req, "size").unwrap_or(1024))
         .unwrap_or(MAX_CHUNK)
         .min(MAX_CHUNK);
     let (pending, responder) = req.defer();
-    let spawned = std::thread::Builder::new()
-        .name("warden-stream".to_owned())
-        .spawn(move || {
-            let head = Response::new(200).with_content_type("application/octet-stream");
-            let Ok(mut body) = responder.stream(head) else {
-                return; // the client left, or the deadline passed: nobody to tell
-            };
-            let chunk: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
-            for _ in 0..chunks {
-                if body.write_all(&chunk).and_then(|()| body.flush()).is_err() {
-                    return; // the client left: counted as client-gone by the server
+    let head = Response::new(200).with_content_type("application/octet-stream");
+    // Sending the head waits for nothing: it goes through the loop's door.
+    let Ok(body) = responder.stream(head) else {
+        return pending; // the client left, or the deadline passed: nobody to tell
+    };
+    if body.wants_body() {
+        writer().add(Bulk {
+            body,
+            left: chunks.saturating_mul(size as u64),
+            size,
+            offset: 0,
+        });
+    } else {
+        let _ = body.finish(); // HEAD: the head was all
+    }
+    pending
+}
+
+/// One `/stream` body being written.
+struct Bulk {
+    body: BodyWriter,
+    /// Bytes still to write.
+    left: u64,
+    size: usize,
+    /// Where the next byte falls in its chunk's pattern.
+    offset: usize,
+}
+
+impl Bulk {
+    /// Writes until the body is done (`true`) or the client has not read enough
+    /// (`false`: wait until the stream is ready).
+    fn pump(&mut self) -> std::io::Result<bool> {
+        static PATTERN: OnceLock<Vec<u8>> = OnceLock::new();
+        // Two chunks' worth of the pattern, so any offset has a whole chunk after it.
+        let pattern =
+            PATTERN.get_or_init(|| (0..2 * MAX_CHUNK).map(|i| b'a' + (i % 26) as u8).collect());
+        while self.left > 0 {
+            let in_chunk = self.size - self.offset;
+            let n = usize::try_from(self.left).map_or(in_chunk, |l| l.min(in_chunk));
+            let start = self.offset % 26;
+            match self.body.try_write(&pattern[start..start + n]) {
+                Ok(written) => {
+                    self.left -= written as u64;
+                    self.offset = (self.offset + written) % self.size.max(1);
+                    if self.offset == 0 {
+                        // A whole chunk: out it goes.
+                        match self.body.try_flush() {
+                            Ok(()) => {}
+                            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        match self.body.try_finish() {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The thread that writes every `/stream` body, started on first use.
+fn writer() -> &'static Driver<Bulk> {
+    static WRITER: OnceLock<Driver<Bulk>> = OnceLock::new();
+    WRITER.get_or_init(|| {
+        Driver::start("warden-stream", |bulks: &mut Streams<Bulk>, ready| {
+            let mut tokens = Vec::new();
+            loop {
+                tokens.clear();
+                ready.wait(&mut tokens, Duration::from_secs(3600));
+                for &token in &tokens {
+                    if token == NEW {
+                        continue;
+                    }
+                    let Some(bulk) = bulks.get_mut(&token) else {
+                        continue; // done already: a late mark
+                    };
+                    match bulk.pump() {
+                        Ok(false) => {} // marked again when the client has read
+                        // Done, or the client left: counted by the server.
+                        Ok(true) | Err(_) => {
+                            bulks.remove(&token);
+                        }
+                    }
+                }
+                // Kept while blocked; done at once, or the client left: dropped.
+                if !bulks.take_new(ready, |_, bulk| matches!(bulk.pump(), Ok(false))) {
+                    return; // the server is gone
                 }
             }
-            let _ = body.finish();
-        });
-    match spawned {
-        Ok(_) => pending,
-        // Out of threads: the responder was dropped with the closure, which answers 500
-        // and reports the failure; the placeholder stands for that answer.
-        Err(e) => {
-            log::warn!("/stream: cannot start its writer thread: {e}");
-            pending
+        })
+    })
+}
+
+/// Where a driving thread's new streams come from, and the streams it drives by token.
+pub(crate) struct Streams<T> {
+    new: Receiver<T>,
+    by_token: HashMap<u64, T>,
+    next: u64,
+}
+
+impl<T: Registered> Streams<T> {
+    pub(crate) fn get_mut(&mut self, token: &u64) -> Option<&mut T> {
+        self.by_token.get_mut(token)
+    }
+
+    pub(crate) fn contains(&self, token: u64) -> bool {
+        self.by_token.contains_key(&token)
+    }
+
+    pub(crate) fn remove(&mut self, token: &u64) -> Option<T> {
+        self.by_token.remove(token)
+    }
+
+    /// Registers every stream handed over since the last look under a token of its own,
+    /// and keeps it if `start` (its first go) says so. `false` once nobody can hand over
+    /// streams any more.
+    pub(crate) fn take_new(
+        &mut self,
+        ready: &Readiness,
+        mut start: impl FnMut(u64, &mut T) -> bool,
+    ) -> bool {
+        loop {
+            match self.new.try_recv() {
+                Ok(mut stream) => {
+                    let token = self.next;
+                    self.next += 1;
+                    stream.register(ready, token);
+                    if start(token, &mut stream) {
+                        self.by_token.insert(token, stream);
+                    }
+                }
+                Err(crossbeam_channel::TryRecvError::Empty) => return true,
+                Err(crossbeam_channel::TryRecvError::Disconnected) => return false,
+            }
         }
+    }
+}
+
+/// What a driving thread can register with its [`Readiness`].
+pub(crate) trait Registered {
+    fn register(&mut self, ready: &Readiness, token: u64);
+}
+
+impl Registered for Bulk {
+    fn register(&mut self, ready: &Readiness, token: u64) {
+        self.body.register(ready, token);
+    }
+}
+
+/// The token that says "new streams were handed over".
+const NEW: u64 = u64::MAX;
+
+/// A thread that drives many streams without blocking on any: handlers hand it streams,
+/// and it goes on with each one when the loops mark it ready.
+pub(crate) struct Driver<T> {
+    tx: Sender<T>,
+    ready: Readiness,
+}
+
+impl<T: Registered + Send + 'static> Driver<T> {
+    /// Starts the thread `name`, running `drive` over the streams handed to it.
+    pub(crate) fn start(
+        name: &str,
+        drive: impl FnOnce(&mut Streams<T>, &Readiness) + Send + 'static,
+    ) -> Driver<T> {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let ready = Readiness::new();
+        let theirs = ready.clone();
+        std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || {
+                let mut streams = Streams {
+                    new: rx,
+                    by_token: HashMap::new(),
+                    next: 0,
+                };
+                drive(&mut streams, &theirs);
+            })
+            .expect("a stream driver thread starts");
+        Driver { tx, ready }
+    }
+
+    /// Hands `stream` to the thread.
+    pub(crate) fn add(&self, stream: T) {
+        if self.tx.send(stream).is_err() {
+            log::error!("a stream driver thread has stopped");
+            return;
+        }
+        self.ready.mark(NEW);
     }
 }
 
@@ -73,7 +240,11 @@ pub(crate) fn streams_body(req: &Request<'_>) -> bool {
 /// in memory whole.
 pub(crate) fn upload(req: &Request<'_>) -> Response {
     let Some(mut body) = req.body_reader() else {
-        return Response::status_page(400);
+        // No body (or a buffered one): summed as it is.
+        let mut hash = Checksum::default();
+        hash.bytes(req.body());
+        let length = req.body().len();
+        return Response::text(format!("length={length} checksum={:016x}\n", hash.0));
     };
     req.blocking(move |_| {
         let mut buf = vec![0u8; 256 * 1024];
@@ -96,8 +267,16 @@ pub(crate) fn upload(req: &Request<'_>) -> Response {
                     filled -= whole;
                 }
                 Err(e) => {
+                    // As the loop answers a buffered body: 408 for a stall, 413 past the
+                    // limit, 400 for broken framing.
+                    let status = match e.kind() {
+                        ErrorKind::TimedOut => 408,
+                        ErrorKind::InvalidInput => 413,
+                        _ => 400,
+                    };
                     return Response::text(format!("the body could not be read: {e}\n"))
-                        .with_status(400);
+                        .with_status(status)
+                        .with_header("Connection", "close");
                 }
             }
         }
@@ -127,125 +306,6 @@ impl Checksum {
         self.words(bytes);
         for &b in bytes.chunks_exact(8).remainder() {
             self.0 = (self.0 ^ u64::from(b)).wrapping_mul(Self::PRIME);
-        }
-    }
-}
-
-/// `GET /events?n=N&ms=M`: N events M ms apart, then the stream ends. One ticker thread
-/// serves every event stream of the process, however many there are.
-pub(crate) fn events(req: &Request<'_>) -> Response {
-    let n = query(req, "n").unwrap_or(10).min(MAX_EVENTS);
-    let every = Duration::from_millis(query(req, "ms").unwrap_or(1000).min(MAX_PAUSE_MS));
-    let (pending, responder) = req.defer();
-    let Ok(stream) = responder.event_stream() else {
-        return pending;
-    };
-    let subscription = Subscription {
-        stream,
-        sent: 0,
-        n,
-        every,
-    };
-    if ticker().send(subscription).is_err() {
-        log::error!("/events: the ticker thread has stopped");
-    }
-    pending
-}
-
-/// One event stream and its schedule.
-struct Subscription {
-    stream: EventStream,
-    sent: u64,
-    n: u64,
-    every: Duration,
-}
-
-/// Where new event streams go: the ticker thread, started on first use.
-fn ticker() -> &'static Sender<Subscription> {
-    static TICKER: OnceLock<Sender<Subscription>> = OnceLock::new();
-    TICKER.get_or_init(|| {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        std::thread::Builder::new()
-            .name("warden-events".to_owned())
-            .spawn(move || tick(&rx))
-            .expect("the events ticker thread starts");
-        tx
-    })
-}
-
-/// A stream waiting for its next event: ordered by when it is due (the earliest first in
-/// the max-heap), then by arrival.
-struct Due {
-    at: Instant,
-    seq: u64,
-    sub: Subscription,
-}
-
-impl PartialEq for Due {
-    fn eq(&self, other: &Due) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-
-impl Eq for Due {}
-
-impl PartialOrd for Due {
-    fn partial_cmp(&self, other: &Due) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Due {
-    fn cmp(&self, other: &Due) -> std::cmp::Ordering {
-        (Reverse(self.at), Reverse(self.seq)).cmp(&(Reverse(other.at), Reverse(other.seq)))
-    }
-}
-
-/// Sends each stream's events when they are due: the streams themselves live in a heap
-/// ordered by due time, nothing else per stream.
-fn tick(new: &Receiver<Subscription>) {
-    let mut due: BinaryHeap<Due> = BinaryHeap::new();
-    let mut seq = 0u64;
-    loop {
-        let wait = due
-            .peek()
-            .map(|d| d.at.saturating_duration_since(Instant::now()));
-        let received = match wait {
-            Some(wait) => new.recv_timeout(wait).map_err(|e| e.is_disconnected()),
-            None => new.recv().map_err(|_| true),
-        };
-        match received {
-            Ok(sub) => {
-                // The first event goes at once.
-                due.push(Due {
-                    at: Instant::now(),
-                    seq,
-                    sub,
-                });
-                seq += 1;
-            }
-            Err(true) => return, // the server is gone
-            Err(false) => {}
-        }
-        let now = Instant::now();
-        while due.peek().is_some_and(|d| d.at <= now) {
-            let Due { at, seq, mut sub } = due.pop().expect("peeked");
-            if sub.sent == sub.n {
-                let _ = sub.stream.finish();
-                continue;
-            }
-            let data = format!("event {} of {}", sub.sent + 1, sub.n);
-            let id_text = (sub.sent + 1).to_string();
-            if sub.stream.send(&Event::new(&data).id(&id_text)).is_err() {
-                continue; // the client left
-            }
-            sub.sent += 1;
-            let at = if sub.sent == sub.n {
-                now
-            } else {
-                at + sub.every
-            };
-            due.push(Due { at, seq, sub });
         }
     }
 }

@@ -76,9 +76,10 @@ impl Readiness {
         n
     }
 
-    /// The writer registered with `token` can go on. Called by a loop: never waits but
-    /// for this short lock.
-    pub(crate) fn mark(&self, token: u64) {
+    /// Marks `token` ready, waking the thread in [`Readiness::wait`]. The loops call it
+    /// for registered writers (never waiting but for this short lock); the application
+    /// may too, to wake its driving thread for news of its own (a new stream to drive).
+    pub fn mark(&self, token: u64) {
         self.lock().push(token);
         self.inner.marked.notify_one();
     }

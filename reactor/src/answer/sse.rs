@@ -9,15 +9,19 @@ use crate::answer::writer::BodyWriter;
 use crate::http::response::Response;
 
 impl Responder {
-    /// Starts a Server-Sent Events stream: `200`, `text/event-stream`, no caching.
+    /// Starts a Server-Sent Events stream: `200`, `text/event-stream`, no caching, no
+    /// buffering by a proxy in front.
     ///
     /// # Errors
     ///
     /// As [`Responder::stream`].
     pub fn event_stream(self) -> Result<EventStream, AnswerError> {
+        // `X-Accel-Buffering: no`: nginx in front, with its defaults, would otherwise
+        // hold every event until the stream ends.
         let head = Response::new(200)
             .with_content_type("text/event-stream")
-            .with_header("Cache-Control", "no-cache");
+            .with_header("Cache-Control", "no-cache")
+            .with_header("X-Accel-Buffering", "no");
         Ok(EventStream {
             body: self.stream(head)?,
         })
@@ -86,38 +90,34 @@ pub struct EventStream {
 }
 
 impl EventStream {
-    /// Sends `event`.
+    /// Sends `event`, waiting for room like [`BodyWriter`]'s `write`.
     ///
     /// # Errors
     ///
     /// `InvalidInput` if the id or the type holds a line break (it would end the field
-    /// early); `BrokenPipe` once the client has gone.
+    /// early); `BrokenPipe` once the client has gone; `TimedOut` if the client read
+    /// nothing for the write timeout.
     pub fn send(&mut self, event: &Event<'_>) -> io::Result<()> {
-        let breaks = |s: &str| s.contains(['\r', '\n']);
-        if event.id.is_some_and(breaks) || event.event.is_some_and(breaks) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "an event's id and type cannot hold line breaks",
-            ));
-        }
-        if let Some(id) = event.id {
-            writeln!(self.body, "id: {id}")?;
-        }
-        if let Some(kind) = event.event {
-            writeln!(self.body, "event: {kind}")?;
-        }
-        if let Some(retry) = event.retry {
-            writeln!(self.body, "retry: {}", retry.as_millis())?;
-        }
-        // "The data field ... a line break (CRLF, LF or CR) ends it": each line of the
-        // data is a data line of its own, and the client joins them with LF.
-        for line in lines(event.data) {
-            self.body.write_all(b"data: ")?;
-            self.body.write_all(line.as_bytes())?;
-            self.body.write_all(b"\n")?;
-        }
-        self.body.write_all(b"\n")?;
-        self.body.flush()
+        check(event)?;
+        self.body.queue_whole(true, |out| encode(event, out))
+    }
+
+    /// Sends `event` without waiting: whole, or not at all with `WouldBlock` while the
+    /// client has not read what is queued (register with a
+    /// [`Readiness`](crate::Readiness) to learn when it has).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or as [`EventStream::send`].
+    pub fn try_send(&mut self, event: &Event<'_>) -> io::Result<()> {
+        check(event)?;
+        self.body.queue_whole(false, |out| encode(event, out))
+    }
+
+    /// Has `ready` told, with `token`, when this stream can take more after a
+    /// `WouldBlock`, and when it ends (see [`BodyWriter::register`]).
+    pub fn register(&mut self, ready: &crate::Readiness, token: u64) {
+        self.body.register(ready, token);
     }
 
     /// Sends `data` as an event with no id or type.
@@ -136,15 +136,28 @@ impl EventStream {
     ///
     /// `BrokenPipe` once the client has gone.
     pub fn comment(&mut self, text: &str) -> io::Result<()> {
-        for line in lines(text) {
-            writeln!(self.body, ": {line}")?;
-        }
-        self.body.flush()
+        self.body.queue_whole(true, |out| {
+            for line in lines(text) {
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(line.as_bytes());
+                out.push(b'\n');
+            }
+        })
     }
 
     /// Whether the client is still there.
     pub fn is_open(&self) -> bool {
         self.body.is_open()
+    }
+
+    /// [`EventStream::finish`] without waiting: `WouldBlock` while the client has not
+    /// read what is queued.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock`, or as `finish`.
+    pub fn try_finish(&mut self) -> io::Result<()> {
+        self.body.try_finish()
     }
 
     /// Ends the stream.
@@ -155,6 +168,43 @@ impl EventStream {
     pub fn finish(self) -> io::Result<()> {
         self.body.finish()
     }
+}
+
+/// Refuses an event whose id or type would end its field early.
+fn check(event: &Event<'_>) -> io::Result<()> {
+    let breaks = |s: &str| s.contains(['\r', '\n']);
+    if event.id.is_some_and(breaks) || event.event.is_some_and(breaks) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an event's id and type cannot hold line breaks",
+        ));
+    }
+    Ok(())
+}
+
+/// Appends `event` in the text/event-stream format.
+fn encode(event: &Event<'_>, out: &mut Vec<u8>) {
+    if let Some(id) = event.id {
+        out.extend_from_slice(b"id: ");
+        out.extend_from_slice(id.as_bytes());
+        out.push(b'\n');
+    }
+    if let Some(kind) = event.event {
+        out.extend_from_slice(b"event: ");
+        out.extend_from_slice(kind.as_bytes());
+        out.push(b'\n');
+    }
+    if let Some(retry) = event.retry {
+        let _ = writeln!(out, "retry: {}", retry.as_millis());
+    }
+    // "The data field ... a line break (CRLF, LF or CR) ends it": each line of the data
+    // is a data line of its own, and the client joins them with LF.
+    for line in lines(event.data) {
+        out.extend_from_slice(b"data: ");
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+    out.push(b'\n');
 }
 
 /// The lines of `text`, split at CRLF, LF or CR; an empty text is one empty line.

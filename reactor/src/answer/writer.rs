@@ -152,11 +152,33 @@ impl BodyWriter {
     /// Queues `local` (and, with `last`, the end of the body), first waiting for room as
     /// `wait` says.
     fn queue(&mut self, last: bool, wait: Wait) -> io::Result<()> {
-        if self.framing == Framing::Discard {
-            return Ok(()); // the stream ended with its head
-        }
         if self.local.is_empty() && !last {
             return Ok(());
+        }
+        self.queue_with(last, wait, |_| {})
+    }
+
+    /// Queues what `fill` appends to what is gathered, as one piece: nothing of it when
+    /// there is no room (`WouldBlock`) or the connection has ended. An event is sent whole
+    /// this way, or not at all.
+    pub(crate) fn queue_whole(
+        &mut self,
+        wait: bool,
+        fill: impl FnOnce(&mut Vec<u8>),
+    ) -> io::Result<()> {
+        self.check()?;
+        let wait = if wait { Wait::Yes } else { Wait::No };
+        self.queue_with(false, wait, fill)
+    }
+
+    fn queue_with(
+        &mut self,
+        last: bool,
+        wait: Wait,
+        fill: impl FnOnce(&mut Vec<u8>),
+    ) -> io::Result<()> {
+        if self.framing == Framing::Discard {
+            return Ok(()); // the stream ended with its head
         }
         let stream = Arc::clone(&self.stream);
         let mut queue = stream.lock();
@@ -199,6 +221,7 @@ impl BodyWriter {
         if queue.end != End::Open {
             return Err(gone());
         }
+        fill(&mut self.local);
         self.frame_into(&mut queue.data, last);
         if last {
             queue.end = End::Finished;
