@@ -221,3 +221,54 @@ fn streaming_routes_stream() {
         format!("length={} checksum={hash:016x}\n", body.len())
     );
 }
+
+#[test]
+fn a_client_that_does_not_read_holds_back_no_other_stream() {
+    let server = Binary::start("", &["--workers", "1"]);
+    // Never reads: its events fill the kernel's buffers and its queue, then wait.
+    let mut stalled = Client::connect(server.addr);
+    stalled.send(get("/events?n=1000000&ms=0"));
+    let mut bulk = Client::connect(server.addr);
+    bulk.send(get("/stream?chunks=4096&size=16384"));
+    // Every other stream still gets all it asked for.
+    let mut client = Client::connect(server.addr);
+    let reply = client
+        .send(get("/events?n=3&ms=1"))
+        .reply()
+        .expect("events beside a stalled stream");
+    assert_eq!(reply.header("x-accel-buffering"), Some("no"));
+    assert_eq!(reply.text().matches("data: event").count(), 3);
+    let reply = client
+        .send(get("/stream?chunks=3&size=4"))
+        .reply()
+        .expect("a stream beside a stalled one");
+    assert_eq!(reply.text(), "abcdabcdabcd");
+    drop((stalled, bulk));
+}
+
+#[test]
+fn the_upload_route_sums_an_empty_body_and_refuses_past_its_limit() {
+    let server = Binary::start("", &["--workers", "1", "--max-streamed-body", "1000"]);
+    let mut client = Client::connect(server.addr);
+    let reply = client
+        .send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+        .reply()
+        .expect("an answer");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), "length=0 checksum=cbf29ce484222325\n");
+    // Chunked, past the limit: refused as the Content-Length one is, and closed.
+    client.send("POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for _ in 0..4 {
+        client.send(format!("{:x}\r\n{}\r\n", 500, "y".repeat(500)));
+    }
+    client.send("0\r\n\r\n");
+    let reply = client.reply().expect("the refusal");
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.header("connection"), Some("close"));
+    let mut client = Client::connect(server.addr);
+    let reply = client
+        .send("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n")
+        .reply()
+        .expect("the refusal");
+    assert_eq!(reply.status, 413);
+}

@@ -27,6 +27,8 @@ OPTIONS:
     --body-timeout-ms N          time a body may stall [default: 30000]
     --write-timeout-ms N         time a response may wait for the client [default: 30000]
     --max-body BYTES             largest request body [default: 1048576]
+    --max-streamed-body BYTES    largest body POST /upload reads as it arrives; past it
+                                 413 [default: 1073741824]
     --max-connections N          connections per worker before accept pauses [default: 25000]
     --handler-deadline-ms N      a handler running longer is reported hung and its worker
                                  replaced; 0 turns the watchdog off [default: 30000]
@@ -103,6 +105,7 @@ struct Options {
     body_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
     max_body: Option<usize>,
+    max_streamed_body: Option<u64>,
     max_connections: Option<usize>,
     handler_deadline: Option<Duration>,
     max_restarts: Option<usize>,
@@ -133,6 +136,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         body_timeout: None,
         write_timeout: None,
         max_body: None,
+        max_streamed_body: None,
         max_connections: None,
         handler_deadline: None,
         max_restarts: None,
@@ -194,6 +198,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
                 o.write_timeout = Some(Duration::from_millis(number(value()?)?))
             }
             "--max-body" => o.max_body = Some(number(value()?)? as usize),
+            "--max-streamed-body" => o.max_streamed_body = Some(number(value()?)?),
             "--max-connections" => o.max_connections = Some(number(value()?)? as usize),
             "--handler-deadline-ms" => {
                 o.handler_deadline = Some(Duration::from_millis(number(value()?)?));
@@ -437,6 +442,9 @@ fn main() -> ExitCode {
     }
     if let Some(t) = options.write_timeout {
         builder = builder.write_timeout(t);
+    }
+    if let Some(n) = options.max_streamed_body {
+        builder = builder.max_streamed_body(n);
     }
     if let Some(n) = options.max_body {
         builder = builder.max_body(n);
