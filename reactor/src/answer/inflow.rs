@@ -344,3 +344,75 @@ impl fmt::Debug for BodyReader {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answer::ticket::{Deadline, Patience};
+    use crate::http::request::Request;
+
+    /// A body with no reactor behind it: wake-ups go nowhere.
+    fn inflow() -> Arc<Inflow> {
+        let poll = mio::Poll::new().expect("poll");
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(0)).expect("waker"));
+        let (door, _) = Door::new(waker);
+        let request = Request::sample("/up", &[]).to_owned_request();
+        let ticket = Arc::new(Ticket::new(
+            request,
+            0,
+            0,
+            Deadline::Handler,
+            Patience::default(),
+        ));
+        Arc::new(Inflow::new(ticket, door))
+    }
+
+    #[test]
+    fn the_queue_holds_no_more_than_what_is_unread() {
+        // Made on another thread, that thread is "the loop": this one may read.
+        let inflow = std::thread::spawn(inflow).join().expect("made");
+        let reader = Arc::clone(&inflow);
+        let mut reader = reader.reader().expect("the one reader");
+        let piece = vec![7u8; 64 * 1024];
+        let mut buf = [0u8; 8 * 1024];
+        // The loop pushes 64 KiB at a time, the reader takes 8 KiB: what was read must
+        // not stay behind, whatever the body's length.
+        for _ in 0..200 {
+            if !inflow.is_full() {
+                inflow.push(&piece);
+            }
+            reader.read_exact(&mut buf).expect("bytes are there");
+            let queue = inflow.lock();
+            assert!(
+                queue.data.len() <= INFLOW_BOUND + piece.len(),
+                "the queue grew to {} bytes",
+                queue.data.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_reader_waits_no_longer_than_its_bound_and_then_stops_the_upload() {
+        let inflow = inflow();
+        let mut reader = inflow.reader().expect("the one reader");
+        assert!(inflow.reader().is_none(), "one reader per body");
+        inflow.bound_by(Instant::now());
+        // A thread of its own: the loop's thread may not wait at all.
+        let read = std::thread::spawn(move || reader.read(&mut [0u8; 16]).map_err(|e| e.kind()))
+            .join()
+            .expect("the reader returns");
+        assert_eq!(read, Err(io::ErrorKind::TimedOut));
+        assert!(inflow.is_abandoned(), "the loop learns the reader gave up");
+    }
+
+    #[test]
+    fn the_loop_dropping_its_side_ends_the_body() {
+        let inflow = inflow();
+        let mut reader = inflow.reader().expect("the one reader");
+        drop(InflowGuard::new(inflow));
+        let read = std::thread::spawn(move || reader.read(&mut [0u8; 16]).map_err(|e| e.kind()))
+            .join()
+            .expect("the reader returns");
+        assert_eq!(read, Err(io::ErrorKind::ConnectionAborted));
+    }
+}
