@@ -387,9 +387,11 @@ impl Builder {
     /// Recycling, as gunicorn's `max_requests`: a worker is replaced after `n` requests plus
     /// a different number up to `jitter` (so workers started together are not replaced
     /// together), for applications whose per-worker state leaks. Its connections move to
-    /// the replacement, busy ones mid-request with what they had buffered; it waits for
-    /// its deferred answers first. Counted in `ServerStats::worker_recycles`, not as a
-    /// failure or a restart. Off by default.
+    /// the replacement, busy ones mid-request with what they had buffered; what cannot
+    /// move (deferred answers, streamed responses and uploads) it lets finish first, up to
+    /// the shutdown grace (past it, those are cut and counted as
+    /// [`CloseReason::Recycled`](crate::CloseReason::Recycled)). Counted in
+    /// `ServerStats::worker_recycles`, not as a failure or a restart. Off by default.
     pub fn max_requests_per_worker(mut self, n: u64, jitter: u64) -> Builder {
         self.max_requests_per_worker = Some((n, jitter));
         self
@@ -460,9 +462,12 @@ impl Builder {
     }
 
     /// The grace period used when the server shuts itself down (the last handle is
-    /// dropped, or a policy chose to stop). Default 30 s.
+    /// dropped, or a policy chose to stop), and the longest a worker due for recycling
+    /// waits for its streams. Default 30 s.
     pub fn shutdown_grace(mut self, grace: Duration) -> Builder {
         self.shutdown_grace = grace;
+        // The reactors' own: how long a worker due for recycling waits for its streams.
+        self.config.shutdown_grace = grace;
         self
     }
 

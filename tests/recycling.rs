@@ -34,3 +34,94 @@ fn a_worker_is_recycled_after_its_share_and_its_clients_go_on() {
     let mut fresh = Client::to(&server);
     assert_eq!(fresh.send(get("/json")).reply().expect("reply").status, 200);
 }
+
+#[test]
+fn a_worker_due_for_recycling_lets_its_streams_finish() {
+    use crossbeam_channel::bounded;
+    use warden::{Request, Response, Server};
+
+    const EVENTS: usize = 6;
+    let (responders_tx, responders) = bounded(1);
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .max_requests_per_worker(3, 0)
+        .serve(move |req: &Request<'_>| -> Response {
+            if req.path() == "/events" {
+                let (pending, responder) = req.defer();
+                responders_tx.send(responder).expect("the test waits");
+                return pending;
+            }
+            Response::text("plain")
+        })
+        .expect("server starts");
+    let mut events = Client::to(&server);
+    events.send(get("/events"));
+    let responder = responders.recv_timeout(util::PATIENCE).expect("deferred");
+    let mut stream = responder.event_stream().expect("the client waits");
+    stream.data("event 1").expect("sent");
+    // The worker answers past its share while the stream is open.
+    let mut other = Client::to(&server);
+    for _ in 0..4 {
+        assert_eq!(other.get_status("/plain"), 200);
+    }
+    // The stream goes on to its end: every event, and the last chunk.
+    for i in 2..=EVENTS {
+        stream.data(&format!("event {i}")).expect("sent");
+    }
+    stream.finish().expect("finished");
+    let reply = events.reply().expect("the whole stream");
+    assert_eq!(reply.text().matches("data: event").count(), EVENTS);
+    // Then the worker is recycled, and the clients go on.
+    eventually("recycled once its stream ended", || {
+        server.stats().worker_recycles >= 1
+    });
+    assert_eq!(other.get_status("/plain"), 200);
+    let closed = server.stats().http.closed_by;
+    assert_eq!(closed[warden::CloseReason::ClientGone.index()], 0);
+}
+
+#[test]
+fn a_stream_still_open_past_the_grace_is_cut_as_recycled() {
+    use std::io::ErrorKind;
+    use std::time::Duration;
+
+    use crossbeam_channel::bounded;
+    use warden::{CloseReason, Request, Response, Server};
+
+    let (responders_tx, responders) = bounded(1);
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .max_requests_per_worker(2, 0)
+        .shutdown_grace(Duration::from_millis(200))
+        .serve(move |req: &Request<'_>| -> Response {
+            if req.path() == "/events" {
+                let (pending, responder) = req.defer();
+                responders_tx.send(responder).expect("the test waits");
+                return pending;
+            }
+            Response::text("plain")
+        })
+        .expect("server starts");
+    let mut events = Client::to(&server);
+    events.send(get("/events"));
+    let responder = responders.recv_timeout(util::PATIENCE).expect("deferred");
+    let mut stream = responder.event_stream().expect("the client waits");
+    let mut other = Client::to(&server);
+    for _ in 0..3 {
+        assert_eq!(other.get_status("/plain"), 200);
+    }
+    // The stream never ends: past the grace, the worker goes, and its writer is told.
+    eventually("recycled past the grace", || {
+        server.stats().worker_recycles >= 1
+    });
+    let e = (0..1000)
+        .find_map(|_| stream.data("still here?").err())
+        .expect("a write fails once the stream is cut");
+    assert_eq!(e.kind(), ErrorKind::BrokenPipe);
+    let closed = server.stats().http.closed_by;
+    assert_eq!(closed[CloseReason::Recycled.index()], 1, "{closed:?}");
+    assert_eq!(closed[CloseReason::ClientGone.index()], 0, "{closed:?}");
+    assert_eq!(other.get_status("/plain"), 200);
+}

@@ -48,8 +48,9 @@ pub struct Config {
     /// failure says how long it queued and ran. Default 30 s (AnyEvent::Task's).
     pub blocking_timeout: Duration,
     /// How long a draining reactor lets busy connections finish before closing them,
-    /// when the drain starts because every [`Inbox`](crate::Inbox) was dropped.
-    /// Default 30 s.
+    /// when the drain starts because every [`Inbox`](crate::Inbox) was dropped; and how
+    /// long a reactor due for recycling ([`Config::max_requests`]) lets its streams,
+    /// uploads and deferred answers finish before it goes. Default 30 s.
     pub shutdown_grace: Duration,
     /// Largest request head (request line and header section) in bytes; larger gets 431.
     /// Default 16 KiB.

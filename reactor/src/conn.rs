@@ -469,11 +469,6 @@ impl Conn {
         (self.stream, buffered, upgrade)
     }
 
-    /// Whether it waits for a deferred answer.
-    pub(crate) fn is_dispatched(&self) -> bool {
-        matches!(self.reading, Reading::Dispatched(_) | Reading::Uploading(_))
-    }
-
     /// Whether it is bound to this reactor: a deferred answer or a streamed body comes
     /// through its door, so it cannot move to another.
     pub(crate) fn is_bound(&self) -> bool {
@@ -675,7 +670,9 @@ impl Conn {
             };
         }
         if let Reading::Streaming(streaming) = &self.reading {
-            if streaming.stream.close() {
+            // A worker that stops cuts its streams: the writer is told, and the close is
+            // counted as what stopped it (a restart, recycling), not as the client's.
+            if streaming.stream.close() && !stopping {
                 let failure = ticket_failure(
                     &streaming.stream.ticket,
                     FailureKind::ClientGone,

@@ -39,6 +39,10 @@ enum RunState {
     /// Shutting down: idle connections are closed, busy ones finish their current
     /// response; at `deadline` (ms on the reactor's clock) whatever is left is closed.
     Draining { deadline: u64 },
+    /// Its share of requests is answered ([`Config::max_requests`]), but streams or
+    /// answers still run on connections that cannot move: serving on until none is left,
+    /// or until `deadline` (the shutdown grace), then recycled.
+    Recycling { deadline: u64 },
 }
 
 /// One thread's HTTP/1.1 event loop.
@@ -88,6 +92,9 @@ pub struct Reactor<H> {
     now: u64,
     next_id: u64,
     state: RunState,
+    /// What a connection that cannot move is counted as when the reactor ends with it:
+    /// cut by a restart, unless the reactor was recycled.
+    cut_as: CloseReason,
     slot_signal: Option<Arc<SlotSignal>>,
     /// Connections that spent their read budget with input left: driven again next turn,
     /// since no new readiness event will announce what is already there.
@@ -132,6 +139,7 @@ impl PreparedReactor {
             now: 0,
             next_id: 0,
             state: RunState::Running,
+            cut_as: CloseReason::Restart,
             slot_signal: None,
             again: Vec::new(),
             again_now: Vec::new(),
@@ -236,8 +244,8 @@ impl<H: Handler> Reactor<H> {
                 continue;
             }
             if conn.is_bound() {
-                // Cannot move (see `carry`): closed, its client counted gone.
-                self.shared.stats.connection_closed(CloseReason::ClientGone);
+                // Cannot move (see `carry`): cut, counted as what ended the worker.
+                self.shared.stats.connection_closed(self.cut_as);
             } else {
                 self.shared.stats.connection_moved();
             }
@@ -304,6 +312,7 @@ impl<H: Handler> Reactor<H> {
                 return Ok(exit);
             }
             if self.is_spent() {
+                self.cut_as = CloseReason::Recycled;
                 return Ok(Exit::Recycled);
             }
             if let RunState::Draining { deadline } = self.state {
@@ -333,7 +342,7 @@ impl<H: Handler> Reactor<H> {
         }
         let timer = self.timers.next_deadline(&self.conns);
         let drain = match self.state {
-            RunState::Draining { deadline } => Some(deadline),
+            RunState::Draining { deadline } | RunState::Recycling { deadline } => Some(deadline),
             RunState::Running => None,
         };
         let next = match (timer, drain) {
@@ -359,7 +368,7 @@ impl<H: Handler> Reactor<H> {
                 Err(TryRecvError::Empty) => return,
                 Err(TryRecvError::Disconnected) => {
                     // Nobody can reach us any more: drain with the configured grace.
-                    if self.state == RunState::Running {
+                    if !matches!(self.state, RunState::Draining { .. }) {
                         self.begin_drain(self.shared.config.shutdown_grace);
                     }
                     return;
@@ -611,7 +620,7 @@ impl<H: Handler> Reactor<H> {
             RunState::Draining { deadline: earlier } => RunState::Draining {
                 deadline: earlier.min(deadline),
             },
-            RunState::Running => RunState::Draining { deadline },
+            RunState::Running | RunState::Recycling { .. } => RunState::Draining { deadline },
         };
         self.shared.draining.store(true, Ordering::Relaxed);
         // Answer whatever already arrived, even on connections that looked idle (a request
@@ -644,17 +653,43 @@ impl<H: Handler> Reactor<H> {
         }
     }
 
-    /// Whether it has answered its share of requests and can go without dropping a
-    /// deferred answer (a connection waiting for one cannot move): checked once per turn,
-    /// and the scan of connections only once the share is reached.
-    fn is_spent(&self) -> bool {
-        self.state == RunState::Running
-            && self
-                .shared
-                .config
-                .max_requests
-                .is_some_and(|max| self.shared.stats.requests() >= max)
-            && !self.conns.iter().any(|(_, conn)| conn.is_dispatched())
+    /// Whether it has answered its share of requests and can go: at once when no
+    /// connection is bound to it (a deferred answer, a stream or an upload cannot move to
+    /// the replacement), else once the last of those ends or the shutdown grace has
+    /// passed since the share was reached (what is left is then cut, counted as
+    /// `recycled`). Checked once per turn; the scan of connections only once the share is
+    /// reached.
+    fn is_spent(&mut self) -> bool {
+        let deadline = match self.state {
+            RunState::Draining { .. } => return false,
+            RunState::Recycling { deadline } => deadline,
+            RunState::Running => {
+                let max = self.shared.config.max_requests;
+                if !max.is_some_and(|max| self.shared.stats.requests() >= max) {
+                    return false;
+                }
+                let grace = self.shared.config.shutdown_grace;
+                let grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+                let deadline = self.now.saturating_add(grace_ms);
+                self.state = RunState::Recycling { deadline };
+                deadline
+            }
+        };
+        let bound = self
+            .conns
+            .iter()
+            .filter(|(_, conn)| conn.is_bound())
+            .count();
+        if bound > 0 && self.now < deadline {
+            return false;
+        }
+        if bound > 0 {
+            log::info!(
+                "worker {}: recycled with {bound} streams or answers still running past the grace; cut",
+                self.shared.worker
+            );
+        }
+        true
     }
 
     fn publish_stats(&mut self) {

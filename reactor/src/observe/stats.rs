@@ -83,11 +83,17 @@ pub enum CloseReason {
     Drain,
     /// It switched protocols and went to the application (not closed: it left).
     Upgraded,
+    /// Its worker was recycled while it streamed or awaited an answer, and the shutdown
+    /// grace ran out first: cut.
+    Recycled,
+    /// Its worker was restarted after a failure (or aborted) while it streamed or awaited
+    /// an answer, which cannot move to the replacement: cut, its writer told.
+    Restart,
 }
 
 impl CloseReason {
     /// Every reason, in index order.
-    pub const ALL: [CloseReason; 11] = [
+    pub const ALL: [CloseReason; 13] = [
         CloseReason::ClientClosed,
         CloseReason::Done,
         CloseReason::ClientError,
@@ -99,6 +105,8 @@ impl CloseReason {
         CloseReason::ClientGone,
         CloseReason::Drain,
         CloseReason::Upgraded,
+        CloseReason::Recycled,
+        CloseReason::Restart,
     ];
 
     /// The reason's name, as a metric label: `client_closed`, `header_timeout`, ...
@@ -115,6 +123,8 @@ impl CloseReason {
             CloseReason::ClientGone => "client_gone",
             CloseReason::Drain => "drain",
             CloseReason::Upgraded => "upgraded",
+            CloseReason::Recycled => "recycled",
+            CloseReason::Restart => "restart",
         }
     }
 
