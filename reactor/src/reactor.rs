@@ -665,7 +665,7 @@ impl<H: Handler> Reactor<H> {
             RunState::Recycling { deadline } => deadline,
             RunState::Running => {
                 let max = self.shared.config.max_requests;
-                if !max.is_some_and(|max| self.shared.stats.requests() >= max) {
+                if max.is_none_or(|max| self.shared.stats.requests() < max) {
                     return false;
                 }
                 let grace = self.shared.config.shutdown_grace;
