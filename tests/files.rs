@@ -244,3 +244,32 @@ fn the_binary_serves_static_files_and_nothing_outside_their_directory() {
         assert_eq!(client.get_status(escape), 404, "{escape}");
     }
 }
+
+#[test]
+fn a_fifo_where_a_file_was_expected_never_blocks_the_loop() {
+    let dir = TempDir::new("fifo");
+    dir.write("root/index.html", b"<h1>hi</h1>");
+    let fifo = dir.0.join("root/pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo made the FIFO");
+    // A FIFO with no writer: opening it for reading the usual way waits for one.
+    let library = file_server(&dir.0.join("root"));
+    let mut client = Client::to(&library);
+    assert_eq!(client.get_status("/pipe"), 404);
+    assert_eq!(client.get_status("/plain"), 200, "the loop goes on");
+    let root = dir.0.join("root");
+    let binary = Binary::start(
+        "",
+        &["--workers", "1", "--static", root.to_str().expect("utf-8")],
+    );
+    let mut client = Client::connect(binary.addr);
+    assert_eq!(client.get_status("/static/pipe"), 404);
+    assert_eq!(
+        client.get_status("/static/index.html"),
+        200,
+        "the loop goes on"
+    );
+}

@@ -14,19 +14,33 @@ pub(crate) fn serve(req: &Request<'_>, root: &Path) -> Response {
     let Some(rest) = req.path().strip_prefix(PREFIX) else {
         return Response::status_page(404);
     };
-    match resolve(root, rest) {
-        Some(path) => Response::open(req, &path).unwrap_or_else(|e| {
-            log::debug!("static {}: {e}", path.display());
-            Response::status_page(404)
-        }),
-        None => Response::status_page(404),
-    }
+    let Some(path) = resolve(root, rest) else {
+        return Response::status_page(404);
+    };
+    open(req, &path).unwrap_or_else(|e| {
+        log::debug!("static {}: {e}", path.display());
+        Response::status_page(404)
+    })
+}
+
+/// The file at `path` (canonical: no symlink in it), opened on the loop without ever
+/// waiting: `O_NONBLOCK` (a FIFO swapped in has no writer to wait for) and `O_NOFOLLOW`
+/// (a symlink swapped in since the path was resolved is refused), then checked on the
+/// open file itself ([`Response::file`] refuses anything but a regular file), so nothing
+/// can change between the check and the use.
+fn open(req: &Request<'_>, path: &Path) -> std::io::Result<Response> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)?;
+    Ok(Response::file(req, file)?.with_content_type(warden::content_type_for(path)))
 }
 
 /// The file `rest` (a URL path below the prefix, percent-encoded) names under `root`, if
 /// it stays inside `root`: no `..` or `.` segment (decoded or not), no empty segment, no
-/// NUL or backslash, and after following symlinks still under `root`. Directories are
-/// refused: there is no listing.
+/// NUL or backslash, and after following symlinks still under `root`. What it is (a
+/// directory has no listing; only regular files are served) is checked on the open file.
 pub(crate) fn resolve(root: &Path, rest: &str) -> Option<PathBuf> {
     let decoded = percent_decode(rest)?;
     let decoded = String::from_utf8(decoded).ok()?;
@@ -42,7 +56,7 @@ pub(crate) fn resolve(root: &Path, rest: &str) -> Option<PathBuf> {
     }
     // Symlinks may lead anywhere: the real path must still be under the root.
     let real = path.canonicalize().ok()?;
-    (real.starts_with(root) && real.is_file()).then_some(real)
+    real.starts_with(root).then_some(real)
 }
 
 /// `%XX` decoded; `None` for a malformed escape.
@@ -96,7 +110,7 @@ mod tests {
             ("a.txt%00.png", false),
             ("..%5csecret", false),
             ("link", false), // a symlink leading out
-            ("sub", false),  // no listing
+            ("sub", true),   // found, and refused once opened: no listing
             ("", false),
             ("missing", false),
             ("%zz", false),

@@ -28,12 +28,20 @@ impl Response {
     /// # let _ = handler;
     /// ```
     ///
+    /// The file is opened without waiting (`O_NONBLOCK`), then checked: a FIFO or a
+    /// device put where a file was expected is refused, never waited on by the loop
+    /// (opening a FIFO with no writer would block). Regular files ignore the flag.
+    ///
     /// # Errors
     ///
     /// Opening or stat'ing the file fails, or it is not a regular file (`InvalidInput`).
     pub fn open(req: &Request<'_>, path: impl AsRef<Path>) -> io::Result<Response> {
+        use std::os::unix::fs::OpenOptionsExt;
         let path = path.as_ref();
-        let file = File::open(path)?;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
         Ok(Response::file(req, file)?.with_content_type(content_type_for(path)))
     }
 
