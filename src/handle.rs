@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use warden_reactor::Failure;
-use warden_worker::{Stop, WorkerPool};
+use warden_worker::{StatsView, Stop, WorkerPool};
 
 use crate::error::Error;
 use crate::metrics::{self, ServerStats};
@@ -116,23 +116,12 @@ impl ServerHandle {
 
     /// Counters per worker and in total.
     pub fn stats(&self) -> ServerStats {
-        let pool = self.inner.pool.stats();
-        ServerStats {
-            accepted: pool.accepted,
-            active_connections: pool.active_connections,
-            requests: pool.requests,
-            worker_restarts: pool.failures.worker_restarts,
-            last_restart: pool.failures.last_restart,
-            failures: pool.failures,
-            dropped_failure_reports: pool.failures.dropped_reports,
-            loop_stalls: pool.failures.loop_stalls,
-            worker_recycles: pool.failures.worker_recycles,
-            blocking: pool.blocking,
-            workers: pool.workers,
-            http: pool.http,
-            handlers_running: pool.handlers_running,
-            accept: pool.accept,
-        }
+        ServerStats::from(self.inner.pool.stats())
+    }
+
+    /// Reads the counters without keeping the server (what the metrics route holds).
+    pub(crate) fn stats_view(&self) -> StatsView {
+        self.inner.pool.stats_view()
     }
 
     /// The server's counters in the Prometheus text exposition format (0.0.4), as the

@@ -13,7 +13,7 @@ use warden_reactor::{
     CloseReason, DURATION_BUCKETS, FailureKind, HistogramSnapshot, METHODS, REFUSAL_STATUSES,
     STATUS_CLASSES, StatsSnapshot,
 };
-use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats};
+use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, PoolStats, WorkerStats};
 
 /// The content type of the exposition.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -62,6 +62,27 @@ impl ServerStats {
 }
 
 /// Writes `stats` in the Prometheus text format to `out`.
+impl From<PoolStats> for ServerStats {
+    fn from(pool: PoolStats) -> ServerStats {
+        ServerStats {
+            accepted: pool.accepted,
+            active_connections: pool.active_connections,
+            requests: pool.requests,
+            worker_restarts: pool.failures.worker_restarts,
+            last_restart: pool.failures.last_restart,
+            failures: pool.failures,
+            dropped_failure_reports: pool.failures.dropped_reports,
+            loop_stalls: pool.failures.loop_stalls,
+            worker_recycles: pool.failures.worker_recycles,
+            blocking: pool.blocking,
+            workers: pool.workers,
+            http: pool.http,
+            handlers_running: pool.handlers_running,
+            accept: pool.accept,
+        }
+    }
+}
+
 pub(crate) fn render(stats: &ServerStats, out: &mut String) {
     let mut m = Exposition { out };
     let http = &stats.http;

@@ -9,12 +9,12 @@ use std::time::Duration;
 use warden_reactor::{AccessLog, Config, Failure, Handler, Request, Response, Restart};
 use warden_worker::{
     BlockingConfig, DEFAULT_BACKLOG, ListenOptions, OnError, Policies, PoolConfig, StartError,
-    WorkerPool,
+    StatsView, WorkerPool,
 };
 
 use crate::error::Error;
-use crate::handle::{ServerHandle, WeakServerHandle};
-use crate::metrics::METRICS_CONTENT_TYPE;
+use crate::handle::ServerHandle;
+use crate::metrics::{self, METRICS_CONTENT_TYPE, ServerStats};
 
 /// Default connection limit per worker (actix: 25,600); past it the acceptor pauses.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 25_000;
@@ -542,7 +542,7 @@ impl Builder {
         }
         let draining = Arc::new(AtomicBool::new(false));
         let health = self.health_route.map(|path| (path, Arc::clone(&draining)));
-        let server: Arc<OnceLock<WeakServerHandle>> = Arc::default();
+        let server: Arc<OnceLock<StatsView>> = Arc::default();
         let metrics = self.metrics_route.map(|path| (path, Arc::clone(&server)));
         let factory = move |worker: usize| Routes {
             inner: factory(worker),
@@ -576,7 +576,7 @@ impl Builder {
             log::info!("listening on {addr} with {workers} workers");
         }
         let handle = ServerHandle::new(pool, self.shutdown_grace, draining);
-        let _ = server.set(handle.downgrade());
+        let _ = server.set(handle.stats_view());
         Ok(handle)
     }
 }
@@ -696,8 +696,10 @@ impl fmt::Debug for Builder {
 struct Routes<H> {
     inner: H,
     health: Option<(String, Arc<AtomicBool>)>,
-    /// The path, and the server once it is running.
-    metrics: Option<(String, Arc<OnceLock<WeakServerHandle>>)>,
+    /// The path, and the server's counters once it is running: a view that does not keep
+    /// the server (a handle upgraded here could be the last one, and its drop would shut
+    /// the server down and join this very worker, on its own loop).
+    metrics: Option<(String, Arc<OnceLock<StatsView>>)>,
 }
 
 impl<H: Handler> Handler for Routes<H> {
@@ -718,9 +720,11 @@ impl<H: Handler> Handler for Routes<H> {
         {
             // Before `serve` returns the server is not reachable yet: a scrape that early
             // is told to come back.
-            return match server.get().and_then(WeakServerHandle::upgrade) {
-                Some(server) => {
-                    Response::bytes(METRICS_CONTENT_TYPE, server.metrics().into_bytes())
+            return match server.get().and_then(StatsView::stats) {
+                Some(stats) => {
+                    let mut text = String::with_capacity(16 * 1024);
+                    metrics::render(&ServerStats::from(stats), &mut text);
+                    Response::bytes(METRICS_CONTENT_TYPE, text.into_bytes())
                 }
                 None => Response::status_page(503).with_header("Retry-After", "1"),
             };

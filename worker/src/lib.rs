@@ -56,7 +56,7 @@ pub use crate::{
     },
     blocking::{BlockingConfig, BlockingPool, BlockingStats, ResourceFactory, with_resource},
     listener::{DEFAULT_BACKLOG, ListenOptions, bind, bind_with, systemd_listeners},
-    pool::{PoolConfig, PoolStats, StartError, WorkerPool, WorkerStats},
+    pool::{PoolConfig, PoolStats, StartError, StatsView, WorkerPool, WorkerStats},
     report::{FailureCounters, FailureStats, OnError, Policies},
     stop::Stop,
 };

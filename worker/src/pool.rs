@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -301,36 +301,18 @@ impl WorkerPool {
 
     /// The pool's counters.
     pub fn stats(&self) -> PoolStats {
-        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
-        let workers: Vec<WorkerStats> = registry
-            .current()
-            .iter()
-            .map(|e| WorkerStats {
-                id: e.id,
-                counters: e.stats.snapshot(),
-                queued: e.inbox.len(),
-                stalled: e.busy.is_stalled(),
-            })
-            .collect();
-        let mut http = registry.retired;
-        for w in &workers {
-            http.add(&w.counters);
-        }
-        let handlers_running = registry
-            .current()
-            .iter()
-            .filter(|e| e.activity.is_running())
-            .count() as u64;
-        PoolStats {
-            accepted: http.accepted,
-            active_connections: http.active_connections,
-            requests: http.requests,
-            workers,
-            failures: self.reports.counters.snapshot(),
-            blocking: self.blocking.stats(),
-            http,
-            handlers_running,
-            accept: self.accept.snapshot(),
+        pool_stats(&self.registry, &self.reports, &self.blocking, &self.accept)
+    }
+
+    /// A way to read the pool's counters that does not keep the pool: for a route served
+    /// by the pool's own workers, where holding the pool (and so, maybe, being the last to
+    /// drop it and join its threads) would make a worker wait for itself.
+    pub fn stats_view(&self) -> StatsView {
+        StatsView {
+            registry: Arc::downgrade(&self.registry),
+            reports: Arc::downgrade(&self.reports),
+            blocking: Arc::downgrade(&self.blocking),
+            accept: Arc::downgrade(&self.accept),
         }
     }
 
@@ -351,5 +333,63 @@ impl fmt::Debug for WorkerPool {
         f.debug_struct("WorkerPool")
             .field("addrs", &self.addrs)
             .finish()
+    }
+}
+
+/// The counters of a pool, from its parts.
+fn pool_stats(
+    registry: &Mutex<Registry>,
+    reports: &Reports,
+    blocking: &BlockingPool,
+    accept: &AcceptStats,
+) -> PoolStats {
+    let registry = registry.lock().unwrap_or_else(|p| p.into_inner());
+    let workers: Vec<WorkerStats> = registry
+        .current()
+        .iter()
+        .map(|e| WorkerStats {
+            id: e.id,
+            counters: e.stats.snapshot(),
+            queued: e.inbox.len(),
+            stalled: e.busy.is_stalled(),
+        })
+        .collect();
+    let mut http = registry.retired;
+    for w in &workers {
+        http.add(&w.counters);
+    }
+    let handlers_running = registry
+        .current()
+        .iter()
+        .filter(|e| e.activity.is_running())
+        .count() as u64;
+    PoolStats {
+        accepted: http.accepted,
+        active_connections: http.active_connections,
+        requests: http.requests,
+        workers,
+        failures: reports.counters.snapshot(),
+        blocking: blocking.stats(),
+        http,
+        handlers_running,
+        accept: accept.snapshot(),
+    }
+}
+
+/// Reads a pool's counters without keeping the pool (see [`WorkerPool::stats_view`]).
+#[derive(Clone, Debug)]
+pub struct StatsView {
+    registry: Weak<Mutex<Registry>>,
+    reports: Weak<Reports>,
+    blocking: Weak<BlockingPool>,
+    accept: Weak<AcceptStats>,
+}
+
+impl StatsView {
+    /// The pool's counters; `None` once the pool is gone.
+    pub fn stats(&self) -> Option<PoolStats> {
+        let (registry, reports) = (self.registry.upgrade()?, self.reports.upgrade()?);
+        let (blocking, accept) = (self.blocking.upgrade()?, self.accept.upgrade()?);
+        Some(pool_stats(&registry, &reports, &blocking, &accept))
     }
 }
