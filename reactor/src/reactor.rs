@@ -320,6 +320,9 @@ impl<H: Handler> Reactor<H> {
                     self.close_all();
                 }
                 if self.conns.is_empty() {
+                    // Answers that came for connections the drain closed are discarded,
+                    // and reported as such, before the reactor goes.
+                    self.take_answers();
                     return Ok(Exit::Drained);
                 }
             }
