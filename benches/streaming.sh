@@ -6,10 +6,12 @@
 #      server's RSS before and at its peak;
 #   2. N Server-Sent Events streams on one worker (default 10,000): the server's memory
 #      per stream beside an idle keep-alive connection's, and how far apart one event
-#      reaches the first and the last stream (one ticker thread fans it out).
+#      reaches the first and the last stream (one ticker thread fans it out);
+#   4. slow subscribers: 100 event streams that never read beside 900 that do (20 events
+#      250 ms apart): how late the readers' events arrive (benches/sse_stalled.py).
 #
-#   benches/streaming.sh                  # both
-#   ONLY=download benches/streaming.sh    # or ONLY=upload, ONLY=sse
+#   benches/streaming.sh                  # all
+#   ONLY=download benches/streaming.sh    # or ONLY=upload, ONLY=sse, ONLY=stalled
 #   SIZE_MB=256 SSE=2000 benches/streaming.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -174,6 +176,16 @@ if [ -z "$ONLY" ] || [ "$ONLY" = sse ]; then
     echo "| idle event stream (deferred request, stream, writer, ticker entry) | $(( (after - before) * 1024 / SSE )) |"
     echo
     sed 's/^/    /' "$work/sse.out"
+    echo
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = stalled ]; then
+    echo "## Slow subscribers beside readers, one worker"
+    echo
+    RUST_LOG=error ./target/release/warden --addr "127.0.0.1:$PORT" --workers 1 >/dev/null 2>&1 &
+    pid=$!
+    wait_up plaintext
+    python3 benches/sse_stalled.py 127.0.0.1 "$PORT" 100 900 20 250 | sed 's/^/    /'
+    stop
     echo
 fi
 echo "($(date -u +%Y-%m-%d), $(nproc) cores)"

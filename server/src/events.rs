@@ -62,8 +62,8 @@ enum Turn {
 }
 
 impl Subscription {
-    /// Sends what is due at `now` (the end once every event is out).
-    fn turn(&mut self, now: Instant) -> Turn {
+    /// Sends what was due at `due` (the end once every event is out); it is `now`.
+    fn turn(&mut self, due: Instant, now: Instant) -> Turn {
         if self.sent == self.n {
             return match self.stream.try_finish() {
                 Err(e) if e.kind() == ErrorKind::WouldBlock => Turn::Blocked,
@@ -75,11 +75,14 @@ impl Subscription {
         match self.stream.try_send(&Event::new(&data).id(&id)) {
             Ok(()) => {
                 self.sent += 1;
-                Turn::Next(if self.sent == self.n {
+                // On its schedule (`due` plus the pause), but never due again within
+                // this pass: every stream due now gets its turn before any gets a second.
+                let next = if self.sent == self.n {
                     now
                 } else {
-                    now + self.every
-                })
+                    due + self.every
+                };
+                Turn::Next(next.max(now + Duration::from_nanos(1)))
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => Turn::Blocked,
             Err(_) => Turn::Done, // the client left
@@ -124,11 +127,11 @@ fn tick(subs: &mut Streams<Subscription>, ready: &Readiness) {
             return; // the server is gone
         }
         while due.peek().is_some_and(|Due(at, _)| at.0 <= now) {
-            let Due(_, Reverse(token)) = due.pop().expect("peeked");
+            let Due(Reverse(at), Reverse(token)) = due.pop().expect("peeked");
             let Some(sub) = subs.get_mut(&token) else {
                 continue; // ended, or a second mark of the same turn
             };
-            match sub.turn(now) {
+            match sub.turn(at, now) {
                 Turn::Next(at) => due.push(Due(Reverse(at), Reverse(token))),
                 Turn::Blocked => {}
                 Turn::Done => {
