@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use util::{Client, PATIENCE, get};
-use warden::{BodyWriter, Readiness, Request, Responder, Response, Restart, Server};
+use warden::{BodyWriter, CloseReason, Readiness, Request, Responder, Response, Restart, Server};
 
 /// A head for the streams here.
 fn head() -> Response {
@@ -40,12 +40,12 @@ fn stalling_server(
     responders: Sender<Responder>,
     stalled: Sender<()>,
     resume: Receiver<()>,
+    write_timeout: Duration,
 ) -> warden::ServerHandle {
     Server::builder()
         .bind("127.0.0.1:0")
         .workers(1)
-        // Long: the writers here must be told, not time out.
-        .write_timeout(Duration::from_secs(600))
+        .write_timeout(write_timeout)
         .serve(move |req: &Request<'_>| -> Response {
             match req.path() {
                 "/stream" => {
@@ -69,7 +69,13 @@ fn a_reset_while_the_head_is_in_flight_wakes_the_writer() {
     let (responders_tx, responders) = bounded(1);
     let (stalled_tx, stalled) = bounded(1);
     let (resume, resume_rx) = bounded(1);
-    let server = stalling_server(responders_tx, stalled_tx, resume_rx);
+    // Long: the writer must be told, not time out.
+    let server = stalling_server(
+        responders_tx,
+        stalled_tx,
+        resume_rx,
+        Duration::from_secs(600),
+    );
     let mut streamed = Client::to(&server);
     streamed.send(get("/stream"));
     let responder = responders.recv_timeout(PATIENCE).expect("deferred");
@@ -129,6 +135,14 @@ fn a_restart_wakes_a_writer_waiting_for_room() {
     assert!(
         failures.recv_timeout(PATIENCE).is_ok(),
         "the panic is reported"
+    );
+    util::eventually("the cut counted as the restart's", || {
+        server.stats().http.closed_by[CloseReason::Restart.index()] == 1
+    });
+    assert_eq!(
+        server.stats().http.closed_by[CloseReason::ClientGone.index()],
+        0,
+        "a restart's cut is not the client's doing"
     );
     drop(streamed);
 }
@@ -300,4 +314,61 @@ fn a_writer_told_of_a_head_request_makes_nothing() {
     assert_eq!(client.head_reply().expect("the head").status, 200);
     // The connection goes on.
     assert_eq!(client.get_status("/again"), 200);
+}
+
+#[test]
+fn a_writer_waits_for_room_no_longer_than_the_write_timeout() {
+    let (responders_tx, responders) = bounded(1);
+    let (stalled_tx, stalled) = bounded(1);
+    let (resume, resume_rx) = bounded(1);
+    let server = stalling_server(
+        responders_tx,
+        stalled_tx,
+        resume_rx,
+        Duration::from_millis(300),
+    );
+    let mut streamed = Client::to(&server);
+    streamed.send(get("/stream"));
+    let responder = responders.recv_timeout(PATIENCE).expect("deferred");
+    let body = responder.stream(head()).expect("the client waits");
+    // The loop is held: nothing the writer queues is taken, and nothing else could end
+    // its wait but its own deadline.
+    let mut staller = Client::to(&server);
+    staller.send(get("/stall"));
+    stalled.recv_timeout(PATIENCE).expect("the loop is held");
+    let writer = write_until_error(body);
+    let kind = writer.recv_timeout(PATIENCE).expect("the wait ends");
+    assert_eq!(kind, ErrorKind::TimedOut);
+    resume.send(()).expect("the handler waits");
+    assert_eq!(staller.reply().expect("answered").text(), "resumed");
+    // The loop then closes the connection: a write timeout.
+    util::eventually("the stream's connection closed", || {
+        server.stats().http.closed_by[CloseReason::WriteTimeout.index()] == 1
+    });
+    drop(streamed);
+}
+
+#[test]
+fn a_drain_past_its_grace_wakes_a_writer_waiting_for_room() {
+    let (responders_tx, responders) = bounded(1);
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .write_timeout(Duration::from_secs(600))
+        .serve(move |req: &Request<'_>| -> Response {
+            let (pending, responder) = req.defer();
+            responders_tx.send(responder).expect("the test waits");
+            pending
+        })
+        .expect("server starts");
+    let mut streamed = Client::to(&server);
+    streamed.send(get("/stream"));
+    let responder = responders.recv_timeout(PATIENCE).expect("deferred");
+    let writer = write_until_error(responder.stream(head()).expect("the client waits"));
+    server.shutdown(Duration::from_millis(200));
+    let kind = writer
+        .recv_timeout(PATIENCE)
+        .expect("the writer is woken when the grace runs out");
+    assert_eq!(kind, ErrorKind::BrokenPipe);
+    drop(streamed);
 }

@@ -144,3 +144,50 @@ fn a_request_whose_body_streams_is_not_upgraded_half_read() {
     );
     assert!(client.is_closed());
 }
+
+#[test]
+fn a_reader_waits_for_bytes_no_longer_than_the_body_timeout() {
+    use crossbeam_channel::bounded;
+    use warden::{BodyReader, Responder};
+
+    let (held_tx, held) = bounded::<(BodyReader, Responder)>(1);
+    let (stalled_tx, stalled) = bounded(1);
+    let (resume, resume_rx) = bounded::<()>(1);
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .body_timeout(Duration::from_millis(300))
+        .stream_bodies(|req| req.path() == "/up")
+        .serve(move |req: &Request<'_>| -> Response {
+            if req.path() == "/stall" {
+                stalled_tx.send(()).expect("the test waits");
+                let _ = resume_rx.recv_timeout(PATIENCE);
+                return Response::text("resumed");
+            }
+            let body = req.body_reader().expect("a streamed body");
+            let (pending, responder) = req.defer();
+            held_tx.send((body, responder)).expect("the test waits");
+            pending
+        })
+        .expect("server starts");
+    let mut uploader = Client::to(&server);
+    uploader.send("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n");
+    let (mut body, responder) = held.recv_timeout(PATIENCE).expect("dispatched");
+    // The loop is held, so its own body timer cannot fire: only the reader's wait can end.
+    let mut staller = Client::to(&server);
+    staller.send(util::get("/stall"));
+    stalled.recv_timeout(PATIENCE).expect("the loop is held");
+    let read = std::thread::spawn(move || body.read(&mut [0u8; 64]).map_err(|e| e.kind()))
+        .join()
+        .expect("the reader returns");
+    assert_eq!(read, Err(std::io::ErrorKind::TimedOut));
+    responder
+        .send(Response::text("too slow\n").with_status(408))
+        .expect("the client waits");
+    resume.send(()).expect("the handler waits");
+    assert_eq!(staller.reply().expect("answered").text(), "resumed");
+    let reply = uploader.reply().expect("the answer");
+    assert_eq!(reply.status, 408);
+    // The reader gave up: nothing more of the body is read, and the connection closes.
+    assert!(uploader.is_closed());
+}
