@@ -35,17 +35,23 @@ fn a_worker_is_recycled_after_its_share_and_its_clients_go_on() {
     assert_eq!(fresh.send(get("/json")).reply().expect("reply").status, 200);
 }
 
-#[test]
-fn a_worker_due_for_recycling_lets_its_streams_finish() {
-    use crossbeam_channel::bounded;
+/// One worker recycled after `share` requests: `/events` hands its responder to the test,
+/// anything else is answered at once.
+fn streaming_server(
+    share: u64,
+    grace: std::time::Duration,
+) -> (
+    warden::ServerHandle,
+    crossbeam_channel::Receiver<warden::Responder>,
+) {
     use warden::{Request, Response, Server};
 
-    const EVENTS: usize = 6;
-    let (responders_tx, responders) = bounded(1);
+    let (responders_tx, responders) = crossbeam_channel::bounded(1);
     let server = Server::builder()
         .bind("127.0.0.1:0")
         .workers(1)
-        .max_requests_per_worker(3, 0)
+        .max_requests_per_worker(share, 0)
+        .shutdown_grace(grace)
         .serve(move |req: &Request<'_>| -> Response {
             if req.path() == "/events" {
                 let (pending, responder) = req.defer();
@@ -55,6 +61,13 @@ fn a_worker_due_for_recycling_lets_its_streams_finish() {
             Response::text("plain")
         })
         .expect("server starts");
+    (server, responders)
+}
+
+#[test]
+fn a_worker_due_for_recycling_lets_its_streams_finish() {
+    const EVENTS: usize = 6;
+    let (server, responders) = streaming_server(3, std::time::Duration::from_secs(30));
     let mut events = Client::to(&server);
     events.send(get("/events"));
     let responder = responders.recv_timeout(util::PATIENCE).expect("deferred");
@@ -86,24 +99,9 @@ fn a_stream_still_open_past_the_grace_is_cut_as_recycled() {
     use std::io::ErrorKind;
     use std::time::Duration;
 
-    use crossbeam_channel::bounded;
-    use warden::{CloseReason, Request, Response, Server};
+    use warden::CloseReason;
 
-    let (responders_tx, responders) = bounded(1);
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .max_requests_per_worker(2, 0)
-        .shutdown_grace(Duration::from_millis(200))
-        .serve(move |req: &Request<'_>| -> Response {
-            if req.path() == "/events" {
-                let (pending, responder) = req.defer();
-                responders_tx.send(responder).expect("the test waits");
-                return pending;
-            }
-            Response::text("plain")
-        })
-        .expect("server starts");
+    let (server, responders) = streaming_server(2, Duration::from_millis(200));
     let mut events = Client::to(&server);
     events.send(get("/events"));
     let responder = responders.recv_timeout(util::PATIENCE).expect("deferred");

@@ -34,6 +34,28 @@ fn write_until_error(mut body: BodyWriter) -> Receiver<ErrorKind> {
     rx
 }
 
+/// A one-worker server set up by `configure`: `/plain` is answered at once, `/panic`
+/// panics, and every other request is deferred, its responder handed to the test.
+fn deferring(
+    configure: impl FnOnce(warden::Builder) -> warden::Builder,
+) -> (warden::ServerHandle, Receiver<Responder>) {
+    let (responders_tx, responders) = bounded(2);
+    let server = configure(Server::builder().bind("127.0.0.1:0").workers(1))
+        .serve(move |req: &Request<'_>| -> Response {
+            match req.path() {
+                "/plain" => Response::text("plain"),
+                "/panic" => panic!("restart, please"),
+                _ => {
+                    let (pending, responder) = req.defer();
+                    responders_tx.send(responder).expect("the test waits");
+                    pending
+                }
+            }
+        })
+        .expect("server starts");
+    (server, responders)
+}
+
 /// A one-worker server: `/stream` hands its responder to the test, `/stall` holds the
 /// loop until the test says so, anything else is answered at once.
 fn stalling_server(
@@ -99,24 +121,10 @@ fn a_reset_while_the_head_is_in_flight_wakes_the_writer() {
 
 #[test]
 fn a_restart_wakes_a_writer_waiting_for_room() {
-    let (responders_tx, responders) = bounded(1);
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .write_timeout(Duration::from_secs(600))
-        .on_error(|_| Restart::RestartWorker)
-        .serve(move |req: &Request<'_>| -> Response {
-            match req.path() {
-                "/stream" => {
-                    let (pending, responder) = req.defer();
-                    responders_tx.send(responder).expect("the test waits");
-                    pending
-                }
-                "/panic" => panic!("restart, please"),
-                _ => Response::text("plain"),
-            }
-        })
-        .expect("server starts");
+    let (server, responders) = deferring(|b| {
+        b.write_timeout(Duration::from_secs(600))
+            .on_error(|_| Restart::RestartWorker)
+    });
     // A client that never reads: the writer fills the kernel's buffers and the bound.
     let mut streamed = Client::to(&server);
     streamed.send(get("/stream"));
@@ -151,16 +159,7 @@ fn a_restart_wakes_a_writer_waiting_for_room() {
 fn one_thread_drives_a_stalled_stream_and_a_reading_one() {
     // Far past what the kernel buffers for a client that does not read.
     const BODY: usize = 32 << 20;
-    let (responders_tx, responders) = bounded(2);
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .serve(move |req: &Request<'_>| -> Response {
-            let (pending, responder) = req.defer();
-            responders_tx.send(responder).expect("the test waits");
-            pending
-        })
-        .expect("server starts");
+    let (server, responders) = deferring(|b| b);
     // The stalled client asks first and never reads.
     let mut stalled = Client::to(&server);
     stalled.send(get("/stalled"));
@@ -286,19 +285,7 @@ fn a_head_request_to_a_stream_gets_its_head_and_the_connection_goes_on() {
 
 #[test]
 fn a_writer_told_of_a_head_request_makes_nothing() {
-    let (bodies_tx, bodies) = bounded(1);
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .serve(move |req: &Request<'_>| -> Response {
-            if req.path() != "/s" {
-                return Response::text("plain");
-            }
-            let (pending, responder) = req.defer();
-            bodies_tx.send(responder).expect("the test waits");
-            pending
-        })
-        .expect("server starts");
+    let (server, bodies) = deferring(|b| b);
     let mut client = Client::to(&server);
     client.send("HEAD /s HTTP/1.1\r\nHost: a\r\n\r\n");
     let mut body = bodies
@@ -313,7 +300,7 @@ fn a_writer_told_of_a_head_request_makes_nothing() {
     body.finish().expect("finishing a HEAD stream is fine");
     assert_eq!(client.head_reply().expect("the head").status, 200);
     // The connection goes on.
-    assert_eq!(client.get_status("/again"), 200);
+    assert_eq!(client.get_status("/plain"), 200);
 }
 
 #[test]
@@ -350,17 +337,7 @@ fn a_writer_waits_for_room_no_longer_than_the_write_timeout() {
 
 #[test]
 fn a_drain_past_its_grace_wakes_a_writer_waiting_for_room() {
-    let (responders_tx, responders) = bounded(1);
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .write_timeout(Duration::from_secs(600))
-        .serve(move |req: &Request<'_>| -> Response {
-            let (pending, responder) = req.defer();
-            responders_tx.send(responder).expect("the test waits");
-            pending
-        })
-        .expect("server starts");
+    let (server, responders) = deferring(|b| b.write_timeout(Duration::from_secs(600)));
     let mut streamed = Client::to(&server);
     streamed.send(get("/stream"));
     let responder = responders.recv_timeout(PATIENCE).expect("deferred");
