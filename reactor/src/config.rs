@@ -141,11 +141,7 @@ impl Config {
     /// How long a thread on the other side of a connection (a stream's writer, a body's
     /// reader, a blocking job) may wait on it.
     pub(crate) fn patience(&self) -> Patience {
-        Patience {
-            write: self.write_timeout,
-            body: self.body_timeout,
-            blocking: self.blocking_timeout,
-        }
+        Patience::new(self.write_timeout, self.body_timeout, self.blocking_timeout)
     }
 
     /// What the parser needs of these settings.

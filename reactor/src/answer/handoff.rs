@@ -83,7 +83,7 @@ impl<'a> Request<'a> {
         let dispatch = self.dispatch().expect("a pool comes with a dispatch");
         if let Some(inflow) = dispatch.inflow.take() {
             // A body read on the job waits no longer than the job may run.
-            inflow.bound_by(responder.queued_at() + dispatch.patience.blocking);
+            inflow.bound_by(responder.queued_at() + dispatch.patience.blocking());
             dispatch.inflow.set(Some(inflow));
         }
         if let Err(job) = offload.submit(Job::new(work, responder)) {

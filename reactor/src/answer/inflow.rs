@@ -272,7 +272,7 @@ impl Read for BodyReader {
                 InEnd::Open => {
                     let now = Instant::now();
                     let until = *deadline.get_or_insert_with(|| {
-                        let patience = now + inflow.ticket.patience.body;
+                        let patience = now + inflow.ticket.patience.body();
                         queue.until.map_or(patience, |u| u.min(patience))
                     });
                     if now >= until {

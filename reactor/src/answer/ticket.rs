@@ -173,26 +173,48 @@ impl Ticket {
 
 /// How long a thread on the other side of a ticket may wait on its connection, from the
 /// reactor's settings. Every such wait has a deadline, so no thread waits for good on a
-/// connection nobody drives any more.
+/// connection nobody drives any more. In milliseconds (up to 49 days): every deferred
+/// request and idle stream carries one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Patience {
+    write_ms: u32,
+    body_ms: u32,
+    blocking_ms: u32,
+}
+
+impl Patience {
+    /// From the write, body and blocking timeouts.
+    pub(crate) fn new(write: Duration, body: Duration, blocking: Duration) -> Patience {
+        let ms = |d: Duration| u32::try_from(d.as_millis()).unwrap_or(u32::MAX);
+        Patience {
+            write_ms: ms(write),
+            body_ms: ms(body),
+            blocking_ms: ms(blocking),
+        }
+    }
+
     /// A streamed response's writer, for room (the write timeout).
-    pub(crate) write: Duration,
+    pub(crate) fn write(self) -> Duration {
+        Duration::from_millis(u64::from(self.write_ms))
+    }
+
     /// A streamed request body's reader, for bytes (the body timeout).
-    pub(crate) body: Duration,
+    pub(crate) fn body(self) -> Duration {
+        Duration::from_millis(u64::from(self.body_ms))
+    }
+
     /// A job on the blocking pool, from the moment it is queued (the blocking timeout):
     /// a reader on such a job waits no longer than the job may run.
-    pub(crate) blocking: Duration,
+    pub(crate) fn blocking(self) -> Duration {
+        Duration::from_millis(u64::from(self.blocking_ms))
+    }
 }
 
 impl Default for Patience {
     /// The reactor's defaults: 30 s each.
     fn default() -> Patience {
-        Patience {
-            write: Duration::from_secs(30),
-            body: Duration::from_secs(30),
-            blocking: Duration::from_secs(30),
-        }
+        let default = Duration::from_secs(30);
+        Patience::new(default, default, default)
     }
 }
 

@@ -200,7 +200,7 @@ impl BodyWriter {
                 ));
             }
             let now = Instant::now();
-            let until = *deadline.get_or_insert(now + stream.ticket.patience.write);
+            let until = *deadline.get_or_insert(now + stream.ticket.patience.write());
             if now >= until {
                 // The client read nothing for the write timeout: the loop closes.
                 queue.end = End::TimedOut;
