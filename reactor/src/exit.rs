@@ -15,6 +15,7 @@ pub enum Exit {
     /// It was retired through its inbox ([`Inbox::retire`](crate::Inbox::retire)).
     Retired,
     /// It answered its [`Config::max_requests`](crate::Config::max_requests), and no
-    /// deferred answer was pending: replace it (recycling), its connections moving on.
+    /// deferred answer, stream or upload was still running (or the shutdown grace passed,
+    /// and those were cut): replace it (recycling), its connections moving on.
     Recycled,
 }

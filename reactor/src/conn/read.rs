@@ -2,8 +2,6 @@
 //! waiting for next.
 
 use std::io;
-
-use crate::transport::Transport;
 use std::sync::Arc;
 
 use crate::answer::inflow::{InEnd, Inflow, InflowGuard};
@@ -19,6 +17,7 @@ use crate::http::request::{self, Request};
 use crate::observe::stats::CloseReason;
 use crate::shared::Shared;
 use crate::timer::TimerKind;
+use crate::transport::Transport;
 
 use super::reading::{BodyProgress, Input, READ_BUDGET, Reading, read_limit};
 use super::respond::{Origin, Reply, reject, respond};
