@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use warden_reactor::Failure;
+use warden_reactor::{Broadcast, Failure};
 use warden_worker::{StatsView, Stop, WorkerPool};
 
 use crate::error::Error;
@@ -28,6 +28,8 @@ pub struct ServerHandle {
 
 struct Inner {
     pool: WorkerPool,
+    /// The broadcast hubs whose counters the server's include.
+    hubs: Vec<Broadcast>,
     /// Set when a shutdown starts: the health route answers 503.
     draining: Arc<AtomicBool>,
     outcome: OnceLock<Result<(), Error>>,
@@ -39,10 +41,12 @@ impl ServerHandle {
         pool: WorkerPool,
         grace: Duration,
         draining: Arc<AtomicBool>,
+        hubs: Vec<Broadcast>,
     ) -> ServerHandle {
         ServerHandle {
             inner: Arc::new(Inner {
                 pool,
+                hubs,
                 draining,
                 outcome: OnceLock::new(),
                 grace,
@@ -116,7 +120,7 @@ impl ServerHandle {
 
     /// Counters per worker and in total.
     pub fn stats(&self) -> ServerStats {
-        ServerStats::from(self.inner.pool.stats())
+        ServerStats::from(self.inner.pool.stats()).with_hubs(&self.inner.hubs)
     }
 
     /// Reads the counters without keeping the server (what the metrics route holds).

@@ -86,9 +86,10 @@ pub use crate::{
     },
 };
 pub use warden_reactor::{
-    AccessLog, AnswerError, BodyReader, BodyWriter, CloseReason, Config, ConnId, Event,
-    EventStream, Failure, FailureKind, Fault, Frame, Handler, HistogramSnapshot, INFLOW_BOUND,
-    InvalidResponse, OwnedRequest, Readiness, Request, RequestError, RequestId, Responder,
-    Response, Restart, STREAM_BOUND, StatsSnapshot, Unanswerable, Version, content_type_for,
+    AccessLog, AnswerError, BodyReader, BodyWriter, Broadcast, BroadcastConfig, BroadcastStats,
+    CloseReason, Config, ConnId, Event, EventStream, Failure, FailureKind, Fault, Frame, Handler,
+    HistogramSnapshot, INFLOW_BOUND, InvalidResponse, OwnedRequest, PublishError, Readiness,
+    Request, RequestError, RequestId, Responder, Response, Restart, STREAM_BOUND, StatsSnapshot,
+    Unanswerable, Version, content_type_for,
 };
 pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};

@@ -10,8 +10,8 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use warden_reactor::{
-    CloseReason, DURATION_BUCKETS, FailureKind, HistogramSnapshot, METHODS, REFUSAL_STATUSES,
-    STATUS_CLASSES, StatsSnapshot,
+    Broadcast, BroadcastStats, CloseReason, DURATION_BUCKETS, FailureKind, HistogramSnapshot,
+    METHODS, REFUSAL_STATUSES, STATUS_CLASSES, StatsSnapshot,
 };
 use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, PoolStats, WorkerStats};
 
@@ -52,6 +52,10 @@ pub struct ServerStats {
     pub handlers_running: u64,
     /// The acceptor's counters: connections accepted, accept pauses.
     pub accept: AcceptSnapshot,
+    /// The broadcast hubs given to the server ([`Builder::broadcast`](crate::Builder::broadcast)),
+    /// summed: events published, topics. Subscribers and cut subscribers are per worker,
+    /// in `http`.
+    pub broadcast: BroadcastStats,
 }
 
 impl ServerStats {
@@ -79,7 +83,20 @@ impl From<PoolStats> for ServerStats {
             http: pool.http,
             handlers_running: pool.handlers_running,
             accept: pool.accept,
+            broadcast: BroadcastStats::default(),
         }
+    }
+}
+
+impl ServerStats {
+    /// These counters with the broadcast hubs' summed in.
+    pub(crate) fn with_hubs(mut self, hubs: &[Broadcast]) -> ServerStats {
+        for hub in hubs {
+            let stats = hub.stats();
+            self.broadcast.published += stats.published;
+            self.broadcast.topics += stats.topics;
+        }
+        self
     }
 }
 
@@ -131,6 +148,24 @@ pub(crate) fn render(stats: &ServerStats, out: &mut String) {
         "Requests being handled: handlers running on a loop, and requests whose deferred or \
          blocking-pool answer is awaited.",
         stats.handlers_running + http.awaiting_answer,
+    );
+    m.single(
+        "warden_broadcast_subscribers",
+        "gauge",
+        "Connections subscribed to a broadcast topic.",
+        http.subscribers,
+    );
+    m.single(
+        "warden_broadcast_published_total",
+        "counter",
+        "Events published to the broadcast hubs given to the server.",
+        stats.broadcast.published,
+    );
+    m.single(
+        "warden_broadcast_cut_total",
+        "counter",
+        "Broadcast subscribers cut for falling more than their max_lag behind.",
+        http.subscribers_cut,
     );
     m.single(
         "warden_http_received_bytes_total",

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use warden_reactor::{AccessLog, Config, Failure, Handler, Request, Response, Restart};
+use warden_reactor::{AccessLog, Broadcast, Config, Failure, Handler, Request, Response, Restart};
 use warden_worker::{
     BlockingConfig, DEFAULT_BACKLOG, ListenOptions, OnError, Policies, PoolConfig, StartError,
     StatsView, WorkerPool,
@@ -77,6 +77,7 @@ impl Server {
             blocking: BlockingConfig::default(),
             stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
             max_requests_per_worker: None,
+            hubs: Vec::new(),
         }
     }
 }
@@ -111,6 +112,8 @@ pub struct Builder {
     blocking: BlockingConfig,
     stall_threshold: Option<Duration>,
     max_requests_per_worker: Option<(u64, u64)>,
+    /// Broadcast hubs whose counters the server reports.
+    hubs: Vec<Broadcast>,
 }
 
 impl Builder {
@@ -384,6 +387,21 @@ impl Builder {
         self
     }
 
+    /// Counts `hub`'s events and topics in the server's stats and metrics
+    /// (`warden_broadcast_published_total`); its subscribers are counted by the workers
+    /// that serve them whether or not it is given here.
+    pub fn broadcast(mut self, hub: &Broadcast) -> Builder {
+        self.hubs.push(hub.clone());
+        self
+    }
+
+    /// How often an idle broadcast subscription gets a comment line, so that proxies in
+    /// front keep it open. Default 15 s.
+    pub fn sse_keepalive(mut self, interval: Duration) -> Builder {
+        self.config.sse_keepalive = interval;
+        self
+    }
+
     /// Recycling, as gunicorn's `max_requests`: a worker is replaced after `n` requests plus
     /// a different number up to `jitter` (so workers started together are not replaced
     /// together), for applications whose per-worker state leaks. Its connections move to
@@ -544,8 +562,10 @@ impl Builder {
         let health = self.health_route.map(|path| (path, Arc::clone(&draining)));
         let server: Arc<OnceLock<StatsView>> = Arc::default();
         let metrics = self.metrics_route.map(|path| (path, Arc::clone(&server)));
+        let hubs = self.hubs.clone();
         let factory = move |worker: usize| Routes {
             inner: factory(worker),
+            hubs: hubs.clone(),
             health: health.clone(),
             metrics: metrics.clone(),
         };
@@ -575,7 +595,7 @@ impl Builder {
         for addr in pool.local_addrs() {
             log::info!("listening on {addr} with {workers} workers");
         }
-        let handle = ServerHandle::new(pool, self.shutdown_grace, draining);
+        let handle = ServerHandle::new(pool, self.shutdown_grace, draining, self.hubs);
         let _ = server.set(handle.stats_view());
         Ok(handle)
     }
@@ -695,6 +715,8 @@ impl fmt::Debug for Builder {
 /// A handler with the server's own routes in front of it: health and metrics.
 struct Routes<H> {
     inner: H,
+    /// The broadcast hubs whose counters the metrics include.
+    hubs: Vec<Broadcast>,
     health: Option<(String, Arc<AtomicBool>)>,
     /// The path, and the server's counters once it is running: a view that does not keep
     /// the server (a handle upgraded here could be the last one, and its drop would shut
@@ -723,7 +745,8 @@ impl<H: Handler> Handler for Routes<H> {
             return match server.get().and_then(StatsView::stats) {
                 Some(stats) => {
                     let mut text = String::with_capacity(16 * 1024);
-                    metrics::render(&ServerStats::from(stats), &mut text);
+                    let stats = ServerStats::from(stats).with_hubs(&self.hubs);
+                    metrics::render(&stats, &mut text);
                     Response::bytes(METRICS_CONTENT_TYPE, text.into_bytes())
                 }
                 None => Response::status_page(503).with_header("Retry-After", "1"),

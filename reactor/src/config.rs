@@ -89,6 +89,9 @@ pub struct Config {
     /// `X-Request-Id`, or the one made for it), unless the handler set one. Off by
     /// default.
     pub echo_request_id: bool,
+    /// How often an idle broadcast subscription gets a comment line, so that proxies in
+    /// front keep the stream open (see [`Broadcast`](crate::Broadcast)). Default 15 s.
+    pub sse_keepalive: Duration,
     /// Honour the [`Fault`](crate::Fault)s that responses stage. For tests of supervision
     /// only; off by default, so a handler cannot crash a production worker on purpose.
     pub fault_injection: bool,
@@ -133,6 +136,7 @@ impl Default for Config {
             stream_bodies: None,
             max_streamed_body: 1 << 30,
             fault_injection: false,
+            sse_keepalive: Duration::from_secs(15),
         }
     }
 }

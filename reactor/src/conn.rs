@@ -10,6 +10,7 @@ mod carried;
 mod read;
 mod reading;
 mod respond;
+mod subscriber;
 mod upload;
 mod write;
 
@@ -40,6 +41,7 @@ use crate::transport::Transport;
 
 use self::reading::{Input, READ_BUDGET, Reading, read_limit};
 use self::respond::{Streaming, reject};
+use self::subscriber::{Flow, KEEPALIVE_CHUNKED, KEEPALIVE_PLAIN};
 use self::write::{Flushed, Writing};
 
 /// What the reactor should do with a connection after driving it.
@@ -284,6 +286,42 @@ impl Conn {
                 }
                 // Everything before, the 101 included, is written.
                 Reading::Upgrading(_) => return Outcome::Upgrade,
+                // A subscriber that leaves (a reset, or the end of its side) is removed at
+                // once: an EventSource that closes is a normal end, not a failure.
+                Reading::Subscribed(_)
+                    if matches!(self.input, Input::HungUp | Input::PendingEof) =>
+                {
+                    return Outcome::Close(CloseReason::ClientClosed);
+                }
+                Reading::Subscribed(ref mut sub) => {
+                    if cx.is_draining() {
+                        // A clean end: the last chunk (after a whole event only).
+                        if sub.chunked && !sub.is_mid_event() {
+                            self.writing
+                                .buf(&mut cx.pool)
+                                .extend_from_slice(b"0\r\n\r\n");
+                        }
+                        self.reading = Reading::Closing {
+                            linger: false,
+                            why: CloseReason::Drain,
+                        };
+                        continue;
+                    }
+                    match sub.pump(&mut self.stream, &cx.stats, &mut self.unread_response) {
+                        Ok(Flow::Idle { .. }) => break, // until the next publish
+                        Ok(Flow::Blocked { wrote: true }) => {
+                            return Outcome::Wait(TimerKind::Write);
+                        }
+                        Ok(Flow::Blocked { wrote: false }) => {
+                            return Outcome::Continue(TimerKind::Write);
+                        }
+                        Ok(Flow::Lagged) => {
+                            cx.stats.subscriber_cut();
+                            return Outcome::Close(CloseReason::Lagged);
+                        }
+                        Err(e) => return self.io_error("write", &e, cx),
+                    }
+                }
                 Reading::Streaming(_) => match self.pump(cx) {
                     Pumped::Output => continue, // write it first
                     Pumped::Nothing => break,   // wait for the writer
@@ -309,6 +347,7 @@ impl Conn {
                             | Reading::Dispatched(_)
                             | Reading::Streaming(_)
                             | Reading::Upgrading(_)
+                            | Reading::Subscribed(_)
                     )
                     || reads == READ_BUDGET
                     || matches!(&self.reading, Reading::Uploading(up) if up.inflow.is_full())
@@ -336,9 +375,11 @@ impl Conn {
             | TimerKind::Linger
             | TimerKind::Deferred
             | TimerKind::Blocking) => Outcome::Continue(kind),
-            kind @ (TimerKind::Idle | TimerKind::Body | TimerKind::Write | TimerKind::Stream) => {
-                Outcome::Wait(kind)
-            }
+            kind @ (TimerKind::Idle
+            | TimerKind::Body
+            | TimerKind::Write
+            | TimerKind::Stream
+            | TimerKind::Subscribed) => Outcome::Wait(kind),
         }
     }
 
@@ -407,6 +448,18 @@ impl Conn {
             // Never armed with a finite duration.
             TimerKind::Stream => return Outcome::Wait(TimerKind::Stream),
             TimerKind::Write => return Outcome::Close(CloseReason::WriteTimeout),
+            // Quiet for the keep-alive interval: a comment, so that proxies keep it.
+            TimerKind::Subscribed => {
+                if let Reading::Subscribed(sub) = &self.reading {
+                    let comment = if sub.chunked {
+                        KEEPALIVE_CHUNKED
+                    } else {
+                        KEEPALIVE_PLAIN
+                    };
+                    self.writing.buf(&mut cx.pool).extend_from_slice(comment);
+                }
+                return self.drive(cx);
+            }
             // The close was decided before the lingering began.
             TimerKind::Linger => {
                 return Outcome::Close(match self.reading {
@@ -474,7 +527,10 @@ impl Conn {
     pub(crate) fn is_bound(&self) -> bool {
         matches!(
             self.reading,
-            Reading::Dispatched(_) | Reading::Streaming(_) | Reading::Uploading(_)
+            Reading::Dispatched(_)
+                | Reading::Streaming(_)
+                | Reading::Uploading(_)
+                | Reading::Subscribed(_)
         )
     }
 
@@ -648,6 +704,14 @@ impl Conn {
     /// seen either, and is counted here as well.
     pub(crate) fn release<H>(&mut self, cx: &mut Shared<H>, stopping: bool) {
         self.cut_upload();
+        if let Reading::Subscribed(sub) = &self.reading {
+            cx.subscriptions.remove(&sub.topic, self.key);
+            cx.stats.subscription(false);
+            self.reading = Reading::Closing {
+                linger: false,
+                why: CloseReason::ClientClosed,
+            };
+        }
         let why = if stopping {
             "its worker stopped"
         } else {
@@ -700,6 +764,7 @@ impl Conn {
             Reading::Body { .. } => TimerKind::Body,
             Reading::Dispatched(ref pending) => TimerKind::awaiting(pending.ticket.deadline),
             Reading::Streaming(_) => TimerKind::Stream,
+            Reading::Subscribed(_) => TimerKind::Subscribed,
             // Read by a job on the blocking pool: the job's deadline stands while the body
             // arrives (the reader's waits end there too), so a trickling client holds a
             // pool thread no longer than any other job.

@@ -60,6 +60,7 @@ mod prepared;
 mod reactor;
 mod shared;
 mod slot;
+mod subscriptions;
 #[doc(hidden)]
 pub mod testing;
 mod timer;
@@ -67,6 +68,7 @@ mod transport;
 
 pub use crate::{
     answer::{
+        broadcast::{Broadcast, BroadcastConfig, BroadcastStats, PublishError},
         file::content_type_for,
         inflow::{BodyReader, INFLOW_BOUND},
         job::{Job, JobEnd, Offload},

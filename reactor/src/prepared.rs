@@ -66,6 +66,7 @@ impl PreparedReactor {
             config.handler_deadline.unwrap_or(Duration::MAX),
             config.blocking_timeout,
             Duration::MAX,
+            config.sse_keepalive,
         ]);
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);

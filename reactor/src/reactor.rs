@@ -11,6 +11,7 @@ use slab::Slab;
 
 use crate::answer::door::{Answer, Delivery};
 use crate::answer::job::Offload;
+use crate::answer::topic::Topic;
 use crate::config::Config;
 use crate::conn::{Conn, Outcome, ticket_failure};
 use crate::exit::Exit;
@@ -101,6 +102,8 @@ pub struct Reactor<H> {
     again: Vec<usize>,
     /// The list being driven this turn; swapped with `again` to reuse both allocations.
     again_now: Vec<usize>,
+    /// The subscribers a publish woke, kept to reuse its allocation.
+    woken: Vec<(usize, ConnId)>,
 }
 
 impl PreparedReactor {
@@ -143,6 +146,7 @@ impl PreparedReactor {
             slot_signal: None,
             again: Vec::new(),
             again_now: Vec::new(),
+            woken: Vec::new(),
         })
     }
 }
@@ -383,7 +387,14 @@ impl<H: Handler> Reactor<H> {
     /// Takes every deferred answer that has come: each goes to the connection waiting for
     /// it, or, when that connection is gone, is discarded and counted as client-gone.
     fn take_answers(&mut self) {
-        while let Ok(Delivery { ticket, answer }) = self.answers.try_recv() {
+        while let Ok(delivery) = self.answers.try_recv() {
+            let (ticket, answer) = match delivery {
+                Delivery::Answer { ticket, answer } => (ticket, answer),
+                Delivery::Topic(topic) => {
+                    self.publish_to_subscribers(&topic);
+                    continue;
+                }
+            };
             let key = ticket.key;
             if let Answer::Ready = answer {
                 // A streamed body has news. Its connection may have closed since: then
@@ -417,6 +428,20 @@ impl<H: Handler> Reactor<H> {
                 self.again.push(key);
             }
         }
+    }
+
+    /// A topic some connections here follow has new events: each of them sends what it
+    /// can now.
+    fn publish_to_subscribers(&mut self, topic: &Arc<Topic>) {
+        let mut woken = std::mem::take(&mut self.woken);
+        self.shared.subscriptions.woken(topic, &mut woken);
+        for (key, id) in woken.drain(..) {
+            // A key reused since by another connection is not this subscriber.
+            if self.conns.get(key).is_some_and(|c| c.id() == id) {
+                self.drive(key);
+            }
+        }
+        self.woken = woken;
     }
 
     fn register(&mut self, mut handoff: Handoff) {

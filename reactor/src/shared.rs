@@ -15,6 +15,7 @@ use crate::http::encode::Preamble;
 use crate::http::response::Fault;
 use crate::observe::clock::Clock;
 use crate::observe::stats::Stats;
+use crate::subscriptions::Subscriptions;
 use crate::supervise::activity::Activity;
 use crate::supervise::failure::Restart;
 use crate::supervise::frame::{LogFailures, Supervisor};
@@ -51,6 +52,8 @@ pub(crate) struct Shared<H> {
     pub(crate) dispatch: Dispatch,
     /// The counters other threads read.
     pub(crate) stats: Arc<Stats>,
+    /// Which connections follow which broadcast topics.
+    pub(crate) subscriptions: Subscriptions,
     /// For request and handler durations.
     pub(crate) clock: Clock,
 }
@@ -96,6 +99,7 @@ impl<H> Shared<H> {
             worker: 0,
             dispatch: Dispatch::new(door, patience),
             stats: Arc::new(Stats::default()),
+            subscriptions: Subscriptions::default(),
             clock: Clock::new(Instant::now()),
         })
     }

@@ -33,9 +33,12 @@ pub(crate) enum TimerKind {
     /// A streamed response waits for its writer: no deadline (an event stream may be
     /// quiet for long); a client that stops reading meets the write deadline instead.
     Stream = 7,
+    /// A broadcast subscriber has nothing to send: at the keep-alive interval a comment
+    /// goes out, so that proxies keep the stream.
+    Subscribed = 8,
 }
 
-pub(crate) const KINDS: usize = 8;
+pub(crate) const KINDS: usize = 9;
 
 impl TimerKind {
     /// The timeout a deferred answer held to `deadline` waits under.
@@ -55,6 +58,7 @@ impl TimerKind {
         TimerKind::Deferred,
         TimerKind::Blocking,
         TimerKind::Stream,
+        TimerKind::Subscribed,
     ];
 }
 
@@ -204,6 +208,7 @@ mod tests {
             ms(600),
             ms(700),
             ms(800),
+            ms(900),
         ])
     }
 

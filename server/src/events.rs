@@ -1,3 +1,6 @@
+//! `/topics/NAME`: a broadcast hub's topics, subscribed with `GET` and published to with
+//! `POST`, served by the subscribers' own loops.
+//!
 //! `GET /events`: Server-Sent Events, every stream of the process served by one ticker
 //! thread that never waits for a client. A stream whose client has not read its last
 //! events is set aside until its connection says it has room; the others go on.
@@ -8,7 +11,7 @@ use std::io::ErrorKind;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use warden::{Event, EventStream, Readiness, Request, Response};
+use warden::{Broadcast, BroadcastConfig, Event, EventStream, Readiness, Request, Response};
 
 use crate::streams::{Driver, Registered, Streams, query};
 
@@ -139,5 +142,44 @@ fn tick(subs: &mut Streams<Subscription>, ready: &Readiness) {
                 }
             }
         }
+    }
+}
+
+/// The URL prefix of the broadcast topics.
+pub(crate) const TOPICS: &str = "/topics/";
+
+/// The process's broadcast hub.
+static HUB: OnceLock<Broadcast> = OnceLock::new();
+
+/// The hub, made with `config` on the first call.
+pub(crate) fn hub(config: BroadcastConfig) -> &'static Broadcast {
+    HUB.get_or_init(|| Broadcast::new(config))
+}
+
+/// `GET /topics/NAME`: the connection follows topic NAME.
+pub(crate) fn subscribe(req: &Request<'_>) -> Response {
+    let topic = req.path().strip_prefix(TOPICS).unwrap_or_default();
+    hub(BroadcastConfig::default()).subscribe(req, topic)
+}
+
+/// `POST /topics/NAME[?event=TYPE]`: the body, as one event; 202 with its id.
+pub(crate) fn publish(req: &Request<'_>) -> Response {
+    let topic = req.path().strip_prefix(TOPICS).unwrap_or_default();
+    let Ok(data) = std::str::from_utf8(req.body()) else {
+        return Response::text("an event's data is UTF-8 text\n").with_status(400);
+    };
+    let kind = req
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("event=")));
+    let mut event = Event::new(data);
+    if let Some(kind) = kind {
+        event = event.event(kind);
+    }
+    match hub(BroadcastConfig::default()).publish(topic, &event) {
+        Ok(id) => Response::text(format!("id={id}\n")).with_status(202),
+        Err(warden::PublishError::TooManyTopics { .. }) => {
+            Response::status_page(503).with_header("Retry-After", "1")
+        }
+        Err(e) => Response::text(format!("{e}\n")).with_status(400),
     }
 }

@@ -11,7 +11,9 @@ use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use warden::{Failure, FailureKind, Fault, Request, Response, Restart, Server, ServerHandle};
+use warden::{
+    BroadcastConfig, Failure, FailureKind, Fault, Request, Response, Restart, Server, ServerHandle,
+};
 
 const USAGE: &str = "\
 warden: a multi-worker HTTP/1.1 benchmark server
@@ -59,6 +61,11 @@ OPTIONS:
                                  common or logfmt [default: off]
     --echo-request-id            add X-Request-Id (the client's, or one made here) to
                                  every response
+    --topic-history N            events kept per topic for Last-Event-ID [default: 1024]
+    --max-topics N               topics at once; a new one past it gets 503 [default: 1024]
+    --subscriber-max-lag BYTES   a subscriber further behind is cut [default: 1048576]
+    --sse-keepalive-ms N         a comment line to idle subscribers this often
+                                 [default: 15000]
     --stall-threshold-ms N       a handler running on an event loop longer is logged and
                                  counted as a loop stall; 0 turns it off [default: 20]
     --fault-routes               serve the /fault/* routes below, to exercise supervision
@@ -71,11 +78,15 @@ ROUTES:
     GET  /sleep?ms=N  blocks N ms (at most 10000) on the blocking pool, as a handler calling
                       a database should, and answers \"slept N ms\"
     GET  /stream?chunks=N&size=B
-                      a chunked body of N chunks of B bytes (a writer thread per stream;
-                      it waits while the client does not read)
+                      a chunked body of N chunks of B bytes (one thread writes every
+                      such body, never waiting for a client)
     GET  /events?n=N&ms=M
                       Server-Sent Events: N events M ms apart, then the stream ends (one
                       thread serves every event stream)
+    GET  /topics/NAME subscribes to topic NAME: its events as Server-Sent Events, sent by
+                      the connection's own worker (Last-Event-ID replays kept events)
+    POST /topics/NAME publishes the body as one event (?event=TYPE sets its type) and
+                      answers 202 with id=N
     POST /upload      reads the body as it arrives (streamed, up to 1 GiB, on the blocking
                       pool) and answers its length and a 64-bit checksum
     GET  /stats       counters as JSON: requests, connections, restarts, failures by kind,
@@ -121,6 +132,8 @@ struct Options {
     blocking_queue: Option<usize>,
     blocking_timeout: Option<Duration>,
     stall_threshold: Option<Duration>,
+    broadcast: BroadcastConfig,
+    sse_keepalive: Option<Duration>,
     access_log: Option<warden::AccessLog>,
     echo_request_id: bool,
     max_requests: Option<u64>,
@@ -152,6 +165,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         blocking_queue: None,
         blocking_timeout: None,
         stall_threshold: None,
+        broadcast: BroadcastConfig::default(),
+        sse_keepalive: None,
         access_log: None,
         echo_request_id: false,
         max_requests: None,
@@ -232,6 +247,13 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
                     }
                 });
             }
+            "--topic-history" => o.broadcast.history = number(value()?)? as usize,
+            "--max-topics" => o.broadcast.max_topics = number(value()?)? as usize,
+            "--subscriber-max-lag" => o.broadcast.max_lag = number(value()?)? as usize,
+            "--sse-keepalive-ms" => {
+                o.sse_keepalive =
+                    Some(Duration::from_millis(number(value()?)?).max(Duration::from_millis(1)));
+            }
             "--stall-threshold-ms" => {
                 o.stall_threshold = Some(Duration::from_millis(number(value()?)?));
             }
@@ -273,6 +295,8 @@ fn route(req: &Request<'_>) -> Response {
         ("GET" | "HEAD", "/stream") => streams::stream(req),
         ("POST", "/upload") => streams::upload(req),
         ("GET" | "HEAD", "/events") => events::events(req),
+        ("GET" | "HEAD", path) if path.starts_with(events::TOPICS) => events::subscribe(req),
+        ("POST", path) if path.starts_with(events::TOPICS) => events::publish(req),
         ("GET" | "HEAD", path) if path.starts_with(files::PREFIX) => match STATIC_ROOT.get() {
             Some(root) => files::serve(req, root),
             None => Response::status_page(404),
@@ -485,6 +509,11 @@ fn main() -> ExitCode {
     }
     if let Some(n) = options.max_requests {
         builder = builder.max_requests_per_worker(n, options.max_requests_jitter);
+    }
+    let hub = events::hub(options.broadcast.clone());
+    builder = builder.broadcast(hub);
+    if let Some(interval) = options.sse_keepalive {
+        builder = builder.sse_keepalive(interval);
     }
     if let Some(t) = options.stall_threshold {
         builder = builder.stall_threshold((!t.is_zero()).then_some(t));

@@ -11,6 +11,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::answer::broadcast::Subscription;
 use crate::answer::door::Door;
 use crate::answer::inflow::Inflow;
 use crate::answer::job::Offload;
@@ -83,6 +84,8 @@ pub(crate) enum Deferral {
     Overloaded,
     /// It accepted a protocol upgrade.
     Upgrade(Box<Upgrade>),
+    /// It made the connection a subscriber of a broadcast topic.
+    Subscribe(Box<Subscription>),
 }
 
 impl fmt::Debug for Dispatch {

@@ -12,6 +12,7 @@ use mio::Waker;
 
 use crate::answer::stream::StreamGuard;
 use crate::answer::ticket::Ticket;
+use crate::answer::topic::Topic;
 use crate::http::response::Response;
 use crate::supervise::failure::Failure;
 
@@ -36,7 +37,7 @@ impl Door {
         if notified.swap(true, Ordering::SeqCst) {
             return;
         }
-        let _ = self.deliver(Delivery {
+        let _ = self.deliver(Delivery::Answer {
             ticket: Arc::clone(ticket),
             answer: Answer::Ready,
         });
@@ -66,11 +67,14 @@ impl fmt::Debug for Door {
     }
 }
 
-/// One answer on its way to the loop.
+/// What comes through the door.
 #[derive(Debug)]
-pub(crate) struct Delivery {
-    pub(crate) ticket: Arc<Ticket>,
-    pub(crate) answer: Answer,
+pub(crate) enum Delivery {
+    /// An answer (or news of a stream or body) for the request of `ticket`.
+    Answer { ticket: Arc<Ticket>, answer: Answer },
+    /// A topic this reactor has subscribers to has new events (at most one such wake-up
+    /// per topic and reactor is in flight).
+    Topic(Arc<Topic>),
 }
 
 /// What came back for a deferred request.

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::answer::broadcast::Subscription;
 use crate::answer::dispatch::{Deferral, Dispatch};
 use crate::answer::inflow::BodyReader;
 use crate::answer::job::{Job, Offload, Work};
@@ -279,7 +280,7 @@ impl<'a> Request<'a> {
                 earlier.withdraw();
                 panic!("a request can be deferred or upgraded once");
             }
-            Deferral::Overloaded | Deferral::Upgrade(_) => {
+            Deferral::Overloaded | Deferral::Upgrade(_) | Deferral::Subscribe(_) => {
                 panic!("a request can be deferred or upgraded once");
             }
         }
@@ -307,7 +308,7 @@ impl<'a> Request<'a> {
                 ticket.withdraw();
                 panic!("a request can be deferred once: defer() or blocking() was called twice");
             }
-            Deferral::Overloaded | Deferral::Upgrade(_) => {
+            Deferral::Overloaded | Deferral::Upgrade(_) | Deferral::Subscribe(_) => {
                 ticket.withdraw();
                 panic!("a request can be deferred once: blocking() or upgrade() was called too");
             }
@@ -316,6 +317,29 @@ impl<'a> Request<'a> {
             Response::placeholder(),
             Responder::new(ticket, dispatch.door.clone()),
         )
+    }
+
+    /// Makes the connection a subscriber (see [`Broadcast::subscribe`](crate::Broadcast::subscribe)).
+    pub(crate) fn subscribe_to(&self, subscription: Subscription) -> Response {
+        let dispatch = self
+            .dispatch()
+            .expect("only requests made by a reactor can subscribe");
+        if let Some(inflow) = dispatch.inflow.take() {
+            dispatch.inflow.set(Some(inflow));
+            panic!("a request whose body streams cannot subscribe: its body is still arriving");
+        }
+        match dispatch
+            .taken
+            .replace(Deferral::Subscribe(Box::new(subscription)))
+        {
+            Deferral::None => {}
+            Deferral::Pending(earlier) => {
+                earlier.withdraw();
+                panic!("a request can be deferred, upgraded or subscribed once");
+            }
+            _ => panic!("a request can be deferred, upgraded or subscribed once"),
+        }
+        Response::placeholder()
     }
 
     /// The loop's side of this request: `None` for a request made outside a reactor.

@@ -15,6 +15,7 @@
 //! of a request handed to its handler), `handoff` (the `Request` methods); `file` stands
 //! apart (its bytes are sent by the transport, with sendfile(2) on plain TCP).
 
+pub(crate) mod broadcast;
 pub(crate) mod dispatch;
 pub(crate) mod door;
 pub(crate) mod file;
@@ -26,5 +27,6 @@ pub(crate) mod responder;
 pub(crate) mod sse;
 pub(crate) mod stream;
 pub(crate) mod ticket;
+pub(crate) mod topic;
 pub(crate) mod upgrade;
 pub(crate) mod writer;

@@ -112,14 +112,17 @@ impl Responder {
         if let Err(state) = self.ticket.conclude(ANSWERED) {
             return Err((unanswerable(state), answer));
         }
-        let delivery = Delivery {
+        let delivery = Delivery::Answer {
             ticket: Arc::clone(&self.ticket),
             answer,
         };
         // A reactor that stopped counted the connection gone in its salvage.
         self.door
             .deliver(delivery)
-            .map_err(|delivery| (Unanswerable::Gone, delivery.answer))
+            .map_err(|delivery| match delivery {
+                Delivery::Answer { answer, .. } => (Unanswerable::Gone, answer),
+                Delivery::Topic(_) => unreachable!("deliver hands back what it was given"),
+            })
     }
 
     /// When the request was deferred (a job's deadline counts from here).

@@ -53,6 +53,17 @@ impl<'a> Event<'a> {
         self
     }
 
+    /// The same event with `id` as its id.
+    pub(crate) fn with_id<'i>(&self, id: &'i str) -> Event<'i>
+    where
+        'a: 'i,
+    {
+        Event {
+            id: Some(id),
+            ..*self
+        }
+    }
+
     /// Its type (`event:`), for `addEventListener(type, ...)`.
     pub fn event(mut self, event: &'a str) -> Event<'a> {
         self.event = Some(event);
@@ -171,7 +182,7 @@ impl EventStream {
 }
 
 /// Refuses an event whose id or type would end its field early.
-fn check(event: &Event<'_>) -> io::Result<()> {
+pub(crate) fn check(event: &Event<'_>) -> io::Result<()> {
     let breaks = |s: &str| s.contains(['\r', '\n']);
     if event.id.is_some_and(breaks) || event.event.is_some_and(breaks) {
         return Err(io::Error::new(
@@ -183,7 +194,7 @@ fn check(event: &Event<'_>) -> io::Result<()> {
 }
 
 /// Appends `event` in the text/event-stream format.
-fn encode(event: &Event<'_>, out: &mut Vec<u8>) {
+pub(crate) fn encode(event: &Event<'_>, out: &mut Vec<u8>) {
     if let Some(id) = event.id {
         out.extend_from_slice(b"id: ");
         out.extend_from_slice(id.as_bytes());

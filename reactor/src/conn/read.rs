@@ -253,9 +253,9 @@ impl Conn {
                                         why: close.unwrap_or(CloseReason::Done),
                                     }
                                 }
-                                Reply::Upgrade(_) => {
-                                    unreachable!("a request whose body streams is not upgraded")
-                                }
+                                Reply::Upgrade(_) | Reply::Subscribed(_) => unreachable!(
+                                    "a request whose body streams is not upgraded or subscribed"
+                                ),
                             };
                             continue;
                         }
@@ -409,6 +409,7 @@ impl Conn {
                 Reading::Dispatched(_)
                 | Reading::Streaming(_)
                 | Reading::Upgrading(_)
+                | Reading::Subscribed(_)
                 | Reading::Closing { .. }
                 | Reading::Lingering { .. } => {
                     return false;
@@ -450,6 +451,11 @@ fn advance(
         Reply::Upgrade(upgrade) => {
             *served += 1;
             *reading = Reading::Upgrading(upgrade);
+            true
+        }
+        Reply::Subscribed(subscriber) => {
+            *served += 1;
+            *reading = Reading::Subscribed(subscriber);
             true
         }
     }

@@ -7,6 +7,7 @@ use crate::http::chunked::{ChunkedDecoder, Cursor};
 use crate::observe::stats::CloseReason;
 
 use super::respond::{Pending, Streaming};
+use super::subscriber::Subscriber;
 use super::upload::Upload;
 
 /// Reads one connection may make per loop turn. Past it, the reactor comes back to the
@@ -48,6 +49,10 @@ pub(super) enum Reading {
     /// has failed: then the connection closes after the answer); the answer coming first
     /// cuts the upload short and closes after it too.
     Uploading(Box<Upload>),
+    /// The connection follows a broadcast topic (see `subscriber.rs`): its head is
+    /// encoded, and events go out as they are published, until the client leaves, falls
+    /// too far behind, or the server drains. Nothing more is read.
+    Subscribed(Box<Subscriber>),
     /// Our side is shut down after the final response. Input is read and dropped until the
     /// peer closes or the linger timer fires: closing a socket with unread input makes the
     /// kernel send a reset, which can destroy the response before the client reads it.

@@ -27,6 +27,7 @@ use crate::shared::Shared;
 use crate::supervise::failure::{Failure, FailureKind, Restart};
 use crate::supervise::frame;
 
+use super::subscriber::Subscriber;
 use super::write::Writing;
 
 /// Where a request came from.
@@ -130,6 +131,9 @@ pub(super) enum Reply {
     /// The handler accepted a protocol upgrade: its 101 is encoded; once written, the
     /// connection goes to the application.
     Upgrade(Box<Upgrade>),
+    /// The handler made the connection a broadcast subscriber: its head is encoded;
+    /// events follow as they are published.
+    Subscribed(Box<Subscriber>),
 }
 
 /// A deferred request, as its connection keeps it while the answer is awaited.
@@ -372,6 +376,48 @@ fn unusual<H>(
                     }
                     context.record(cx, exchange, Some(&upgrade.head));
                     return Reply::Upgrade(upgrade);
+                }
+                Err(e) => fail(cx, out, exchange, invalid(e), context),
+            }
+        }
+        (Deferral::Subscribe(subscription), Ok(response)) if response.is_placeholder() => {
+            // "text/event-stream", and nginx in front told not to hold the events back.
+            let head = Response::new(200)
+                .with_content_type("text/event-stream")
+                .with_header("Cache-Control", "no-cache")
+                .with_header("X-Accel-Buffering", "no");
+            // HTTP/1.0 has no chunked coding: the close delimits the events.
+            let chunked = context.version != Version::Http10;
+            let length = if chunked {
+                Length::Chunked
+            } else {
+                Length::UntilClose
+            };
+            let buf = out.buf(&mut cx.pool);
+            let start = buf.len();
+            match encode::encode_with(&head, exchange, length, &cx.preamble, cx.date.bytes(), buf) {
+                Ok(close) => {
+                    if cx.config.echo_request_id {
+                        echo_id(buf, start, &head, context.request_id);
+                    }
+                    context.record(cx, exchange, Some(&head));
+                    if exchange.answering == Answering::Head {
+                        // The head is all a HEAD request gets.
+                        close.then_some(CloseReason::Done)
+                    } else {
+                        let origin = context.origin;
+                        cx.subscriptions.add(
+                            &subscription.topic,
+                            origin.key,
+                            origin.id,
+                            &cx.dispatch.door,
+                        );
+                        cx.stats.subscription(true);
+                        return Reply::Subscribed(Box::new(Subscriber::new(
+                            *subscription,
+                            chunked,
+                        )));
+                    }
                 }
                 Err(e) => fail(cx, out, exchange, invalid(e), context),
             }

@@ -89,11 +89,13 @@ pub enum CloseReason {
     /// Its worker was restarted after a failure (or aborted) while it streamed or awaited
     /// an answer, which cannot move to the replacement: cut, its writer told.
     Restart,
+    /// A broadcast subscriber fell more than its `max_lag` behind: cut.
+    Lagged,
 }
 
 impl CloseReason {
     /// Every reason, in index order.
-    pub const ALL: [CloseReason; 13] = [
+    pub const ALL: [CloseReason; 14] = [
         CloseReason::ClientClosed,
         CloseReason::Done,
         CloseReason::ClientError,
@@ -107,6 +109,7 @@ impl CloseReason {
         CloseReason::Upgraded,
         CloseReason::Recycled,
         CloseReason::Restart,
+        CloseReason::Lagged,
     ];
 
     /// The reason's name, as a metric label: `client_closed`, `header_timeout`, ...
@@ -125,6 +128,7 @@ impl CloseReason {
             CloseReason::Upgraded => "upgraded",
             CloseReason::Recycled => "recycled",
             CloseReason::Restart => "restart",
+            CloseReason::Lagged => "lagged",
         }
     }
 
@@ -210,6 +214,9 @@ pub struct Stats {
     bytes_written: AtomicU64,
     dispatched: AtomicU64,
     settled: AtomicU64,
+    subscribed: AtomicU64,
+    unsubscribed: AtomicU64,
+    subscribers_cut: AtomicU64,
     request_duration: Histogram,
     handler_duration: Histogram,
 }
@@ -241,6 +248,10 @@ pub struct StatsSnapshot {
     /// Requests with another thread now (deferred or on the blocking pool), their answer
     /// awaited.
     pub awaiting_answer: u64,
+    /// Connections subscribed to a broadcast topic now.
+    pub subscribers: u64,
+    /// Subscribers cut for falling too far behind.
+    pub subscribers_cut: u64,
     /// From the start of the loop turn in which a request was complete to its response
     /// being queued for writing (for a deferred request: from the dispatch to its answer
     /// being queued).
@@ -270,6 +281,8 @@ impl StatsSnapshot {
         self.bytes_read += other.bytes_read;
         self.bytes_written += other.bytes_written;
         self.awaiting_answer += other.awaiting_answer;
+        self.subscribers += other.subscribers;
+        self.subscribers_cut += other.subscribers_cut;
         self.request_duration.add(&other.request_duration);
         self.handler_duration.add(&other.handler_duration);
     }
@@ -299,6 +312,8 @@ impl Stats {
             bytes_read: load(&self.bytes_read),
             bytes_written: load(&self.bytes_written),
             awaiting_answer: load(&self.dispatched).saturating_sub(load(&self.settled)),
+            subscribers: load(&self.subscribed).saturating_sub(load(&self.unsubscribed)),
+            subscribers_cut: load(&self.subscribers_cut),
             request_duration: self.request_duration.snapshot(),
             handler_duration: self.handler_duration.snapshot(),
         }
@@ -383,6 +398,23 @@ impl Stats {
     /// A dispatched request's wait ended: answered, failed, or its connection closed.
     pub(crate) fn settled(&self) {
         bump(&self.settled, 1);
+    }
+
+    /// A connection subscribed to a broadcast topic (`true`), or its subscription ended.
+    pub(crate) fn subscription(&self, began: bool) {
+        bump(
+            if began {
+                &self.subscribed
+            } else {
+                &self.unsubscribed
+            },
+            1,
+        );
+    }
+
+    /// A subscriber fell too far behind and was cut.
+    pub(crate) fn subscriber_cut(&self) {
+        bump(&self.subscribers_cut, 1);
     }
 }
 

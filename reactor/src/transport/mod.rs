@@ -21,6 +21,9 @@ pub(crate) trait Transport {
     /// Writes from `buf`, as much as the kernel takes now.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
 
+    /// Writes from `bufs` in order, as much as the kernel takes now (one `writev`).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize>;
+
     /// Sends up to `count` bytes of `file` from `*offset`, advancing it.
     fn send_file(&mut self, file: &File, offset: &mut u64, count: usize) -> io::Result<usize>;
 

@@ -21,6 +21,11 @@ impl Transport for TcpStream {
         Write::write(self, buf)
     }
 
+    #[inline(always)]
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        Write::write_vectored(self, bufs)
+    }
+
     fn send_file(&mut self, file: &File, offset: &mut u64, count: usize) -> io::Result<usize> {
         sendfile::send(self, file, offset, count)
     }

@@ -1,0 +1,123 @@
+//! A connection subscribed to a broadcast topic: a cursor into the topic's events, which
+//! are written straight from the topic's shared copies (one `writev` for several).
+
+use std::io::{self, IoSlice};
+use std::sync::Arc;
+
+use crate::answer::broadcast::Subscription;
+use crate::answer::topic::{Encoded, Topic};
+use crate::observe::stats::Stats;
+use crate::transport::Transport;
+
+/// Events written per `writev`.
+const BATCH: usize = 16;
+
+/// The comment an idle subscription gets at each keep-alive interval, as a chunk.
+pub(super) const KEEPALIVE_CHUNKED: &[u8] = b"3\r\n:\n\n\r\n";
+/// The same comment for an HTTP/1.0 subscriber, whose body the close ends.
+pub(super) const KEEPALIVE_PLAIN: &[u8] = b":\n\n";
+
+/// Where a subscriber stands in its topic.
+#[derive(Debug)]
+pub(crate) struct Subscriber {
+    pub(super) topic: Arc<Topic>,
+    /// The id of the next event to send.
+    next: u64,
+    /// Bytes of that event already sent.
+    sent: usize,
+    /// Events go as chunks (HTTP/1.1), or as they are (HTTP/1.0: the close ends them).
+    pub(super) chunked: bool,
+    max_lag: usize,
+}
+
+/// What writing a subscriber's events came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flow {
+    /// Every event is sent; `wrote` says whether any byte went now.
+    Idle { wrote: bool },
+    /// The socket is full with events still to send.
+    Blocked { wrote: bool },
+    /// It is more than `max_lag` behind (or behind what the topic keeps): cut it.
+    Lagged,
+}
+
+impl Subscriber {
+    pub(super) fn new(subscription: Subscription, chunked: bool) -> Subscriber {
+        Subscriber {
+            topic: subscription.topic,
+            next: subscription.next,
+            sent: 0,
+            chunked,
+            max_lag: subscription.max_lag,
+        }
+    }
+
+    /// Writes the events from the cursor on, until all are sent or the socket is full.
+    pub(super) fn pump<T: Transport>(
+        &mut self,
+        io: &mut T,
+        stats: &Stats,
+        unread_response: &mut bool,
+    ) -> io::Result<Flow> {
+        let mut wrote = false;
+        loop {
+            let mut batch: [Option<Arc<Encoded>>; BATCH] = Default::default();
+            let count = {
+                let state = self.topic.lock();
+                // Behind what the topic keeps, or more than its bound behind its end.
+                let Some(start) = state.start_of(self.next) else {
+                    return Ok(Flow::Lagged);
+                };
+                let behind = state.bytes - start - self.sent as u64;
+                if behind > self.max_lag as u64 {
+                    return Ok(Flow::Lagged);
+                }
+                let mut count = 0;
+                while count < BATCH {
+                    let Some(event) = state.event(self.next + count as u64) else {
+                        break;
+                    };
+                    batch[count] = Some(Arc::clone(event));
+                    count += 1;
+                }
+                count
+            };
+            if count == 0 {
+                return Ok(Flow::Idle { wrote });
+            }
+            let mut slices = [IoSlice::new(&[]); BATCH];
+            for (i, event) in batch[..count].iter().enumerate() {
+                let wire = event.as_ref().expect("filled above").wire(self.chunked);
+                slices[i] = IoSlice::new(if i == 0 { &wire[self.sent..] } else { wire });
+            }
+            match io.write_vectored(&slices[..count]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(mut n) => {
+                    wrote = true;
+                    stats.wrote_bytes(n);
+                    *unread_response = true;
+                    for event in batch[..count].iter().flatten() {
+                        let left = event.wire(self.chunked).len() - self.sent;
+                        if n < left {
+                            self.sent += n;
+                            break;
+                        }
+                        n -= left;
+                        self.next += 1;
+                        self.sent = 0;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(Flow::Blocked { wrote });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Whether part of an event is sent: nothing else may go out before its rest.
+    pub(super) fn is_mid_event(&self) -> bool {
+        self.sent > 0
+    }
+}
