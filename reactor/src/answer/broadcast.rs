@@ -182,7 +182,8 @@ impl Broadcast {
     ///
     /// [`PublishError`]: too many topics, or an event type with a line break.
     pub fn publish(&self, topic: &str, event: &Event<'_>) -> Result<u64, PublishError> {
-        check(event)
+        // Its own id does not count: the topic's replaces it.
+        check(&event.with_id("0"))
             .map_err(|_| PublishError::Invalid("an event's type cannot hold line breaks"))?;
         let topic = self.topic(topic)?;
         let id = topic.publish(self.hub.config.history, |id, out| {
@@ -255,10 +256,11 @@ mod tests {
 
     #[test]
     fn topics_are_bounded_and_idle_ones_forgotten() {
-        let mut config = BroadcastConfig::default();
-        config.max_topics = 2;
-        config.topic_idle = Duration::from_secs(3600);
-        let hub = Broadcast::new(config);
+        let hub = Broadcast::new(BroadcastConfig {
+            max_topics: 2,
+            topic_idle: Duration::from_secs(3600),
+            ..BroadcastConfig::default()
+        });
         assert_eq!(hub.publish("a", &Event::new("1")), Ok(1));
         assert_eq!(hub.publish("b", &Event::new("1")), Ok(1));
         assert_eq!(hub.publish("a", &Event::new("2")), Ok(2), "a known topic");
@@ -266,10 +268,11 @@ mod tests {
             hub.publish("c", &Event::new("1")),
             Err(PublishError::TooManyTopics { max: 2 })
         );
-        let mut config = BroadcastConfig::default();
-        config.max_topics = 2;
-        config.topic_idle = Duration::ZERO;
-        let hub = Broadcast::new(config);
+        let hub = Broadcast::new(BroadcastConfig {
+            max_topics: 2,
+            topic_idle: Duration::ZERO,
+            ..BroadcastConfig::default()
+        });
         for topic in ["a", "b", "c", "d"] {
             assert_eq!(hub.publish(topic, &Event::new("1")), Ok(1), "{topic}");
         }

@@ -1,0 +1,276 @@
+//! Broadcast over sockets: fan-out across two workers, ids and order, replay from
+//! `Last-Event-ID`, a subscriber that does not read cut while the others receive, one
+//! that resets removed, topics bounded, nothing injected into the event stream, HEAD,
+//! keep-alive comments, and a drain that ends every subscription with its last chunk.
+mod util;
+
+use std::time::Duration;
+
+use util::{Client, PATIENCE, eventually, get};
+use warden::{
+    Broadcast, BroadcastConfig, CloseReason, Event, PublishError, Request, Response, Server,
+    ServerHandle,
+};
+
+/// A server whose `/topics/NAME` subscribes to NAME on `hub` (anything else: "plain").
+fn hub_server(
+    hub: &Broadcast,
+    workers: usize,
+    configure: impl FnOnce(warden::Builder) -> warden::Builder,
+) -> ServerHandle {
+    let subscriptions = hub.clone();
+    configure(
+        Server::builder()
+            .bind("127.0.0.1:0")
+            .workers(workers)
+            .broadcast(hub),
+    )
+    .serve(move |req: &Request<'_>| -> Response {
+        match req.path().strip_prefix("/topics/") {
+            Some(topic) => subscriptions.subscribe(req, topic),
+            None => Response::text("plain"),
+        }
+    })
+    .expect("server starts")
+}
+
+fn config(f: impl FnOnce(&mut BroadcastConfig)) -> BroadcastConfig {
+    let mut config = BroadcastConfig::default();
+    f(&mut config);
+    config
+}
+
+/// Subscribes to `topic` (with `Last-Event-ID` if given) and reads the head.
+fn subscribe(server: &ServerHandle, topic: &str, last_id: Option<u64>) -> Client {
+    let mut client = Client::to(server);
+    let last = last_id.map_or(String::new(), |n| format!("Last-Event-ID: {n}\r\n"));
+    client.send(format!(
+        "GET /topics/{topic} HTTP/1.1\r\nHost: a\r\n{last}\r\n"
+    ));
+    let head = client.head_reply().expect("the subscription's head");
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-type"), Some("text/event-stream"));
+    assert_eq!(head.header("x-accel-buffering"), Some("no"));
+    client
+}
+
+/// The next event on `client`'s stream, as text (keep-alive comments skipped).
+fn next_event(client: &mut Client) -> String {
+    loop {
+        let chunk = client.chunk().expect("an event");
+        let text = String::from_utf8(chunk).expect("text");
+        if !text.starts_with(':') {
+            return text;
+        }
+    }
+}
+
+fn waiting_until_subscribed(server: &ServerHandle, n: u64) {
+    eventually("every subscriber counted", || {
+        server.stats().http.subscribers == n
+    });
+}
+
+#[test]
+fn one_publish_reaches_subscribers_on_both_workers_in_order() {
+    let hub = Broadcast::new(BroadcastConfig::default());
+    let server = hub_server(&hub, 2, |b| b);
+    let mut clients: Vec<Client> = (0..6).map(|_| subscribe(&server, "news", None)).collect();
+    waiting_until_subscribed(&server, 6);
+    let per_worker: Vec<u64> = server
+        .stats()
+        .workers
+        .iter()
+        .map(|w| w.counters.subscribers)
+        .collect();
+    assert!(
+        per_worker.iter().all(|&n| n > 0),
+        "both workers serve subscribers: {per_worker:?}"
+    );
+    for i in 1..=3 {
+        let id = hub
+            .publish("news", &Event::new(&format!("event {i}")))
+            .expect("published");
+        assert_eq!(id, i);
+    }
+    for client in &mut clients {
+        for i in 1..=3 {
+            assert_eq!(next_event(client), format!("id: {i}\ndata: event {i}\n\n"));
+        }
+    }
+    assert_eq!(server.stats().broadcast.published, 3);
+}
+
+#[test]
+fn last_event_id_replays_what_is_kept() {
+    let hub = Broadcast::new(config(|c| c.history = 3));
+    let server = hub_server(&hub, 1, |b| b);
+    for i in 1..=5 {
+        hub.publish("t", &Event::new(&i.to_string()))
+            .expect("published");
+    }
+    // After 3: 4 and 5, then live ones.
+    let mut resumed = subscribe(&server, "t", Some(3));
+    assert_eq!(next_event(&mut resumed), "id: 4\ndata: 4\n\n");
+    assert_eq!(next_event(&mut resumed), "id: 5\ndata: 5\n\n");
+    // Older than what is kept (3, 4, 5): what is kept.
+    let mut late = subscribe(&server, "t", Some(1));
+    // Newer than the last id (the ids began again): everything kept.
+    let mut ahead = subscribe(&server, "t", Some(99));
+    // None: live events only.
+    let mut live = subscribe(&server, "t", None);
+    waiting_until_subscribed(&server, 4);
+    hub.publish("t", &Event::new("6")).expect("published");
+    assert_eq!(next_event(&mut resumed), "id: 6\ndata: 6\n\n");
+    for client in [&mut late, &mut ahead] {
+        for i in 3..=6 {
+            assert_eq!(next_event(client), format!("id: {i}\ndata: {i}\n\n"));
+        }
+    }
+    assert_eq!(next_event(&mut live), "id: 6\ndata: 6\n\n");
+}
+
+#[test]
+fn a_subscriber_that_does_not_read_is_cut_and_the_others_receive() {
+    let hub = Broadcast::new(BroadcastConfig::default());
+    let server = hub_server(&hub, 1, |b| b);
+    let stalled = {
+        // A small window: its events back up in the server, not in the kernel.
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        socket.set_recv_buffer_size(4096).expect("rcvbuf");
+        socket
+            .connect(&server.local_addrs()[0].into())
+            .expect("connect");
+        let mut stream = std::net::TcpStream::from(socket);
+        std::io::Write::write_all(&mut stream, get("/topics/t").as_bytes()).expect("sent");
+        stream
+    };
+    let mut reader = subscribe(&server, "t", None);
+    waiting_until_subscribed(&server, 2);
+    // Bursts of 400 KB, each read by the reading subscriber before the next: it keeps
+    // up, while the stalled one falls further behind with each (1 MiB is its bound).
+    let data = "x".repeat(4000);
+    let (read_tx, read) = crossbeam_channel::unbounded();
+    std::thread::spawn(move || {
+        for _ in 0..2000 {
+            if next_event(&mut reader).len() > 4000 {
+                let _ = read_tx.send(());
+            }
+        }
+    });
+    for _ in 0..20 {
+        for _ in 0..100 {
+            hub.publish("t", &Event::new(&data)).expect("published");
+        }
+        for _ in 0..100 {
+            read.recv_timeout(PATIENCE)
+                .expect("the reader gets every event");
+        }
+    }
+    eventually("the stalled subscriber cut", || {
+        let stats = server.stats().http;
+        stats.subscribers_cut == 1 && stats.closed(CloseReason::Lagged) == 1
+    });
+    drop(stalled);
+}
+
+#[test]
+fn a_subscriber_that_leaves_is_removed_at_once() {
+    let hub = Broadcast::new(BroadcastConfig::default());
+    let server = hub_server(&hub, 1, |b| b);
+    let first = subscribe(&server, "t", None);
+    let second = subscribe(&server, "t", None);
+    waiting_until_subscribed(&server, 2);
+    first.reset();
+    waiting_until_subscribed(&server, 1);
+    drop(second); // a plain close, as an EventSource that goes away
+    waiting_until_subscribed(&server, 0);
+    // Nothing is kept for them: a publish finds nobody.
+    hub.publish("t", &Event::new("to nobody"))
+        .expect("published");
+    assert_eq!(server.stats().http.closed(CloseReason::ClientGone), 0);
+}
+
+#[test]
+fn topics_are_bounded() {
+    let hub = Broadcast::new(config(|c| c.max_topics = 2));
+    let server = hub_server(&hub, 1, |b| b);
+    let _a = subscribe(&server, "a", None);
+    let _b = subscribe(&server, "b", None);
+    let mut client = Client::to(&server);
+    assert_eq!(client.get_status("/topics/c"), 503, "a third topic");
+    assert_eq!(
+        hub.publish("c", &Event::new("x")),
+        Err(PublishError::TooManyTopics { max: 2 })
+    );
+    assert!(hub.publish("a", &Event::new("x")).is_ok(), "a known topic");
+}
+
+#[test]
+fn nothing_published_can_inject_a_field_or_an_event() {
+    let hub = Broadcast::new(BroadcastConfig::default());
+    let server = hub_server(&hub, 1, |b| b);
+    let mut client = subscribe(&server, "t", None);
+    waiting_until_subscribed(&server, 1);
+    assert!(matches!(
+        hub.publish("t", &Event::new("x").event("chat\n\ndata: forged")),
+        Err(PublishError::Invalid(_))
+    ));
+    hub.publish(
+        "t",
+        &Event::new("line\r\nid: 999\rdata: forged\n\nevent: x")
+            .event("chat")
+            .id("bogus\nid: 5"),
+    )
+    .expect("published");
+    assert_eq!(
+        next_event(&mut client),
+        "id: 1\nevent: chat\ndata: line\ndata: id: 999\ndata: data: forged\ndata: \ndata: event: x\n\n"
+    );
+}
+
+#[test]
+fn head_gets_the_head_and_the_connection_goes_on() {
+    let hub = Broadcast::new(BroadcastConfig::default());
+    let server = hub_server(&hub, 1, |b| b);
+    let mut client = Client::to(&server);
+    client.send(format!(
+        "HEAD /topics/t HTTP/1.1\r\nHost: a\r\n\r\n{}",
+        get("/plain")
+    ));
+    let head = client.head_reply().expect("the head");
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-type"), Some("text/event-stream"));
+    assert_eq!(client.reply().expect("the next").text(), "plain");
+    assert_eq!(server.stats().http.subscribers, 0);
+}
+
+#[test]
+fn an_idle_subscription_gets_keep_alive_comments() {
+    let hub = Broadcast::new(BroadcastConfig::default());
+    let server = hub_server(&hub, 1, |b| b.sse_keepalive(Duration::from_millis(50)));
+    let mut client = subscribe(&server, "t", None);
+    let comment = client.chunk().expect("a comment while idle");
+    assert_eq!(comment, b":\n\n");
+    // And events still come after it.
+    waiting_until_subscribed(&server, 1);
+    hub.publish("t", &Event::new("after")).expect("published");
+    assert_eq!(next_event(&mut client), "id: 1\ndata: after\n\n");
+}
+
+#[test]
+fn a_drain_ends_every_subscription_with_its_last_chunk() {
+    let hub = Broadcast::new(BroadcastConfig::default());
+    let server = hub_server(&hub, 2, |b| b);
+    let mut clients: Vec<Client> = (0..4).map(|_| subscribe(&server, "t", None)).collect();
+    waiting_until_subscribed(&server, 4);
+    hub.publish("t", &Event::new("last")).expect("published");
+    server.shutdown(PATIENCE);
+    for client in &mut clients {
+        let body = client
+            .chunks_until_close()
+            .expect("the stream ends with its last chunk");
+        assert!(String::from_utf8_lossy(&body).contains("data: last"));
+    }
+}
