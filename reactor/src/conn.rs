@@ -3,9 +3,11 @@
 //! The read side (`reading.rs`: the `Reading` state machine; `read.rs`: reading and
 //! parsing) and the write side (`write.rs`: the `Writing` state machine) are driven from
 //! here; `respond.rs` is the request frame between them, `upload.rs` a body streaming to
-//! its reader, `carried.rs` a connection moving to another reactor. Bytes move through
-//! the connection's transport (`crate::transport`).
+//! its reader, `answers.rs` what comes back from other threads (answers, streams),
+//! `subscriber.rs` a broadcast subscription, `carried.rs` a connection moving to another
+//! reactor. Bytes move through the connection's transport (`crate::transport`).
 
+mod answers;
 mod carried;
 mod read;
 mod reading;
@@ -23,16 +25,13 @@ use std::sync::Arc;
 
 use mio::net::TcpStream;
 
-use crate::answer::door::Answer;
 use crate::answer::inflow::InEnd;
-use crate::answer::stream::{End, StreamGuard};
 use crate::answer::ticket::{Deadline, Ticket};
 use crate::answer::upgrade::Upgrade;
 use crate::buf::ReadBuf;
 use crate::http::error::RequestError;
 use crate::http::handler::Handler;
 use crate::http::request::ConnId;
-use crate::http::response::Response;
 use crate::observe::stats::CloseReason;
 use crate::shared::Shared;
 use crate::supervise::failure::{Failure, FailureKind};
@@ -40,7 +39,7 @@ use crate::timer::{Link, TimerKind};
 use crate::transport::Transport;
 
 use self::reading::{Input, READ_BUDGET, Reading, read_limit};
-use self::respond::{Streaming, reject};
+use self::respond::reject;
 use self::subscriber::{Flow, KEEPALIVE_CHUNKED, KEEPALIVE_PLAIN};
 use self::write::{Flushed, Writing};
 
@@ -61,7 +60,7 @@ pub(crate) enum Outcome {
 }
 
 /// What [`Conn::pump`] found.
-enum Pumped {
+pub(super) enum Pumped {
     /// Body bytes to write.
     Output,
     /// Nothing yet: wait for the writer.
@@ -571,131 +570,6 @@ impl Conn {
         }
         self.reading = Reading::Dispatched(up.pending);
         true
-    }
-
-    /// The answer it was waiting for has come: encode it (or what its failure's restart
-    /// chooses), then go on with the requests buffered behind it.
-    pub(crate) fn deliver<H: Handler>(&mut self, answer: Answer, cx: &mut Shared<H>) -> Outcome {
-        let answer = match answer {
-            Answer::Response(response) => Ok(response),
-            Answer::Dropped => Err(Failure::new(
-                FailureKind::Unanswered,
-                "the Responder was dropped without answering",
-            )),
-            Answer::Panicked(failure) => Err(*failure),
-            Answer::Stream(head, stream) => return self.begin_stream(head, stream, cx),
-            Answer::Ready => return self.drive(cx),
-        };
-        self.conclude(answer, cx)
-    }
-
-    /// The head of a streamed response has come: encode it, then send the body as its
-    /// writer queues it.
-    fn begin_stream<H: Handler>(
-        &mut self,
-        head: Response,
-        stream: StreamGuard,
-        cx: &mut Shared<H>,
-    ) -> Outcome {
-        self.cut_upload();
-        let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
-        else {
-            unreachable!("only a dispatched connection gets a streamed head");
-        };
-        cx.stats.settled();
-        let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
-        match pending.begin_stream(cx, &mut self.writing, &head, last) {
-            Ok(close) => {
-                self.reading = Reading::Streaming(Box::new(Streaming::new(stream, close)));
-            }
-            Err(close) => {
-                // The head was refused (the client got the policy's answer): the writer
-                // learns it from its next write.
-                stream.close();
-                if let Some(why) = close {
-                    self.reading = Reading::Closing { linger: !last, why };
-                }
-            }
-        }
-        self.served += 1;
-        self.drive(cx)
-    }
-
-    /// Takes what the writer of the streamed body queued, once everything before it is
-    /// written, and follows the stream to its end.
-    fn pump<H>(&mut self, cx: &mut Shared<H>) -> Pumped {
-        let Reading::Streaming(streaming) = &self.reading else {
-            return Pumped::Nothing;
-        };
-        let end = streaming.stream.take(self.writing.buf(&mut cx.pool));
-        let output = !self.writing.is_empty();
-        if !output {
-            self.writing.release(&mut cx.pool);
-        }
-        let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
-        self.reading = match end {
-            End::Open if output => return Pumped::Output,
-            End::Open => return Pumped::Nothing,
-            End::Finished if streaming.close => Reading::Closing {
-                linger: !last,
-                why: CloseReason::Done,
-            },
-            End::Finished => Reading::Head,
-            End::Abandoned { panicked } => {
-                let (kind, message) = if panicked {
-                    (
-                        FailureKind::Panic,
-                        "the thread writing a streamed response panicked; the body is cut short",
-                    )
-                } else {
-                    (
-                        FailureKind::Unanswered,
-                        "the writer of a streamed response was dropped before finish(); the body is cut short",
-                    )
-                };
-                let failure = ticket_failure(&streaming.stream.ticket, kind, message.to_owned());
-                let restart = cx.supervisor.failure(failure);
-                cx.stop_for(&restart);
-                Reading::Closing {
-                    linger: false,
-                    why: CloseReason::ServerError,
-                }
-            }
-            End::Gone => Reading::Closing {
-                linger: false,
-                why: CloseReason::ClientGone,
-            },
-            // The writer waited past the write timeout: the client reads nothing.
-            End::TimedOut => Reading::Closing {
-                linger: false,
-                why: CloseReason::WriteTimeout,
-            },
-        };
-        Pumped::Ended
-    }
-
-    /// Ends the wait for a deferred answer with `answer`, and drives on.
-    fn conclude<H: Handler>(
-        &mut self,
-        answer: Result<Response, Failure>,
-        cx: &mut Shared<H>,
-    ) -> Outcome {
-        // Input may still be coming: linger rather than reset the answer away.
-        let cut = self.cut_upload();
-        let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
-        else {
-            unreachable!("only a dispatched connection concludes an answer");
-        };
-        let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
-        cx.stats.settled();
-        if let Some(why) = pending.conclude(cx, &mut self.writing, answer, last) {
-            self.reading = Reading::Closing {
-                linger: !last || cut,
-                why,
-            };
-        }
-        self.served += 1;
-        self.drive(cx)
     }
 
     /// Returns the buffers to the pool; the connection is being closed. A deferred answer
