@@ -11,6 +11,7 @@ const EXAMPLES: &[&str] = &[
     "two_listeners",
     "blocking",
     "websocket_echo",
+    "broadcast",
 ];
 
 /// Where cargo puts example binaries: beside the test binary's `deps` folder.
