@@ -3,11 +3,11 @@
 #   (a) memory per idle subscriber at N subscribers on one worker, beside an idle
 #       keep-alive connection measured the same way (server RSS growth / N);
 #   (b) how long one publish takes to reach all N (from its publication, wall clock);
-#   (d) RATE publishes a second for SECONDS to a topic with N subscribers: events lost,
+#   (d) RATE publishes a second for DURATION_S seconds to a topic with N subscribers: events lost,
 #       and the p50/p99/max publish-to-receive delay.
 #
-#   benches/broadcast.sh                          # N=10000, RATE=100, SECONDS=30
-#   N=5000 SECONDS=10 benches/broadcast.sh
+#   benches/broadcast.sh                          # N=10000, RATE=100, DURATION_S=30
+#   N=5000 DURATION_S=10 benches/broadcast.sh
 #
 # The server, the client and the publisher share this machine's cores.
 set -euo pipefail
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 N=${N:-10000}
 RATE=${RATE:-100}
-SECONDS_=${SECONDS:-30}
+DURATION_S=${DURATION_S:-30}
 PORT=${PORT:-18480}
 ulimit -n "$(ulimit -Hn)"
 cargo build --release --quiet -p warden-server
@@ -79,15 +79,18 @@ sed 's/^/    /' "$work/out" | grep -v "^    ready"
 stop
 echo
 
-echo "## $RATE publishes a second for $SECONDS_ s to $N subscribers, one worker"
+echo "## $RATE publishes a second for $DURATION_S s to $N subscribers, one worker"
 echo
 start 1
-hold subscribe "127.0.0.1:$PORT" "$N" bench $((RATE * SECONDS_))
+hold subscribe "127.0.0.1:$PORT" "$N" bench $((RATE * DURATION_S))
 echo >&3
 sleep 0.5
-"$load" publish "127.0.0.1:$PORT" bench "$RATE" "$SECONDS_" 2>&1 | sed 's/^/    /'
+cpu_before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+"$load" publish "127.0.0.1:$PORT" bench "$RATE" "$DURATION_S" 2>&1 | sed 's/^/    /'
 exec 3>&-; wait "$client" || true
+cpu_after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
 grep -v "^ready\|^event " "$work/out" | sed 's/^/    /'
+echo "    server CPU per delivery: $(( (cpu_after - cpu_before) * 1000000000 / $(getconf CLK_TCK) / (RATE * DURATION_S * N) )) ns"
 stop
 echo
 echo "($(date -u +%Y-%m-%d), $(nproc) cores)"

@@ -148,6 +148,19 @@ fn read_into(conn: &mut Conn) -> io::Result<usize> {
     }
 }
 
+/// The decimal number after `key` in `text`, if any.
+fn number_after(text: &[u8], key: &[u8]) -> Option<u64> {
+    let at = find(text, key)? + key.len();
+    let digits = text[at..].iter().take_while(|b| b.is_ascii_digit());
+    let mut n: u64 = 0;
+    let mut any = false;
+    for &d in digits {
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+        any = true;
+    }
+    any.then_some(n)
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -184,31 +197,27 @@ fn subscribe(addrs: &[SocketAddr], count: usize, topic: &str, events: u64) -> io
                 quiet = Instant::now();
             }
             let arrived = now_ns();
-            // Events are `id: N\ndata: TS\n\n` inside chunks: read the pairs.
-            while let Some(at) = find(&conn.pending, b"\n\n") {
-                let text = String::from_utf8_lossy(&conn.pending[..at]).into_owned();
-                conn.pending.drain(..at + 2);
-                let id = text
-                    .lines()
-                    .find_map(|l| l.rsplit("id: ").next().filter(|_| l.contains("id: ")))
-                    .and_then(|v| v.trim().parse::<u64>().ok());
-                let stamp = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("data: "))
-                    .and_then(|v| v.trim().parse::<u64>().ok());
-                if let (Some(id), Some(stamp)) = (id, stamp) {
-                    if id <= events && id > conn.last_id {
-                        conn.last_id = id;
-                        let delay = arrived.saturating_sub(stamp);
-                        reached[id as usize] += 1;
-                        worst[id as usize] = worst[id as usize].max(delay);
-                        delays.push(delay);
-                        if id == events {
-                            done += 1;
-                        }
+            // Events are `id: N\ndata: TS\n\n` inside chunks: read the pairs, in place.
+            let mut from = 0;
+            while let Some(at) = find(&conn.pending[from..], b"\n\n") {
+                let text = &conn.pending[from..from + at];
+                from += at + 2;
+                let (Some(id), Some(stamp)) = (number_after(text, b"id: "), number_after(text, b"data: "))
+                else {
+                    continue; // a keep-alive comment
+                };
+                if id <= events && id > conn.last_id {
+                    conn.last_id = id;
+                    let delay = arrived.saturating_sub(stamp);
+                    reached[id as usize] += 1;
+                    worst[id as usize] = worst[id as usize].max(delay);
+                    delays.push(delay);
+                    if id == events {
+                        done += 1;
                     }
                 }
             }
+            conn.pending.drain(..from);
         }
     }
     let ms = |ns: u64| ns as f64 / 1e6;
