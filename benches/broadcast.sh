@@ -86,11 +86,14 @@ hold subscribe "127.0.0.1:$PORT" "$N" bench $((RATE * DURATION_S))
 echo >&3
 sleep 0.5
 cpu_before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+user_before=$(awk '{print $14}' "/proc/$pid/stat")
 "$load" publish "127.0.0.1:$PORT" bench "$RATE" "$DURATION_S" 2>&1 | sed 's/^/    /'
 exec 3>&-; wait "$client" || true
 cpu_after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+user_after=$(awk '{print $14}' "/proc/$pid/stat")
 grep -v "^ready\|^event " "$work/out" | sed 's/^/    /'
-echo "    server CPU per delivery: $(( (cpu_after - cpu_before) * 1000000000 / $(getconf CLK_TCK) / (RATE * DURATION_S * N) )) ns"
+deliveries=$((RATE * DURATION_S * N))
+echo "    server CPU per delivery: $(( (cpu_after - cpu_before) * 1000000000 / $(getconf CLK_TCK) / deliveries )) ns ($(( (user_after - user_before) * 1000000000 / $(getconf CLK_TCK) / deliveries )) ns of it in user space)"
 stop
 echo
 echo "($(date -u +%Y-%m-%d), $(nproc) cores)"

@@ -272,3 +272,31 @@ fn the_upload_route_sums_an_empty_body_and_refuses_past_its_limit() {
         .expect("the refusal");
     assert_eq!(reply.status, 413);
 }
+
+#[test]
+fn topics_are_published_to_and_followed() {
+    let server = Binary::start("", &["--workers", "2", "--topic-history", "2"]);
+    let mut publisher = Client::connect(server.addr);
+    for text in ["one", "two", "three"] {
+        let reply = publisher
+            .send(format!(
+                "POST /topics/news?event=note HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n{text}",
+                text.len()
+            ))
+            .reply()
+            .expect("published");
+        assert_eq!(reply.status, 202);
+    }
+    // Everything kept (two events) for a client that says it saw none.
+    let mut follower = Client::connect(server.addr);
+    follower.send("GET /topics/news HTTP/1.1\r\nHost: a\r\nLast-Event-ID: 0\r\n\r\n");
+    let head = follower.head_reply().expect("the head");
+    assert_eq!(head.header("content-type"), Some("text/event-stream"));
+    let first = follower.chunk().expect("an event");
+    assert_eq!(first, b"id: 2\nevent: note\ndata: two\n\n");
+    let stats = publisher.send(get("/stats")).reply().expect("stats").text();
+    assert!(
+        stats.contains(r#""broadcast":{"subscribers":1,"published":3,"#),
+        "{stats}"
+    );
+}

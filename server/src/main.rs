@@ -90,7 +90,7 @@ ROUTES:
     POST /upload      reads the body as it arrives (streamed, up to 1 GiB, on the blocking
                       pool) and answers its length and a 64-bit checksum
     GET  /stats       counters as JSON: requests, connections, restarts, failures by kind,
-                      loop stalls, the blocking pool
+                      loop stalls, the blocking pool, broadcast
     anything else     404
 
 FAULT ROUTES (with --fault-routes):
@@ -369,7 +369,9 @@ fn stats_json(server: &ServerHandle) -> String {
             r#""timeout":{},"overload":{},"unanswered":{}}},"#,
             r#""dropped_failure_reports":{},"loop_stalls":{},"worker_recycles":{},"#,
             r#""blocking":{{"busy":{},"idle":{},"lost":{},"queued":{},"done":{},"rejected":{},"#,
-            r#""timed_out":{},"panicked":{},"abandoned":{}}},"workers":[{}]}}"#
+            r#""timed_out":{},"panicked":{},"abandoned":{}}},"#,
+            r#""broadcast":{{"subscribers":{},"published":{},"cut":{},"topics":{}}},"#,
+            r#""workers":[{}]}}"#
         ),
         stats.accepted,
         stats.active_connections,
@@ -398,6 +400,10 @@ fn stats_json(server: &ServerHandle) -> String {
         stats.blocking.timed_out,
         stats.blocking.panicked,
         stats.blocking.abandoned,
+        stats.http.subscribers,
+        stats.broadcast.published,
+        stats.http.subscribers_cut,
+        stats.broadcast.topics,
         workers.join(",")
     )
 }
