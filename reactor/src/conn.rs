@@ -293,20 +293,21 @@ impl Conn {
                     return Outcome::Close(CloseReason::ClientClosed);
                 }
                 Reading::Subscribed(ref mut sub) => {
-                    if cx.is_draining() {
-                        // A clean end: the last chunk (after a whole event only).
-                        if sub.chunked && !sub.is_mid_event() {
-                            self.writing
-                                .buf(&mut cx.pool)
-                                .extend_from_slice(b"0\r\n\r\n");
-                        }
-                        self.reading = Reading::Closing {
-                            linger: false,
-                            why: CloseReason::Drain,
-                        };
-                        continue;
-                    }
                     match sub.pump(&mut self.stream, &cx.stats, &mut self.unread_response) {
+                        // Draining: what was published is sent, then the last chunk ends
+                        // the stream cleanly.
+                        Ok(Flow::Idle { .. }) if cx.is_draining() => {
+                            if sub.chunked {
+                                self.writing
+                                    .buf(&mut cx.pool)
+                                    .extend_from_slice(b"0\r\n\r\n");
+                            }
+                            self.reading = Reading::Closing {
+                                linger: false,
+                                why: CloseReason::Drain,
+                            };
+                            continue;
+                        }
                         Ok(Flow::Idle { .. }) => break, // until the next publish
                         Ok(Flow::Blocked { wrote: true }) => {
                             return Outcome::Wait(TimerKind::Write);

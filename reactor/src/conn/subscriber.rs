@@ -115,9 +115,4 @@ impl Subscriber {
             }
         }
     }
-
-    /// Whether part of an event is sent: nothing else may go out before its rest.
-    pub(super) fn is_mid_event(&self) -> bool {
-        self.sent > 0
-    }
 }
