@@ -56,15 +56,21 @@ fn deferring(
     (server, responders)
 }
 
-/// A one-worker server: `/stream` hands its responder to the test, `/stall` holds the
-/// loop until the test says so, anything else is answered at once.
-fn stalling_server(
-    responders: Sender<Responder>,
-    stalled: Sender<()>,
-    resume: Receiver<()>,
-    write_timeout: Duration,
-) -> warden::ServerHandle {
-    Server::builder()
+/// A one-worker server that can hold its loop: `/stream` hands its responder to the test,
+/// `/stall` holds the loop (saying so on `stalled`) until `resume`, anything else is
+/// answered at once.
+struct Stalling {
+    server: warden::ServerHandle,
+    responders: Receiver<Responder>,
+    stalled: Receiver<()>,
+    resume: Sender<()>,
+}
+
+fn stalling_server(write_timeout: Duration) -> Stalling {
+    let (responders_tx, responders) = bounded(1);
+    let (stalled_tx, stalled) = bounded(1);
+    let (resume, resume_rx) = bounded::<()>(1);
+    let server = Server::builder()
         .bind("127.0.0.1:0")
         .workers(1)
         .write_timeout(write_timeout)
@@ -72,32 +78,35 @@ fn stalling_server(
             match req.path() {
                 "/stream" => {
                     let (pending, responder) = req.defer();
-                    responders.send(responder).expect("the test waits");
+                    responders_tx.send(responder).expect("the test waits");
                     pending
                 }
                 "/stall" => {
-                    stalled.send(()).expect("the test waits");
-                    let _ = resume.recv_timeout(PATIENCE);
+                    stalled_tx.send(()).expect("the test waits");
+                    let _ = resume_rx.recv_timeout(PATIENCE);
                     Response::text("resumed")
                 }
                 _ => Response::text("plain"),
             }
         })
-        .expect("server starts")
+        .expect("server starts");
+    Stalling {
+        server,
+        responders,
+        stalled,
+        resume,
+    }
 }
 
 #[test]
 fn a_reset_while_the_head_is_in_flight_wakes_the_writer() {
-    let (responders_tx, responders) = bounded(1);
-    let (stalled_tx, stalled) = bounded(1);
-    let (resume, resume_rx) = bounded(1);
     // Long: the writer must be told, not time out.
-    let server = stalling_server(
-        responders_tx,
-        stalled_tx,
-        resume_rx,
-        Duration::from_secs(600),
-    );
+    let Stalling {
+        server,
+        responders,
+        stalled,
+        resume,
+    } = stalling_server(Duration::from_secs(600));
     let mut streamed = Client::to(&server);
     streamed.send(get("/stream"));
     let responder = responders.recv_timeout(PATIENCE).expect("deferred");
@@ -305,15 +314,12 @@ fn a_writer_told_of_a_head_request_makes_nothing() {
 
 #[test]
 fn a_writer_waits_for_room_no_longer_than_the_write_timeout() {
-    let (responders_tx, responders) = bounded(1);
-    let (stalled_tx, stalled) = bounded(1);
-    let (resume, resume_rx) = bounded(1);
-    let server = stalling_server(
-        responders_tx,
-        stalled_tx,
-        resume_rx,
-        Duration::from_millis(300),
-    );
+    let Stalling {
+        server,
+        responders,
+        stalled,
+        resume,
+    } = stalling_server(Duration::from_millis(300));
     let mut streamed = Client::to(&server);
     streamed.send(get("/stream"));
     let responder = responders.recv_timeout(PATIENCE).expect("deferred");
