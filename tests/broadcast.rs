@@ -274,3 +274,28 @@ fn a_drain_ends_every_subscription_with_its_last_chunk() {
         assert!(String::from_utf8_lossy(&body).contains("data: last"));
     }
 }
+
+#[test]
+fn a_replay_longer_than_the_lag_bound_keeps_its_newest_events_and_the_subscriber() {
+    let hub = Broadcast::new(config(|c| c.max_lag = 10_000));
+    let server = hub_server(&hub, 1, |b| b);
+    let data = "y".repeat(1000);
+    for _ in 0..20 {
+        hub.publish("t", &Event::new(&data)).expect("published");
+    }
+    let mut client = subscribe(&server, "t", Some(0));
+    waiting_until_subscribed(&server, 1);
+    let first = next_event(&mut client);
+    let first_id: u64 = first
+        .strip_prefix("id: ")
+        .and_then(|rest| rest.split('\n').next())
+        .and_then(|id| id.parse().ok())
+        .expect("an id");
+    assert!(first_id > 1, "the oldest did not fit in the bound");
+    for id in first_id + 1..=20 {
+        assert!(next_event(&mut client).starts_with(&format!("id: {id}\n")));
+    }
+    hub.publish("t", &Event::new("live")).expect("published");
+    assert_eq!(next_event(&mut client), "id: 21\ndata: live\n\n");
+    assert_eq!(server.stats().http.subscribers_cut, 0);
+}

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use slab::Slab;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::answer::door::{Delivery, Door};
@@ -14,8 +16,9 @@ struct Followed {
     topic: Arc<Topic>,
     /// Set by a publish that woke this loop, cleared when the loop looks.
     notified: Arc<AtomicBool>,
-    /// Its subscribers here: slab keys, with ids to tell a reused key.
-    conns: Vec<(usize, ConnId)>,
+    /// Its subscribers here: connections' slab keys, with ids to tell a reused key. A
+    /// slab: a subscriber leaving is O(1), even when thousands leave at once.
+    conns: Slab<(usize, ConnId)>,
 }
 
 /// This reactor's subscribers, by topic (the topic's address is the key).
@@ -29,10 +32,11 @@ fn address(topic: &Arc<Topic>) -> usize {
 }
 
 impl Subscriptions {
-    /// The connection at `key` subscribes to `topic`. The first subscriber here makes
-    /// this loop a listener of the topic: publishes ring `door` (holding the topic weakly,
-    /// so a forgotten topic is not kept alive by its listeners).
-    pub(crate) fn add(&mut self, topic: &Arc<Topic>, key: usize, id: ConnId, door: &Door) {
+    /// The connection at `key` subscribes to `topic`; returns its place here (for
+    /// [`Subscriptions::remove`]). The first subscriber here makes this loop a listener of
+    /// the topic: publishes ring `door` (holding the topic weakly, so a forgotten topic is
+    /// not kept alive by its listeners).
+    pub(crate) fn add(&mut self, topic: &Arc<Topic>, key: usize, id: ConnId, door: &Door) -> usize {
         let followed = self.by_topic.entry(address(topic)).or_insert_with(|| {
             let notified = Arc::new(AtomicBool::new(false));
             let door = door.clone();
@@ -49,22 +53,23 @@ impl Subscriptions {
             Followed {
                 topic: Arc::clone(topic),
                 notified,
-                conns: Vec::new(),
+                conns: Slab::new(),
             }
         });
-        followed.conns.push((key, id));
         topic.count(true);
+        followed.conns.insert((key, id))
     }
 
-    /// The connection at `key` no longer follows `topic`; the last one here stops this
+    /// The subscriber at `place` no longer follows `topic`; the last one here stops this
     /// loop's listening.
-    pub(crate) fn remove(&mut self, topic: &Arc<Topic>, key: usize) {
+    pub(crate) fn remove(&mut self, topic: &Arc<Topic>, place: usize) {
         let at = address(topic);
         let Some(followed) = self.by_topic.get_mut(&at) else {
             return;
         };
-        followed.conns.retain(|(k, _)| *k != key);
-        topic.count(false);
+        if followed.conns.try_remove(place).is_some() {
+            topic.count(false);
+        }
         if followed.conns.is_empty() {
             topic.unlisten(&followed.notified);
             self.by_topic.remove(&at);
@@ -76,7 +81,7 @@ impl Subscriptions {
     pub(crate) fn woken(&mut self, topic: &Arc<Topic>, into: &mut Vec<(usize, ConnId)>) {
         if let Some(followed) = self.by_topic.get(&address(topic)) {
             followed.notified.store(false, Ordering::SeqCst);
-            into.extend_from_slice(&followed.conns);
+            into.extend(followed.conns.iter().map(|(_, conn)| *conn));
         }
     }
 }

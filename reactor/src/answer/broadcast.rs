@@ -80,7 +80,7 @@ impl std::error::Error for PublishError {}
 /// N is older than what is kept, it gets what is kept (the events in between are gone);
 /// when N is newer than the topic's last id, the ids have begun again (the server
 /// restarted), and it gets everything kept, so a client that filters by id misses nothing
-/// new. A subscriber that falls `max_lag` bytes behind is cut; one that leaves is removed
+/// new. A replay is at most `max_lag` bytes: the newest events that fit. A subscriber that falls `max_lag` bytes behind is cut; one that leaves is removed
 /// at once; an idle stream gets a comment line every keep-alive interval
 /// ([`Config::sse_keepalive`](crate::Config::sse_keepalive)). A drain ends every
 /// subscription with its last chunk.
@@ -215,15 +215,26 @@ impl Broadcast {
         let last_seen = req
             .header_str("last-event-id")
             .and_then(|v| v.trim().parse::<u64>().ok());
+        let max_lag = self.hub.config.max_lag as u64;
         let next = {
             let state = topic.lock();
-            match last_seen {
+            let mut next = match last_seen {
                 None => state.next_id,
                 // Newer than anything published: the ids began again (a restart).
                 Some(n) if n >= state.next_id => state.first_id(),
                 // Older than what is kept: what is kept.
                 Some(n) => (n + 1).max(state.first_id()),
+            };
+            // A replay is a backlog like any other: no more than `max_lag` of it, the
+            // newest events, or the subscriber would be cut at once.
+            while next < state.next_id
+                && state
+                    .start_of(next)
+                    .is_some_and(|at| state.bytes - at > max_lag)
+            {
+                next += 1;
             }
+            next
         };
         req.subscribe_to(Subscription {
             topic,

@@ -406,7 +406,7 @@ fn unusual<H>(
                         close.then_some(CloseReason::Done)
                     } else {
                         let origin = context.origin;
-                        cx.subscriptions.add(
+                        let place = cx.subscriptions.add(
                             &subscription.topic,
                             origin.key,
                             origin.id,
@@ -416,6 +416,7 @@ fn unusual<H>(
                         return Reply::Subscribed(Box::new(Subscriber::new(
                             *subscription,
                             chunked,
+                            place,
                         )));
                     }
                 }

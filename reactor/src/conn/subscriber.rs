@@ -27,6 +27,8 @@ pub(crate) struct Subscriber {
     sent: usize,
     /// Events go as chunks (HTTP/1.1), or as they are (HTTP/1.0: the close ends them).
     pub(super) chunked: bool,
+    /// Its place among the loop's subscribers to the topic.
+    pub(super) place: usize,
     max_lag: usize,
 }
 
@@ -42,12 +44,13 @@ pub(super) enum Flow {
 }
 
 impl Subscriber {
-    pub(super) fn new(subscription: Subscription, chunked: bool) -> Subscriber {
+    pub(super) fn new(subscription: Subscription, chunked: bool, place: usize) -> Subscriber {
         Subscriber {
             topic: subscription.topic,
             next: subscription.next,
             sent: 0,
             chunked,
+            place,
             max_lag: subscription.max_lag,
         }
     }
