@@ -580,7 +580,7 @@ impl Conn {
     pub(crate) fn release<H>(&mut self, cx: &mut Shared<H>, stopping: bool) {
         self.cut_upload();
         if let Reading::Subscribed(sub) = &self.reading {
-            cx.subscriptions.remove(&sub.topic, sub.place);
+            cx.subscriptions.remove(&sub.topic, sub.place as usize);
             cx.stats.subscription(false);
             self.reading = Reading::Closing {
                 linger: false,

@@ -17,19 +17,20 @@ pub(super) const KEEPALIVE_CHUNKED: &[u8] = b"3\r\n:\n\n\r\n";
 /// The same comment for an HTTP/1.0 subscriber, whose body the close ends.
 pub(super) const KEEPALIVE_PLAIN: &[u8] = b":\n\n";
 
-/// Where a subscriber stands in its topic.
+/// Where a subscriber stands in its topic. Every idle subscriber holds one: 32 bytes.
 #[derive(Debug)]
 pub(crate) struct Subscriber {
     pub(super) topic: Arc<Topic>,
     /// The id of the next event to send.
     next: u64,
-    /// Bytes of that event already sent.
-    sent: usize,
+    /// Bytes of that event already sent (an event is far below 4 GiB).
+    sent: u32,
+    /// Its place among the loop's subscribers to the topic.
+    pub(super) place: u32,
+    /// Bytes it may fall behind (saturated at 4 GiB).
+    max_lag: u32,
     /// Events go as chunks (HTTP/1.1), or as they are (HTTP/1.0: the close ends them).
     pub(super) chunked: bool,
-    /// Its place among the loop's subscribers to the topic.
-    pub(super) place: usize,
-    max_lag: usize,
 }
 
 /// What writing a subscriber's events came to.
@@ -49,9 +50,9 @@ impl Subscriber {
             topic: subscription.topic,
             next: subscription.next,
             sent: 0,
+            place: u32::try_from(place).expect("fewer than 2^32 subscribers in one loop"),
+            max_lag: u32::try_from(subscription.max_lag).unwrap_or(u32::MAX),
             chunked,
-            place,
-            max_lag: subscription.max_lag,
         }
     }
 
@@ -71,8 +72,8 @@ impl Subscriber {
                 let Some(start) = state.start_of(self.next) else {
                     return Ok(Flow::Lagged);
                 };
-                let behind = state.bytes - start - self.sent as u64;
-                if behind > self.max_lag as u64 {
+                let behind = state.bytes - start - u64::from(self.sent);
+                if behind > u64::from(self.max_lag) {
                     return Ok(Flow::Lagged);
                 }
                 let mut count = 0;
@@ -91,7 +92,8 @@ impl Subscriber {
             let mut slices = [IoSlice::new(&[]); BATCH];
             for (i, event) in batch[..count].iter().enumerate() {
                 let wire = event.as_ref().expect("filled above").wire(self.chunked);
-                slices[i] = IoSlice::new(if i == 0 { &wire[self.sent..] } else { wire });
+                let sent = self.sent as usize;
+                slices[i] = IoSlice::new(if i == 0 { &wire[sent..] } else { wire });
             }
             match io.write_vectored(&slices[..count]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -100,9 +102,10 @@ impl Subscriber {
                     stats.wrote_bytes(n);
                     *unread_response = true;
                     for event in batch[..count].iter().flatten() {
-                        let left = event.wire(self.chunked).len() - self.sent;
+                        let left = event.wire(self.chunked).len() - self.sent as usize;
                         if n < left {
-                            self.sent += n;
+                            // Less than the event's length, which is far below 4 GiB.
+                            self.sent += n as u32;
                             break;
                         }
                         n -= left;
