@@ -123,3 +123,60 @@ fn a_stream_still_open_past_the_grace_is_cut_as_recycled() {
     assert_eq!(closed[CloseReason::ClientGone.index()], 0, "{closed:?}");
     assert_eq!(other.get_status("/plain"), 200);
 }
+
+#[test]
+fn new_connections_go_elsewhere_while_a_worker_waits_to_be_recycled() {
+    use warden::{Request, Response, Server};
+
+    let (responders_tx, responders) = crossbeam_channel::bounded(1);
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(2)
+        .max_requests_per_worker(1, 0)
+        .serve(move |req: &Request<'_>| -> Response {
+            if req.path() == "/deferred" {
+                let (pending, responder) = req.defer();
+                responders_tx.send(responder).expect("the test waits");
+                return pending;
+            }
+            Response::text("plain")
+        })
+        .expect("server starts");
+    // Its share is one request: the worker that takes this one is due for recycling at
+    // once, and waits for the answer it cannot move.
+    let mut waiting = Client::to(&server);
+    waiting.send(get("/deferred"));
+    let responder = responders.recv_timeout(util::PATIENCE).expect("deferred");
+    let due = server
+        .stats()
+        .workers
+        .iter()
+        .find(|w| w.counters.awaiting_answer == 1)
+        .map(|w| w.id)
+        .expect("the worker with the deferred request");
+    let accepted = |server: &warden::ServerHandle| {
+        server
+            .stats()
+            .workers
+            .iter()
+            .find(|w| w.id == due)
+            .map(|w| w.counters.accepted)
+            .expect("the worker is still there")
+    };
+    let before = accepted(&server);
+    for _ in 0..6 {
+        assert_eq!(Client::to(&server).get_status("/plain"), 200);
+    }
+    assert_eq!(
+        accepted(&server),
+        before,
+        "no new connection went to the worker due for recycling"
+    );
+    responder
+        .send(Response::text("answered"))
+        .expect("the client waits");
+    assert_eq!(waiting.reply().expect("the answer").text(), "answered");
+    eventually("the worker recycled once its answer went out", || {
+        server.stats().worker_recycles >= 1
+    });
+}

@@ -700,6 +700,8 @@ impl<H: Handler> Reactor<H> {
                 let grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
                 let deadline = self.now.saturating_add(grace_ms);
                 self.state = RunState::Recycling { deadline };
+                // New connections go to other workers while this one waits.
+                self.shared.stats.set_recycling();
                 deadline
             }
         };

@@ -66,8 +66,10 @@ impl WorkerSlot {
         self
     }
 
+    /// Whether new connections had better go elsewhere: its handler stalls its loop, or
+    /// it waits to be recycled.
     fn is_stalled(&self) -> bool {
-        self.busy.as_ref().is_some_and(|b| b.is_stalled())
+        self.busy.as_ref().is_some_and(|b| b.is_stalled()) || self.stats.is_recycling()
     }
 
     /// Connections sent and not yet closed, queued ones included.

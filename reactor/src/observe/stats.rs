@@ -7,7 +7,7 @@
 //! threads (a scrape) sum the workers' snapshots; what they see is at most one loop turn
 //! old. `Relaxed` is enough: the counters order nothing else.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The methods the request counters tell apart, in their index order; any other method
@@ -217,6 +217,9 @@ pub struct Stats {
     subscribed: AtomicU64,
     unsubscribed: AtomicU64,
     subscribers_cut: AtomicU64,
+    /// The reactor answered its share and waits for its streams before it is recycled:
+    /// new connections had better go elsewhere.
+    recycling: AtomicBool,
     request_duration: Histogram,
     handler_duration: Histogram,
 }
@@ -415,6 +418,17 @@ impl Stats {
     /// A subscriber fell too far behind and was cut.
     pub(crate) fn subscriber_cut(&self) {
         bump(&self.subscribers_cut, 1);
+    }
+
+    /// The reactor is due for recycling and waits only for what cannot move.
+    pub(crate) fn set_recycling(&self) {
+        self.recycling.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the reactor is due for recycling: an acceptor sends new connections to
+    /// another worker while one has room.
+    pub fn is_recycling(&self) -> bool {
+        self.recycling.load(Ordering::Relaxed)
     }
 }
 
