@@ -355,3 +355,45 @@ fn a_drain_past_its_grace_wakes_a_writer_waiting_for_room() {
     assert_eq!(kind, ErrorKind::BrokenPipe);
     drop(streamed);
 }
+
+#[test]
+fn a_dropped_reactor_wakes_the_writers_of_its_streams() {
+    use std::io::{Read, Write};
+
+    use warden_reactor::{Config, Reactor};
+
+    let (responders_tx, responders) = bounded(1);
+    let handler = move |req: &Request<'_>| -> Response {
+        let (pending, responder) = req.defer();
+        responders_tx.send(responder).expect("the test waits");
+        pending
+    };
+    let (mut reactor, inbox) = Reactor::new(Config::default(), handler).expect("a reactor");
+    let running = std::thread::spawn(move || {
+        let exit = reactor.run();
+        (reactor, exit)
+    });
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let mut client =
+        std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (socket, peer) = listener.accept().expect("accept");
+    socket.set_nonblocking(true).expect("nonblocking");
+    inbox
+        .send(warden_reactor::mio::net::TcpStream::from_std(socket), peer)
+        .expect("the reactor runs");
+    client.write_all(get("/stream").as_bytes()).expect("sent");
+    let responder = responders.recv_timeout(PATIENCE).expect("deferred");
+    let writer = write_until_error(responder.stream(head()).expect("the client waits"));
+    // The reactor stops with the stream open, and is dropped: nothing will ever take
+    // what the writer queues.
+    inbox.retire();
+    let (reactor, exit) = running.join().expect("the loop returns");
+    exit.expect("retired");
+    drop(reactor);
+    let kind = writer
+        .recv_timeout(PATIENCE)
+        .expect("the writer is woken when the reactor is dropped");
+    assert_eq!(kind, ErrorKind::BrokenPipe);
+    let mut rest = Vec::new();
+    let _ = client.read_to_end(&mut rest);
+}
