@@ -180,6 +180,9 @@ pub(crate) fn publish(req: &Request<'_>) -> Response {
         Err(warden::PublishError::TooManyTopics { .. }) => {
             Response::status_page(503).with_header("Retry-After", "1")
         }
+        Err(e @ warden::PublishError::TooLarge { .. }) => {
+            Response::text(format!("{e}\n")).with_status(413)
+        }
         Err(e) => Response::text(format!("{e}\n")).with_status(400),
     }
 }

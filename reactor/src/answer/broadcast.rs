@@ -53,6 +53,12 @@ pub enum PublishError {
     /// The event's type holds a line break, or the topic's name is empty or longer than
     /// 256 bytes.
     Invalid(&'static str),
+    /// The event, encoded, is larger than `max_lag`: no subscriber could take it without
+    /// being cut.
+    TooLarge {
+        /// The limit (`max_lag`).
+        max: usize,
+    },
 }
 
 impl fmt::Display for PublishError {
@@ -62,6 +68,12 @@ impl fmt::Display for PublishError {
                 write!(f, "too many topics: {max} are in use")
             }
             PublishError::Invalid(why) => write!(f, "not published: {why}"),
+            PublishError::TooLarge { max } => {
+                write!(
+                    f,
+                    "not published: the event is larger than max_lag ({max} bytes)"
+                )
+            }
         }
     }
 }
@@ -185,6 +197,18 @@ impl Broadcast {
         // Its own id does not count: the topic's replaces it.
         check(&event.with_id("0"))
             .map_err(|_| PublishError::Invalid("an event's type cannot hold line breaks"))?;
+        // An upper bound of its encoding: each line of data gets "data: " and a newline.
+        let max = self.hub.config.max_lag;
+        let lines = event
+            .data
+            .bytes()
+            .filter(|&b| b == b'\n' || b == b'\r')
+            .count()
+            + 1;
+        let kind = event.event.map_or(0, str::len);
+        if event.data.len() + 8 * lines + kind + 64 > max {
+            return Err(PublishError::TooLarge { max });
+        }
         let topic = self.topic(topic)?;
         let id = topic.publish(self.hub.config.history, |id, out| {
             let id = id.to_string();
@@ -210,7 +234,8 @@ impl Broadcast {
             Err(PublishError::TooManyTopics { .. }) => {
                 return Response::status_page(503).with_header("Retry-After", "1");
             }
-            Err(PublishError::Invalid(_)) => return Response::status_page(404),
+            // A name that cannot be a topic's.
+            Err(_) => return Response::status_page(404),
         };
         let last_seen = req
             .header_str("last-event-id")
@@ -289,6 +314,19 @@ mod tests {
         }
         assert!(hub.stats().topics <= 2);
         assert_eq!(hub.stats().published, 4);
+    }
+
+    #[test]
+    fn an_event_no_subscriber_could_take_is_refused() {
+        let hub = Broadcast::new(BroadcastConfig {
+            max_lag: 1000,
+            ..BroadcastConfig::default()
+        });
+        assert_eq!(
+            hub.publish("t", &Event::new(&"x".repeat(2000))),
+            Err(PublishError::TooLarge { max: 1000 })
+        );
+        assert_eq!(hub.publish("t", &Event::new(&"x".repeat(500))), Ok(1));
     }
 
     #[test]

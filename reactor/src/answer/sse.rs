@@ -32,9 +32,9 @@ impl Responder {
 /// an `id`, an `event` type and a `retry` delay for reconnecting clients.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Event<'a> {
-    data: &'a str,
+    pub(crate) data: &'a str,
     id: Option<&'a str>,
-    event: Option<&'a str>,
+    pub(crate) event: Option<&'a str>,
     retry: Option<Duration>,
 }
 
