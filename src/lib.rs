@@ -15,6 +15,10 @@
 //!   pool (bounded queue, a deadline per job, per-thread resources through
 //!   [`with_resource`]), [`Request::defer`] hands a [`Responder`] to any thread. A handler
 //!   that stalls its loop anyway is counted and logged with its route.
+//! - Streams: [`Responder::stream`] and [`Responder::event_stream`] write a body from any
+//!   thread, with backpressure and deadlines; [`BodyWriter::try_write`] and [`Readiness`]
+//!   let one thread drive many; [`Broadcast`] fans one event out to every subscriber of a
+//!   topic from the subscribers' own loops.
 //! - [`ServerHandle`] gives the addresses, [`ServerHandle::failures`] (every failure, on
 //!   one channel), [`ServerHandle::stats`], [`ServerHandle::shutdown`] and
 //!   [`ServerHandle::wait`], which says why the server stopped.

@@ -7,7 +7,9 @@
 //! [`Handler`] for each. A handler can also answer later, from another thread
 //! ([`Request::defer`], [`Request::blocking`]): the answer comes back through the same
 //! inbox waker. It knows nothing of threads or supervision; `warden-worker` adds those
-//! (and the blocking pool, through the [`Offload`] trait).
+//! (and the blocking pool, through the [`Offload`] trait). Streams go both ways
+//! ([`Responder::stream`], [`Request::body_reader`]), and a [`Broadcast`] hub fans events
+//! out to subscribers served by their own loops.
 //!
 //! ```
 //! use std::io::{Read, Write};
