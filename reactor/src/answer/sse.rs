@@ -16,14 +16,8 @@ impl Responder {
     ///
     /// As [`Responder::stream`].
     pub fn event_stream(self) -> Result<EventStream, AnswerError> {
-        // `X-Accel-Buffering: no`: nginx in front, with its defaults, would otherwise
-        // hold every event until the stream ends.
-        let head = Response::new(200)
-            .with_content_type("text/event-stream")
-            .with_header("Cache-Control", "no-cache")
-            .with_header("X-Accel-Buffering", "no");
         Ok(EventStream {
-            body: self.stream(head)?,
+            body: self.stream(event_stream_head())?,
         })
     }
 }
@@ -179,6 +173,16 @@ impl EventStream {
     pub fn finish(self) -> io::Result<()> {
         self.body.finish()
     }
+}
+
+/// The head of every event stream (an `EventStream`'s and a broadcast subscription's):
+/// `200`, `text/event-stream`, no caching, and `X-Accel-Buffering: no`, without which nginx
+/// in front, with its defaults, would hold every event until the stream ends.
+pub(crate) fn event_stream_head() -> Response {
+    Response::new(200)
+        .with_content_type("text/event-stream")
+        .with_header("Cache-Control", "no-cache")
+        .with_header("X-Accel-Buffering", "no")
 }
 
 /// Refuses an event whose id or type would end its field early.

@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crate::answer::dispatch::Deferral;
 use crate::answer::inflow::Inflow;
+use crate::answer::sse::event_stream_head;
 use crate::answer::stream::StreamGuard;
 use crate::answer::ticket::Ticket;
 use crate::answer::upgrade::Upgrade;
@@ -194,23 +195,9 @@ impl Pending {
         last: bool,
     ) -> Result<bool, Option<CloseReason>> {
         let (context, exchange) = self.answering(cx, last);
-        // HTTP/1.0 has no chunked coding: the close delimits the body.
-        let length = match self.ticket.request.version() {
-            Version::Http10 => Length::UntilClose,
-            _ => Length::Chunked,
-        };
-        let buf = out.buf(&mut cx.pool);
-        let start = buf.len();
-        match encode::encode_with(head, exchange, length, &cx.preamble, cx.date.bytes(), buf) {
-            Ok(close) => {
-                if cx.config.echo_request_id {
-                    echo_id(buf, start, head, context.request_id);
-                }
-                context.record(cx, exchange, Some(head));
-                Ok(close)
-            }
-            Err(e) => Err(fail(cx, out, exchange, invalid(e), &context)),
-        }
+        let length = streamed_length(self.ticket.request.version());
+        encode_head(cx, out, exchange, head, length, &context)
+            .map_err(|e| fail(cx, out, exchange, invalid(e), &context))
     }
 }
 
@@ -360,47 +347,15 @@ fn unusual<H>(
             return Reply::Deferred(Box::new(Pending { ticket, exchange }));
         }
         (Deferral::Upgrade(upgrade), Ok(response)) if response.is_placeholder() => {
-            let buf = out.buf(&mut cx.pool);
-            let start = buf.len();
-            match encode::encode_with(
-                &upgrade.head,
-                exchange,
-                Length::Switch,
-                &cx.preamble,
-                cx.date.bytes(),
-                buf,
-            ) {
-                Ok(_) => {
-                    if cx.config.echo_request_id {
-                        echo_id(buf, start, &upgrade.head, context.request_id);
-                    }
-                    context.record(cx, exchange, Some(&upgrade.head));
-                    return Reply::Upgrade(upgrade);
-                }
+            match encode_head(cx, out, exchange, &upgrade.head, Length::Switch, context) {
+                Ok(_) => return Reply::Upgrade(upgrade),
                 Err(e) => fail(cx, out, exchange, invalid(e), context),
             }
         }
         (Deferral::Subscribe(subscription), Ok(response)) if response.is_placeholder() => {
-            // "text/event-stream", and nginx in front told not to hold the events back.
-            let head = Response::new(200)
-                .with_content_type("text/event-stream")
-                .with_header("Cache-Control", "no-cache")
-                .with_header("X-Accel-Buffering", "no");
-            // HTTP/1.0 has no chunked coding: the close delimits the events.
-            let chunked = context.version != Version::Http10;
-            let length = if chunked {
-                Length::Chunked
-            } else {
-                Length::UntilClose
-            };
-            let buf = out.buf(&mut cx.pool);
-            let start = buf.len();
-            match encode::encode_with(&head, exchange, length, &cx.preamble, cx.date.bytes(), buf) {
+            let length = streamed_length(context.version);
+            match encode_head(cx, out, exchange, &event_stream_head(), length, context) {
                 Ok(close) => {
-                    if cx.config.echo_request_id {
-                        echo_id(buf, start, &head, context.request_id);
-                    }
-                    context.record(cx, exchange, Some(&head));
                     if exchange.answering == Answering::Head {
                         // The head is all a HEAD request gets.
                         close.then_some(CloseReason::Done)
@@ -415,7 +370,7 @@ fn unusual<H>(
                         cx.stats.subscription(true);
                         return Reply::Subscribed(Box::new(Subscriber::new(
                             *subscription,
-                            chunked,
+                            length == Length::Chunked,
                             place,
                         )));
                     }
@@ -475,6 +430,36 @@ fn conclude<H>(
         Err(failure) => failure,
     };
     fail(cx, out, exchange, failure, context)
+}
+
+/// How a body streamed after its head is delimited: chunks on HTTP/1.1; on HTTP/1.0, which
+/// has no chunked coding, the close.
+fn streamed_length(version: Version) -> Length {
+    match version {
+        Version::Http10 => Length::UntilClose,
+        _ => Length::Chunked,
+    }
+}
+
+/// Encodes the head of an answer whose body (if any) follows outside `Response` (a
+/// stream, a subscription, a switch of protocols), with the echoed request id, and counts
+/// and logs it. Returns whether the connection closes after it.
+fn encode_head<H>(
+    cx: &mut Shared<H>,
+    out: &mut Writing,
+    exchange: Exchange,
+    head: &Response,
+    length: Length,
+    context: &Context<'_>,
+) -> Result<bool, InvalidResponse> {
+    let buf = out.buf(&mut cx.pool);
+    let start = buf.len();
+    let close = encode::encode_with(head, exchange, length, &cx.preamble, cx.date.bytes(), buf)?;
+    if cx.config.echo_request_id {
+        echo_id(buf, start, head, context.request_id);
+    }
+    context.record(cx, exchange, Some(head));
+    Ok(close)
 }
 
 /// Encodes `response` into `out`. Returns whether the connection closes after it, or why
