@@ -61,6 +61,15 @@ impl Dispatch {
         }
     }
 
+    /// Looks at the streamed body of the request at hand, if it has one (the cell keeps
+    /// it: a `Cell` lends nothing, so it is taken and put back).
+    pub(crate) fn with_inflow<T>(&self, f: impl FnOnce(&Arc<Inflow>) -> T) -> Option<T> {
+        let inflow = self.inflow.take()?;
+        let seen = f(&inflow);
+        self.inflow.set(Some(inflow));
+        Some(seen)
+    }
+
     /// The handler returned: what it did about deferring. A streamed body it did not take
     /// stays with its connection alone.
     #[inline(always)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::answer::broadcast::Subscription;
 use crate::answer::dispatch::{Deferral, Dispatch};
-use crate::answer::inflow::BodyReader;
+use crate::answer::inflow::{BodyReader, Inflow};
 use crate::answer::job::{Job, Offload, Work};
 use crate::answer::responder::Responder;
 use crate::answer::ticket::{Deadline, Ticket};
@@ -82,11 +82,9 @@ impl<'a> Request<'a> {
     fn offload(&self, offload: &dyn Offload, work: Work) -> Response {
         let (pending, responder) = self.defer_until(Deadline::Blocking);
         let dispatch = self.dispatch().expect("a pool comes with a dispatch");
-        if let Some(inflow) = dispatch.inflow.take() {
-            // A body read on the job waits no longer than the job may run.
-            inflow.bound_by(responder.queued_at() + dispatch.patience.blocking());
-            dispatch.inflow.set(Some(inflow));
-        }
+        // A body read on the job waits no longer than the job may run.
+        let deadline = responder.queued_at() + dispatch.patience.blocking();
+        dispatch.with_inflow(|inflow| inflow.bound_by(deadline));
         if let Err(job) = offload.submit(Job::new(work, responder)) {
             job.reject();
             dispatch.taken.set(Deferral::Overloaded);
@@ -188,11 +186,7 @@ impl<'a> Request<'a> {
     /// # let _ = upload;
     /// ```
     pub fn body_reader(&self) -> Option<BodyReader> {
-        let dispatch = self.dispatch()?;
-        let inflow = dispatch.inflow.take()?;
-        let reader = inflow.reader();
-        dispatch.inflow.set(Some(inflow));
-        reader
+        self.dispatch()?.with_inflow(Inflow::reader).flatten()
     }
 
     /// The protocol the client asks to switch to: its `Upgrade` header, when `Connection`
@@ -262,8 +256,7 @@ impl<'a> Request<'a> {
         let dispatch = self
             .dispatch()
             .expect("only requests made by a reactor can be upgraded");
-        if let Some(inflow) = dispatch.inflow.take() {
-            dispatch.inflow.set(Some(inflow));
+        if dispatch.with_inflow(|_| ()).is_some() {
             panic!(
                 "a request whose body streams cannot be upgraded: the switch comes after the \
                  whole request, and its body is still arriving"
@@ -324,8 +317,7 @@ impl<'a> Request<'a> {
         let dispatch = self
             .dispatch()
             .expect("only requests made by a reactor can subscribe");
-        if let Some(inflow) = dispatch.inflow.take() {
-            dispatch.inflow.set(Some(inflow));
+        if dispatch.with_inflow(|_| ()).is_some() {
             panic!("a request whose body streams cannot subscribe: its body is still arriving");
         }
         match dispatch
