@@ -79,6 +79,8 @@ mod error;
 mod handle;
 mod metrics;
 mod server;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use crate::{
     error::Error,
@@ -97,3 +99,5 @@ pub use warden_reactor::{
     Unanswerable, Version, content_type_for,
 };
 pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};
+#[cfg(feature = "tls")]
+pub use warden_worker::{HandshakeEnd, TlsConfig, TlsError, TlsHandle, TlsSnapshot};

@@ -226,6 +226,8 @@ pub(crate) fn render(stats: &ServerStats, out: &mut String) {
         &[("cause", "resource_exhaustion")],
         stats.accept.paused_exhausted,
     );
+    #[cfg(feature = "tls")]
+    render_tls(&stats.accept.tls, &mut m);
 
     m.single(
         "warden_workers",
@@ -326,6 +328,47 @@ pub(crate) fn render(stats: &ServerStats, out: &mut String) {
 /// dropped.
 struct Exposition<'a> {
     out: &'a mut String,
+}
+
+/// The handshake pool's counters (TLS listeners).
+#[cfg(feature = "tls")]
+fn render_tls(tls: &warden_worker::TlsSnapshot, m: &mut Exposition<'_>) {
+    m.family(
+        "warden_tls_handshakes_total",
+        "counter",
+        "TLS handshakes ended, by result: ok (established), failed (broken off, not TLS, \
+         nothing in common), timeout.",
+    );
+    for (end, n) in warden_worker::HandshakeEnd::ALL.iter().zip(tls.handshakes) {
+        m.sample(
+            "warden_tls_handshakes_total",
+            &[("result", end.as_str())],
+            n,
+        );
+    }
+    m.single(
+        "warden_tls_resumed_total",
+        "counter",
+        "Established TLS handshakes that resumed a session (ticket or session cache).",
+        tls.resumed,
+    );
+    m.single(
+        "warden_tls_plain_http_total",
+        "counter",
+        "Plain HTTP requests sent to a TLS listener (answered 400; counted failed).",
+        tls.plain_http,
+    );
+    m.single(
+        "warden_tls_handshakes_in_flight",
+        "gauge",
+        "TLS handshakes running now in the handshake pool.",
+        tls.in_flight,
+    );
+    m.histogram(
+        "warden_tls_handshake_duration_seconds",
+        "How long established TLS handshakes took, from the accept.",
+        &tls.duration,
+    );
 }
 
 impl Exposition<'_> {

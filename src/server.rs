@@ -78,13 +78,15 @@ impl Server {
             stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
             max_requests_per_worker: None,
             hubs: Vec::new(),
+            #[cfg(feature = "tls")]
+            handshakes: warden_worker::HandshakeConfig::default(),
         }
     }
 }
 
 /// Where a listener comes from.
 #[derive(Debug)]
-enum Source {
+pub(crate) enum Source {
     /// Bind this address.
     Addr(SocketAddr),
     /// Take the sockets systemd passed (socket activation).
@@ -93,8 +95,9 @@ enum Source {
 
 /// Configures and starts a server. Every setting has a default; see `DESIGN.md`.
 pub struct Builder {
-    /// Each address, with the policy of the `bind_with` that added it.
-    addrs: Vec<(Source, Option<OnError>)>,
+    /// Each address, with the policy of the `bind_with` that added it and its TLS
+    /// settings.
+    pub(crate) addrs: Vec<(Source, Option<OnError>, ListenerTls)>,
     errors: Vec<Error>,
     workers: Option<usize>,
     config: Config,
@@ -114,14 +117,24 @@ pub struct Builder {
     max_requests_per_worker: Option<(u64, u64)>,
     /// Broadcast hubs whose counters the server reports.
     hubs: Vec<Broadcast>,
+    /// The handshake pool of TLS listeners.
+    #[cfg(feature = "tls")]
+    pub(crate) handshakes: warden_worker::HandshakeConfig,
 }
+
+/// A listener's TLS settings: `None` for plain HTTP.
+#[cfg(feature = "tls")]
+pub(crate) type ListenerTls = Option<warden_worker::TlsConfig>;
+/// A listener's TLS settings: none without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+pub(crate) type ListenerTls = ();
 
 impl Builder {
     /// Adds an address to listen on; may be called several times. Port 0 picks a free
     /// port: read it back with [`ServerHandle::local_addrs`]. A name that resolves to
     /// several addresses listens on each.
     pub fn bind<A: ToSocketAddrs + fmt::Debug>(self, addr: A) -> Builder {
-        self.add_listener(addr, None)
+        self.add_listener(addr, None, ListenerTls::default())
     }
 
     /// Adds an address whose connections have their own error policy, in place of the
@@ -132,18 +145,19 @@ impl Builder {
         A: ToSocketAddrs + fmt::Debug,
         P: Fn(&Failure) -> Restart + Send + Sync + 'static,
     {
-        self.add_listener(addr, Some(Arc::new(on_error)))
+        self.add_listener(addr, Some(Arc::new(on_error)), ListenerTls::default())
     }
 
-    fn add_listener<A: ToSocketAddrs + fmt::Debug>(
+    pub(crate) fn add_listener<A: ToSocketAddrs + fmt::Debug>(
         mut self,
         addr: A,
         on_error: Option<OnError>,
+        tls: ListenerTls,
     ) -> Builder {
         match addr.to_socket_addrs() {
             Ok(addrs) => self
                 .addrs
-                .extend(addrs.map(|a| (Source::Addr(a), on_error.clone()))),
+                .extend(addrs.map(|a| (Source::Addr(a), on_error.clone(), tls.clone()))),
             Err(e) => self.errors.push(Error::Resolve {
                 addr: format!("{addr:?}"),
                 source: Arc::new(e),
@@ -226,7 +240,8 @@ impl Builder {
     /// holding the port, a restart loses no connection attempt: they wait in its backlog.
     /// Serving fails with [`Error::Config`] if systemd passed none.
     pub fn systemd_listeners(mut self) -> Builder {
-        self.addrs.push((Source::Systemd, None));
+        self.addrs
+            .push((Source::Systemd, None, ListenerTls::default()));
         self
     }
 
@@ -531,10 +546,12 @@ impl Builder {
 
         let mut listeners = Vec::with_capacity(self.addrs.len());
         let mut listener_policies = Vec::with_capacity(self.addrs.len());
+        #[cfg(feature = "tls")]
+        let mut listener_tls = Vec::with_capacity(self.addrs.len());
         let mut options = ListenOptions::default();
         options.backlog = self.backlog;
         options.reuse_port = self.reuse_port;
-        for (source, policy) in &self.addrs {
+        for (source, policy, _tls) in &self.addrs {
             match source {
                 Source::Addr(addr) => {
                     let listener =
@@ -544,6 +561,8 @@ impl Builder {
                         })?;
                     listeners.push(listener);
                     listener_policies.push(policy.clone());
+                    #[cfg(feature = "tls")]
+                    listener_tls.push(_tls.clone());
                 }
                 Source::Systemd => {
                     let passed = warden_worker::systemd_listeners()
@@ -554,6 +573,8 @@ impl Builder {
                         });
                     }
                     listener_policies.extend(passed.iter().map(|_| policy.clone()));
+                    #[cfg(feature = "tls")]
+                    listener_tls.extend(passed.iter().map(|_| None));
                     listeners.extend(passed);
                 }
             }
@@ -581,6 +602,11 @@ impl Builder {
         config.blocking = self.blocking;
         config.stall_threshold = self.stall_threshold;
         config.max_requests_per_worker = self.max_requests_per_worker;
+        #[cfg(feature = "tls")]
+        {
+            config.tls = listener_tls;
+            config.handshakes = self.handshakes;
+        }
         let policies = Policies {
             server: self.on_error,
             listeners: listener_policies,
@@ -693,7 +719,7 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field(
                 "addrs",
-                &self.addrs.iter().map(|(a, _)| a).collect::<Vec<_>>(),
+                &self.addrs.iter().map(|(a, ..)| a).collect::<Vec<_>>(),
             )
             .field("reuse_port", &self.reuse_port)
             .field("health_route", &self.health_route)

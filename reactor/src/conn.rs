@@ -23,8 +23,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use mio::net::TcpStream;
-
 use crate::answer::inflow::InEnd;
 use crate::answer::ticket::{Deadline, Ticket};
 use crate::answer::upgrade::Upgrade;
@@ -36,7 +34,7 @@ use crate::observe::stats::CloseReason;
 use crate::shared::Shared;
 use crate::supervise::failure::{Failure, FailureKind};
 use crate::timer::{Link, TimerKind};
-use crate::transport::Transport;
+use crate::transport::{Socket, Transport};
 
 use self::reading::{Input, READ_BUDGET, Reading, read_limit};
 use self::respond::reject;
@@ -72,7 +70,7 @@ pub(super) enum Pumped {
 /// One accepted connection.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    pub(crate) stream: TcpStream,
+    pub(crate) stream: Socket,
     peer: SocketAddr,
     id: ConnId,
     /// The listener that accepted it (index in bind order).
@@ -98,7 +96,7 @@ impl Conn {
     /// A connection; `kept_alive` when it comes from another reactor after serving
     /// requests there.
     pub(crate) fn new(
-        stream: TcpStream,
+        stream: Socket,
         peer: SocketAddr,
         id: ConnId,
         listener: usize,
@@ -140,7 +138,7 @@ impl Conn {
     /// `None` for the socket's state when it cannot move: a deferred answer is bound to
     /// this reactor's door, so such a connection is released (its client counted gone)
     /// and closed instead.
-    pub(crate) fn carry<H>(mut self, cx: &mut Shared<H>) -> (TcpStream, Option<Carried>) {
+    pub(crate) fn carry<H>(mut self, cx: &mut Shared<H>) -> (Socket, Option<Carried>) {
         if self.is_bound() {
             self.release(cx, true);
             return (self.stream, None);
@@ -158,7 +156,7 @@ impl Conn {
     /// A connection moved from another reactor, resuming where it was. What the kernel
     /// holds is read afresh: the readiness the old reactor saw is gone with it.
     pub(crate) fn resume(
-        stream: TcpStream,
+        stream: Socket,
         peer: SocketAddr,
         id: ConnId,
         listener: usize,
@@ -505,7 +503,7 @@ impl Conn {
     pub(crate) fn into_upgrade<H>(
         mut self,
         cx: &mut Shared<H>,
-    ) -> (TcpStream, Vec<u8>, Option<Box<Upgrade>>) {
+    ) -> (Socket, Vec<u8>, Option<Box<Upgrade>>) {
         let upgrade = match std::mem::replace(&mut self.reading, Reading::Head) {
             Reading::Upgrading(upgrade) => Some(upgrade),
             _ => None,

@@ -11,11 +11,12 @@ use mio::Waker;
 use mio::net::TcpStream;
 
 use crate::conn::Carried;
+use crate::transport::{Session, Socket};
 
 /// An accepted, non-blocking socket on its way to a reactor.
 #[derive(Debug)]
 pub struct Handoff {
-    /// The socket.
+    /// The socket (under its TLS session, if it has one).
     pub stream: TcpStream,
     /// Its peer.
     pub peer: SocketAddr,
@@ -28,6 +29,8 @@ pub struct Handoff {
     /// What a busy connection moving from a stopped reactor was in the middle of:
     /// buffered input, parse state, unwritten output. The next reactor resumes it.
     carried: Option<Box<Carried>>,
+    /// The TLS session over the socket, established: the connection speaks TLS.
+    session: Session,
 }
 
 impl Handoff {
@@ -39,32 +42,72 @@ impl Handoff {
             listener,
             kept_alive: false,
             carried: None,
+            session: None,
         }
+    }
+
+    /// A socket whose TLS handshake is done: the reactor reads and writes through
+    /// `session` (and never runs a handshake itself).
+    #[cfg(feature = "tls")]
+    pub fn tls(
+        stream: TcpStream,
+        peer: SocketAddr,
+        listener: usize,
+        session: rustls::ServerConnection,
+    ) -> Handoff {
+        Handoff {
+            session: Some(Box::new(session)),
+            ..Handoff::new(stream, peer, listener)
+        }
+    }
+
+    /// An idle connection moving from a stopped reactor, with its transport.
+    pub(crate) fn idle(
+        socket: Socket,
+        peer: SocketAddr,
+        listener: usize,
+        kept_alive: bool,
+    ) -> Handoff {
+        let (stream, session) = socket.into_parts();
+        Handoff {
+            kept_alive,
+            session,
+            ..Handoff::new(stream, peer, listener)
+        }
+    }
+
+    /// Whether the connection speaks TLS.
+    pub fn is_tls(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Takes the socket with its transport, for a reactor to keep.
+    pub(crate) fn into_socket(self) -> (Socket, SocketAddr, usize, bool, Option<Box<Carried>>) {
+        (
+            Socket::new(self.stream, self.session),
+            self.peer,
+            self.listener,
+            self.kept_alive,
+            self.carried,
+        )
     }
 
     /// A connection moving from a stopped reactor, in the middle of something.
     pub(crate) fn carrying(
-        stream: TcpStream,
+        socket: Socket,
         peer: SocketAddr,
         listener: usize,
         carried: Carried,
     ) -> Handoff {
         Handoff {
-            stream,
-            peer,
-            listener,
-            kept_alive: true,
             carried: Some(Box::new(carried)),
+            ..Handoff::idle(socket, peer, listener, true)
         }
     }
 
     /// Whether it carries a connection's state from another reactor.
     pub fn is_busy(&self) -> bool {
         self.carried.is_some()
-    }
-
-    pub(crate) fn take_carried(&mut self) -> Option<Box<Carried>> {
-        self.carried.take()
     }
 }
 

@@ -257,9 +257,7 @@ impl<H: Handler> Reactor<H> {
             if conn.is_idle() {
                 let kept_alive = conn.has_served();
                 conn.release(&mut self.shared, true);
-                let mut handoff = Handoff::new(conn.stream, peer, listener);
-                handoff.kept_alive = kept_alive;
-                moving.push(handoff);
+                moving.push(Handoff::idle(conn.stream, peer, listener, kept_alive));
                 continue;
             }
             if let (stream, Some(carried)) = conn.carry(&mut self.shared) {
@@ -444,15 +442,8 @@ impl<H: Handler> Reactor<H> {
         self.woken = woken;
     }
 
-    fn register(&mut self, mut handoff: Handoff) {
-        let carried = handoff.take_carried();
-        let Handoff {
-            mut stream,
-            peer,
-            listener,
-            kept_alive,
-            ..
-        } = handoff;
+    fn register(&mut self, handoff: Handoff) {
+        let (mut stream, peer, listener, kept_alive, carried) = handoff.into_socket();
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         // Both interests, once: readiness is edge-triggered, so an unused WRITABLE costs
@@ -491,6 +482,7 @@ impl<H: Handler> Reactor<H> {
             self.drive(key);
             return;
         }
+        let holds_input = stream.holds_input();
         entry.insert(Conn::new(stream, peer, id, listener, key, kept_alive));
         log::trace!("worker {} {id} {peer}: accepted", self.shared.worker);
         self.arm(
@@ -501,6 +493,11 @@ impl<H: Handler> Reactor<H> {
                 TimerKind::Header
             },
         );
+        if holds_input {
+            // Its handshake pool may have read the first request with the handshake's
+            // last records: no readiness event will say so.
+            self.drive(key);
+        }
     }
 
     fn drive(&mut self, key: usize) {
@@ -603,6 +600,11 @@ impl<H: Handler> Reactor<H> {
         let Some(upgrade) = upgrade else {
             return; // unreachable: only an upgrading connection is handed over
         };
+        let (stream, session) = stream.into_parts();
+        if session.is_some() {
+            // `Request::upgrade` refuses a TLS connection before its 101 is written.
+            unreachable!("a TLS connection is never upgraded");
+        }
         let stream = std::net::TcpStream::from(stream);
         if let Err(e) = stream.set_nonblocking(false) {
             log::warn!(

@@ -35,7 +35,7 @@ impl<H: Handler> Session<H> {
         let peer = SocketAddr::from(([127, 0, 0, 1], 9));
         Ok(Session {
             conn: Conn::new(
-                mio::net::TcpStream::from_std(stream),
+                crate::transport::Socket::Plain(mio::net::TcpStream::from_std(stream)),
                 peer,
                 ConnId(0),
                 0,
@@ -63,7 +63,7 @@ impl<H: Handler> Session<H> {
     pub fn restart(&mut self) -> io::Result<()> {
         let peer = self.conn.peer();
         let fresh = Conn::new(
-            mio::net::TcpStream::from_std(placeholder_socket()?),
+            crate::transport::Socket::Plain(mio::net::TcpStream::from_std(placeholder_socket()?)),
             peer,
             ConnId(0),
             0,

@@ -9,6 +9,8 @@ use std::time::Duration;
 use warden::{Builder, Request, Response, Server, ServerHandle};
 
 pub mod prom;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 /// Upper bound on any single wait in a test. Tests never rely on it to pass: it only
 /// turns a hang into a failure.
@@ -66,10 +68,36 @@ impl Reply {
     }
 }
 
-/// A raw client over one connection.
-pub struct Client {
-    pub stream: TcpStream,
+/// A raw client over one connection: a TCP socket, or anything else that reads and
+/// writes bytes (a TLS stream).
+pub struct Client<S = TcpStream> {
+    pub stream: S,
     buf: Vec<u8>,
+}
+
+impl<S: Read + Write> Client<S> {
+    /// A client over `stream`, already connected.
+    pub fn over(stream: S) -> Client<S> {
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, bytes: impl AsRef<[u8]>) -> &mut Client<S> {
+        self.stream
+            .write_all(bytes.as_ref())
+            .unwrap_or_else(|e| panic!("write: {e}"));
+        self
+    }
+
+    /// `GET path` on this connection; the status of the answer (it must come).
+    pub fn get_status(&mut self, path: &str) -> u16 {
+        self.send(get(path))
+            .reply()
+            .unwrap_or_else(|| panic!("no answer to GET {path}"))
+            .status
+    }
 }
 
 impl Client {
@@ -86,21 +114,6 @@ impl Client {
         Client::connect(server.local_addrs()[0])
     }
 
-    pub fn send(&mut self, bytes: impl AsRef<[u8]>) -> &mut Client {
-        self.stream
-            .write_all(bytes.as_ref())
-            .unwrap_or_else(|e| panic!("write: {e}"));
-        self
-    }
-
-    /// `GET path` on this connection; the status of the answer (it must come).
-    pub fn get_status(&mut self, path: &str) -> u16 {
-        self.send(get(path))
-            .reply()
-            .unwrap_or_else(|| panic!("no answer to GET {path}"))
-            .status
-    }
-
     /// Closes the connection with a reset (SO_LINGER 0): gone, not politely finished.
     pub fn reset(self) {
         let socket = socket2::Socket::from(self.stream);
@@ -113,6 +126,14 @@ impl Client {
         self.stream.shutdown(Shutdown::Write).expect("shutdown");
     }
 
+    /// The socket and the bytes read from it that no response has taken yet: for a
+    /// connection that switched protocols.
+    pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
+        (self.stream, self.buf)
+    }
+}
+
+impl<S: Read + Write> Client<S> {
     /// Reads more bytes; `false` on EOF or reset.
     fn fill(&mut self) -> bool {
         let mut chunk = [0u8; 8192];
@@ -123,6 +144,8 @@ impl Client {
                 true
             }
             Err(e) if e.kind() == ErrorKind::ConnectionReset => false,
+            // A TLS peer that closed without close_notify.
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => false,
             Err(e) => panic!("read failed (a hang?): {e}"),
         }
     }
@@ -248,12 +271,6 @@ impl Client {
                 Err(_) => return Err(body),
             }
         }
-    }
-
-    /// The socket and the bytes read from it that no response has taken yet: for a
-    /// connection that switched protocols.
-    pub fn into_parts(self) -> (TcpStream, Vec<u8>) {
-        (self.stream, self.buf)
     }
 
     /// Whether the server has closed the connection, with nothing more sent.

@@ -5,7 +5,6 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,13 @@ use warden_reactor::{
 };
 
 use crate::busy::Busy;
+use crate::counters::{AcceptStats, FailureSink, bump};
+#[cfg(feature = "tls")]
+use crate::tls::{
+    config::TlsConfig,
+    handshake::{HandshakeConfig, Handshaker},
+    route::{Intake, TlsRoute},
+};
 
 /// The token of the acceptor's waker; listeners use their index.
 const WAKER: Token = Token(usize::MAX);
@@ -130,43 +136,6 @@ pub struct AcceptorConfig {
     pub max_connections_per_worker: usize,
 }
 
-/// The acceptor's counters: written by its thread only, read by anyone.
-#[derive(Debug, Default)]
-pub struct AcceptStats {
-    accepted: AtomicU64,
-    paused_full: AtomicU64,
-    paused_exhausted: AtomicU64,
-}
-
-/// The acceptor's counters at one moment.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AcceptSnapshot {
-    /// Connections accepted from the listeners.
-    pub accepted: u64,
-    /// Times accepting paused because every worker was at its connection limit.
-    pub paused_full: u64,
-    /// Times accepting paused because the process or system ran out of descriptors or
-    /// memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).
-    pub paused_exhausted: u64,
-}
-
-impl AcceptStats {
-    /// Reads the counters.
-    pub fn snapshot(&self) -> AcceptSnapshot {
-        AcceptSnapshot {
-            accepted: self.accepted.load(Ordering::Relaxed),
-            paused_full: self.paused_full.load(Ordering::Relaxed),
-            paused_exhausted: self.paused_exhausted.load(Ordering::Relaxed),
-        }
-    }
-}
-
-/// Single-writer increment.
-fn bump(counter: &AtomicU64) {
-    counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-}
-
 /// A running acceptor thread.
 pub struct Acceptor {
     control: Sender<Control>,
@@ -194,6 +163,8 @@ impl Acceptor {
             listeners,
             config,
             stats: Arc::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
             sink: Arc::new(|failure, fatal| {
                 log::error!("{failure}");
                 if fatal {
@@ -276,9 +247,6 @@ impl Drop for Acceptor {
     }
 }
 
-/// Where the acceptor's own failures go, with `true` when it gives up.
-pub type FailureSink = Arc<dyn Fn(Failure, bool) + Send + Sync>;
-
 /// An acceptor whose poll exists but whose thread has not started: workers are made in
 /// between, since they need [`PreparedAcceptor::signal`].
 pub struct PreparedAcceptor {
@@ -288,6 +256,10 @@ pub struct PreparedAcceptor {
     config: AcceptorConfig,
     sink: FailureSink,
     stats: Arc<AcceptStats>,
+    /// The TLS config of each listener that speaks TLS (by index), and the handshake
+    /// pool's settings.
+    #[cfg(feature = "tls")]
+    tls: Option<(Vec<Option<TlsConfig>>, HandshakeConfig)>,
 }
 
 impl fmt::Debug for PreparedAcceptor {
@@ -305,6 +277,16 @@ impl PreparedAcceptor {
     /// gave up and no longer accepts, so the server should stop.
     pub fn on_failure(mut self, sink: impl Fn(Failure, bool) + Send + Sync + 'static) -> Self {
         self.sink = Arc::new(sink);
+        self
+    }
+
+    /// Makes the listeners with a config in `tls` (by index) TLS listeners: their
+    /// connections go through the handshake pool, set by `handshakes`, before a worker.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(mut self, tls: Vec<Option<TlsConfig>>, handshakes: HandshakeConfig) -> Self {
+        if tls.iter().any(Option::is_some) {
+            self.tls = Some((tls, handshakes));
+        }
         self
     }
 
@@ -348,7 +330,26 @@ impl PreparedAcceptor {
             failures: 0,
             sink: Arc::clone(&self.sink),
             stats: self.stats,
+            #[cfg(feature = "tls")]
+            tls: None,
         };
+        #[cfg(feature = "tls")]
+        if let Some((configs, handshakes)) = self.tls {
+            let (done, ended) = crossbeam_channel::unbounded();
+            let handshaker = Handshaker::start(
+                handshakes,
+                Arc::clone(&looper.stats),
+                Arc::clone(&self.sink),
+                done,
+                Arc::clone(&looper.signal),
+            )?;
+            looper.tls = Some(TlsRoute::new(
+                &configs,
+                handshaker,
+                ended,
+                handshakes.max_in_flight,
+            ));
+        }
         looper.register_listeners()?;
         let sink = self.sink;
         let thread = thread::Builder::new()
@@ -391,6 +392,9 @@ struct Loop {
     /// Where those failures go; `true` when it gives up.
     sink: FailureSink,
     stats: Arc<AcceptStats>,
+    /// TLS listeners and their handshakes, if any listener speaks TLS.
+    #[cfg(feature = "tls")]
+    tls: Option<TlsRoute>,
 }
 
 impl Loop {
@@ -450,6 +454,8 @@ impl Loop {
                     if self.take_control() {
                         return Ok(true);
                     }
+                    #[cfg(feature = "tls")]
+                    self.take_handshaken()?;
                     if self.state == State::Full && self.has_capacity() {
                         log::debug!("a worker freed a slot: accepting again");
                         self.resume()?;
@@ -512,7 +518,25 @@ impl Loop {
             if !self.has_capacity() {
                 return self.pause_full();
             }
+            #[cfg(feature = "tls")]
+            if let Some(tls) = &mut self.tls
+                && tls.is_tls(i)
+                && tls.is_full()
+            {
+                tls.intake = Intake::Full;
+                self.deregister_tls();
+                return Ok(());
+            }
             match self.listeners[i].accept() {
+                #[cfg(feature = "tls")]
+                Ok((stream, peer)) if self.tls.as_ref().is_some_and(|t| t.is_tls(i)) => {
+                    bump(&self.stats.accepted);
+                    self.exhausted_logged = false;
+                    self.failures = 0;
+                    if let Some(tls) = &mut self.tls {
+                        tls.begin(stream, peer, i);
+                    }
+                }
                 Ok((stream, peer)) => {
                     bump(&self.stats.accepted);
                     self.exhausted_logged = false;
@@ -635,11 +659,59 @@ impl Loop {
         // From a clean slate: a registration that failed half-way left some registered.
         self.deregister_listeners();
         for (i, listener) in self.listeners.iter_mut().enumerate() {
+            #[cfg(feature = "tls")]
+            if let Some(tls) = &mut self.tls
+                && tls.is_tls(i)
+                && tls.is_full()
+            {
+                tls.intake = Intake::Full;
+                continue;
+            }
             self.poll
                 .registry()
                 .register(listener, Token(i), Interest::READABLE)?;
         }
         Ok(())
+    }
+
+    /// Hands out the connections whose handshakes ended established, and takes new TLS
+    /// connections again if the bound had stopped them.
+    #[cfg(feature = "tls")]
+    fn take_handshaken(&mut self) -> io::Result<()> {
+        while let Some(ended) = self.tls.as_mut().and_then(TlsRoute::next_done) {
+            if let Some(handoff) = ended {
+                // Accepted already, and its handshake paid for: placed even past the
+                // per-worker limit (by at most `max_in_flight` in all).
+                self.dispatch(handoff, u64::MAX);
+            }
+        }
+        if let Some(tls) = &mut self.tls
+            && tls.intake == Intake::Full
+            && !tls.is_full()
+        {
+            tls.intake = Intake::Open;
+            if self.state == State::Accepting {
+                for (i, listener) in self.listeners.iter_mut().enumerate() {
+                    if tls.is_tls(i) {
+                        self.poll
+                            .registry()
+                            .register(listener, Token(i), Interest::READABLE)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops taking connections on TLS listeners: `max_in_flight` handshakes run.
+    #[cfg(feature = "tls")]
+    fn deregister_tls(&mut self) {
+        let Some(tls) = &self.tls else { return };
+        for (i, listener) in self.listeners.iter_mut().enumerate() {
+            if tls.is_tls(i) {
+                let _ = self.poll.registry().deregister(listener);
+            }
+        }
     }
 
     fn deregister_listeners(&mut self) {

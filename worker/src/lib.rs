@@ -39,6 +39,7 @@
 mod acceptor;
 mod blocking;
 mod busy;
+mod counters;
 mod event;
 mod listener;
 mod monitor;
@@ -47,14 +48,22 @@ mod registry;
 mod report;
 mod stop;
 mod supervisor;
+#[cfg(feature = "tls")]
+mod tls;
 mod worker;
 
+#[cfg(feature = "tls")]
+pub use crate::tls::{
+    config::{TlsConfig, TlsError, TlsHandle},
+    handshake::HandshakeConfig,
+    stats::{HandshakeEnd, TlsSnapshot, TlsStats},
+};
 pub use crate::{
     acceptor::{
-        ACCEPTOR_RETRIES, AcceptSnapshot, AcceptStats, Acceptor, AcceptorConfig, FailureSink,
-        PreparedAcceptor, RESOURCE_BACKOFF, WorkerSlot,
+        ACCEPTOR_RETRIES, Acceptor, AcceptorConfig, PreparedAcceptor, RESOURCE_BACKOFF, WorkerSlot,
     },
     blocking::{BlockingConfig, BlockingPool, BlockingStats, ResourceFactory, with_resource},
+    counters::{AcceptSnapshot, AcceptStats, FailureSink},
     listener::{DEFAULT_BACKLOG, ListenOptions, bind, bind_with, systemd_listeners},
     pool::{PoolConfig, PoolStats, StartError, StatsView, WorkerPool, WorkerStats},
     report::{FailureCounters, FailureStats, OnError, Policies},

@@ -10,8 +10,9 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender};
 use warden_reactor::{Config, Failure, Handler, StatsSnapshot};
 
-use crate::acceptor::{AcceptSnapshot, AcceptStats, Acceptor, AcceptorConfig};
+use crate::acceptor::{Acceptor, AcceptorConfig};
 use crate::blocking::{BlockingConfig, BlockingPool, BlockingStats};
+use crate::counters::{AcceptSnapshot, AcceptStats};
 use crate::event::Event;
 use crate::monitor::Monitor;
 use crate::registry::Registry;
@@ -52,6 +53,13 @@ pub struct PoolConfig {
     /// logged once per route per minute, and new connections avoid its worker meanwhile.
     /// `None` turns stall detection off. Default 20 ms.
     pub stall_threshold: Option<Duration>,
+    /// The TLS config of each listener that speaks TLS, by listener index (a missing
+    /// entry, or `None`, is a plain listener).
+    #[cfg(feature = "tls")]
+    pub tls: Vec<Option<crate::TlsConfig>>,
+    /// The handshake pool of the TLS listeners.
+    #[cfg(feature = "tls")]
+    pub handshakes: crate::HandshakeConfig,
 }
 
 impl Default for PoolConfig {
@@ -68,6 +76,10 @@ impl Default for PoolConfig {
             blocking: BlockingConfig::default(),
             stall_threshold: Some(Duration::from_millis(20)),
             max_requests_per_worker: None,
+            #[cfg(feature = "tls")]
+            tls: Vec::new(),
+            #[cfg(feature = "tls")]
+            handshakes: crate::HandshakeConfig::default(),
         }
     }
 }
@@ -210,6 +222,15 @@ impl WorkerPool {
                 }
                 reports.publish(failure);
             })
+        };
+        #[cfg(feature = "tls")]
+        let prepared = {
+            // A failed certificate reload is reported like every other failure.
+            for tls in config.tls.iter().flatten() {
+                let reports = Arc::clone(&reports);
+                tls.report_to(move |failure| reports.publish(failure));
+            }
+            prepared.with_tls(config.tls.clone(), config.handshakes)
         };
         let registry = Arc::new(Mutex::new(Registry::default()));
         // The reactors enforce the deadlines of deferred answers and blocking jobs.

@@ -29,6 +29,8 @@ pub(crate) struct Dispatch {
     /// The slab key and listener of the connection whose request the handler has.
     pub(crate) key: Cell<usize>,
     pub(crate) listener: Cell<usize>,
+    /// Whether that connection speaks TLS.
+    pub(crate) tls: Cell<bool>,
     /// What the handler did about deferring, for the request frame to act on.
     pub(crate) taken: Cell<Deferral>,
     /// The body of a streamed request, for
@@ -44,6 +46,7 @@ impl Dispatch {
             patience,
             key: Cell::new(0),
             listener: Cell::new(0),
+            tls: Cell::new(false),
             taken: Cell::new(Deferral::None),
             inflow: Cell::new(None),
         }
@@ -53,9 +56,16 @@ impl Dispatch {
     /// with its streamed body if it has one.
     // Inlined: it runs once per request, on the path every request takes.
     #[inline(always)]
-    pub(crate) fn enter(&self, key: usize, listener: usize, inflow: Option<&Arc<Inflow>>) {
+    pub(crate) fn enter(
+        &self,
+        key: usize,
+        listener: usize,
+        tls: bool,
+        inflow: Option<&Arc<Inflow>>,
+    ) {
         self.key.set(key);
         self.listener.set(listener);
+        self.tls.set(tls);
         if let Some(inflow) = inflow {
             self.inflow.set(Some(Arc::clone(inflow)));
         }

@@ -248,7 +248,10 @@ impl<'a> Request<'a> {
     ///
     /// # Panics
     ///
-    /// As [`Request::defer`].
+    /// As [`Request::defer`]; and on a TLS connection ([`Request::is_tls`]): Upgrade is
+    /// not offered over TLS, since the upgraded side is handed a plain socket. The panic
+    /// is caught by the request frame, like any other: the client gets 500 and the
+    /// failure says why.
     pub fn upgrade<F>(&self, head: Response, then: F) -> Response
     where
         F: FnOnce(Upgraded) + Send + 'static,
@@ -260,6 +263,12 @@ impl<'a> Request<'a> {
             panic!(
                 "a request whose body streams cannot be upgraded: the switch comes after the \
                  whole request, and its body is still arriving"
+            );
+        }
+        if dispatch.tls.get() {
+            panic!(
+                "a request on a TLS connection cannot be upgraded: the upgraded side gets a \
+                 plain socket, and the TLS session stays with the server"
             );
         }
         let upgrade = Upgrade {
@@ -335,6 +344,13 @@ impl<'a> Request<'a> {
     }
 
     /// The loop's side of this request: `None` for a request made outside a reactor.
+    /// Whether the request came over TLS (an `https` request, as the application's
+    /// redirects and cookies need to know). Not from a forwarding proxy's headers: only
+    /// this connection's own transport.
+    pub fn is_tls(&self) -> bool {
+        self.dispatch().is_some_and(|d| d.tls.get())
+    }
+
     fn dispatch(&self) -> Option<&'a Dispatch> {
         self.handoff()?.downcast_ref::<Dispatch>()
     }

@@ -146,6 +146,7 @@ impl Conn {
             id,
             listener,
             key,
+            stream,
             ..
         } = self;
         let origin = Origin {
@@ -153,6 +154,7 @@ impl Conn {
             id: *id,
             listener: *listener,
             key: *key,
+            tls: stream.is_tls(),
         };
         let (peer, id) = (origin.peer, origin.id);
         // A client waiting for `100 Continue` gets it once the reader asks for the body

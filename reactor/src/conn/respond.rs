@@ -39,6 +39,8 @@ pub(super) struct Origin {
     pub(super) listener: usize,
     /// The connection's slab key.
     pub(super) key: usize,
+    /// It speaks TLS.
+    pub(super) tls: bool,
 }
 
 /// A request whose failure is being reported: where it came from and what it asked.
@@ -64,6 +66,8 @@ impl<'c> Context<'c> {
                 id: request.conn_id(),
                 listener: ticket.listener,
                 key: ticket.key,
+                // Only reported: nothing asks a deferred answer's connection about TLS.
+                tls: false,
             },
             method: request.method(),
             path: request.path(),
@@ -246,7 +250,8 @@ pub(super) fn respond<H: Handler>(
     let method = method_index(head.method);
     let entered = cx.clock.entered();
     let started = cx.config.access_log.map(|_| Instant::now());
-    cx.dispatch.enter(origin.key, origin.listener, inflow);
+    cx.dispatch
+        .enter(origin.key, origin.listener, origin.tls, inflow);
     let request = Request::new(
         head,
         path_end,

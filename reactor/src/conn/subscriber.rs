@@ -87,6 +87,10 @@ impl Subscriber {
                 count
             };
             if count == 0 {
+                // TLS records the socket had no room for are part of what is sent.
+                if !io.flush_pending()? {
+                    return Ok(Flow::Blocked { wrote });
+                }
                 return Ok(Flow::Idle { wrote });
             }
             let mut slices = [IoSlice::new(&[]); BATCH];

@@ -150,7 +150,7 @@ impl Writing {
             }
         }
         let Some(file) = file else {
-            return Ok(Flushed::All);
+            return settle(io, out.pos != start);
         };
         let mut progress = out.pos != start;
         while file.len > 0 {
@@ -183,6 +183,20 @@ impl Writing {
                 Err(e) => return Err(e),
             }
         }
-        Ok(Flushed::All)
+        settle(io, progress)
     }
+}
+
+/// Everything was handed to the transport: all of it is written once the transport holds
+/// nothing back (TLS records the socket had no room for). Until then the output stays, and
+/// the connection waits to write as if the socket were full.
+#[inline(always)]
+fn settle<T: Transport>(io: &mut T, progress: bool) -> io::Result<Flushed> {
+    Ok(if io.flush_pending()? {
+        Flushed::All
+    } else if progress {
+        Flushed::Some
+    } else {
+        Flushed::None
+    })
 }

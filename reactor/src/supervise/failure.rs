@@ -43,11 +43,16 @@ pub enum FailureKind {
     Overload,
     /// A deferred request's `Responder` was dropped without answering (request frame: 500).
     Unanswered,
+    /// A TLS listener's certificates could not be loaded: a reload that failed (bad PEM, a
+    /// key that does not match its certificate) keeps the old ones (server frame; nothing
+    /// restarts). A client's failed handshake is not a failure: bad clients are normal,
+    /// and they are counted instead.
+    Tls,
 }
 
 impl FailureKind {
     /// Every kind, in declaration order (e.g. for per-kind counters).
-    pub const ALL: [FailureKind; 10] = [
+    pub const ALL: [FailureKind; 11] = [
         FailureKind::Panic,
         FailureKind::InvalidResponse,
         FailureKind::ConnectionPanic,
@@ -58,6 +63,7 @@ impl FailureKind {
         FailureKind::Timeout,
         FailureKind::Overload,
         FailureKind::Unanswered,
+        FailureKind::Tls,
     ];
 
     /// This kind's position in [`FailureKind::ALL`], e.g. to index per-kind counters.
@@ -73,6 +79,7 @@ impl FailureKind {
             FailureKind::Timeout => 7,
             FailureKind::Overload => 8,
             FailureKind::Unanswered => 9,
+            FailureKind::Tls => 10,
         }
     }
 
@@ -89,6 +96,7 @@ impl FailureKind {
             FailureKind::Timeout => "timeout",
             FailureKind::Overload => "overload",
             FailureKind::Unanswered => "unanswered",
+            FailureKind::Tls => "tls",
         }
     }
 
@@ -105,6 +113,7 @@ impl FailureKind {
                 Frame::Connection
             }
             FailureKind::WorkerPanic | FailureKind::Hung => Frame::Worker,
+            FailureKind::Tls => Frame::Server,
         }
     }
 

@@ -1,16 +1,22 @@
 //! How a connection's bytes move: the one small interface a connection reads and writes
-//! through ([`Transport`]), and its plain TCP implementation. A second transport (TLS)
-//! goes beside it, behind the same interface.
+//! through ([`Transport`]), its plain TCP implementation, and (with the `tls` feature) a
+//! TLS one; [`Socket`] is whichever of them a connection has.
 //!
 //! A connection holds its transport by value, not as a trait object: every call is
-//! resolved at compile time, and the plain path costs what a direct socket call costs.
+//! resolved at compile time, and the plain path costs what a direct socket call costs
+//! (one predictable branch when TLS is built in).
 //! Uses `http` and `supervise` only.
 
 use std::fs::File;
 use std::io;
 
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+
 pub(crate) mod plain;
 pub(crate) mod sendfile;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 
 /// What a connection needs of the thing that carries its bytes.
 pub(crate) trait Transport {
@@ -18,15 +24,153 @@ pub(crate) trait Transport {
     /// more until the next readiness event.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize>;
 
-    /// Writes from `buf`, as much as the kernel takes now.
+    /// Writes from `buf`, as much as the transport takes now.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
 
-    /// Writes from `bufs` in order, as much as the kernel takes now (one `writev`).
+    /// Writes from `bufs` in order, as much as the transport takes now (one `writev`).
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize>;
 
     /// Sends up to `count` bytes of `file` from `*offset`, advancing it.
     fn send_file(&mut self, file: &File, offset: &mut u64, count: usize) -> io::Result<usize>;
 
+    /// Writes what the transport itself still holds of bytes already taken (TLS records
+    /// the socket had no room for): `true` once nothing is left.
+    fn flush_pending(&mut self) -> io::Result<bool> {
+        Ok(true)
+    }
+
     /// Ends our side of the byte stream: nothing more will be written.
     fn shutdown_write(&mut self) -> io::Result<()>;
+}
+
+/// A connection's transport: plain TCP, or TLS over it.
+#[derive(Debug)]
+pub(crate) enum Socket {
+    /// Bytes as they are.
+    Plain(TcpStream),
+    /// Records of an established TLS session.
+    #[cfg(feature = "tls")]
+    Tls(Box<tls::TlsStream>),
+}
+
+/// A TLS session travelling with its socket between threads (a handshake pool to a
+/// reactor, a reactor to another); nothing where TLS is not built in.
+#[cfg(feature = "tls")]
+pub(crate) type Session = Option<Box<rustls::ServerConnection>>;
+/// A TLS session travelling with its socket between threads; nothing where TLS is not
+/// built in.
+#[cfg(not(feature = "tls"))]
+pub(crate) type Session = Option<std::convert::Infallible>;
+
+impl Socket {
+    /// The socket, with its TLS session if it has one.
+    pub(crate) fn new(tcp: TcpStream, session: Session) -> Socket {
+        match session {
+            None => Socket::Plain(tcp),
+            #[cfg(feature = "tls")]
+            Some(session) => Socket::Tls(Box::new(tls::TlsStream { tcp, session })),
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match never {},
+        }
+    }
+
+    /// Takes it apart: the socket, and its TLS session to carry along.
+    pub(crate) fn into_parts(self) -> (TcpStream, Session) {
+        match self {
+            Socket::Plain(tcp) => (tcp, None),
+            #[cfg(feature = "tls")]
+            Socket::Tls(tls) => {
+                let tls::TlsStream { tcp, session } = *tls;
+                (tcp, Some(session))
+            }
+        }
+    }
+
+    /// The TCP socket underneath.
+    pub(crate) fn tcp_mut(&mut self) -> &mut TcpStream {
+        match self {
+            Socket::Plain(tcp) => tcp,
+            #[cfg(feature = "tls")]
+            Socket::Tls(tls) => &mut tls.tcp,
+        }
+    }
+
+    /// Whether the bytes are TLS records.
+    pub(crate) fn is_tls(&self) -> bool {
+        !matches!(self, Socket::Plain(_))
+    }
+
+    /// Whether input may wait inside the transport (decrypted, or records read past
+    /// what was asked) that no readiness event will announce.
+    pub(crate) fn holds_input(&self) -> bool {
+        match self {
+            Socket::Plain(_) => false,
+            #[cfg(feature = "tls")]
+            Socket::Tls(_) => true,
+        }
+    }
+}
+
+macro_rules! each {
+    ($self:ident, $io:ident => $call:expr) => {
+        match $self {
+            Socket::Plain($io) => $call,
+            #[cfg(feature = "tls")]
+            Socket::Tls($io) => $call,
+        }
+    };
+}
+
+impl Transport for Socket {
+    #[inline(always)]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        each!(self, io => io.read(buf))
+    }
+
+    #[inline(always)]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        each!(self, io => io.write(buf))
+    }
+
+    #[inline(always)]
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        each!(self, io => io.write_vectored(bufs))
+    }
+
+    fn send_file(&mut self, file: &File, offset: &mut u64, count: usize) -> io::Result<usize> {
+        each!(self, io => io.send_file(file, offset, count))
+    }
+
+    #[inline(always)]
+    fn flush_pending(&mut self) -> io::Result<bool> {
+        each!(self, io => io.flush_pending())
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        each!(self, io => io.shutdown_write())
+    }
+}
+
+impl mio::event::Source for Socket {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        self.tcp_mut().register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        self.tcp_mut().reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        self.tcp_mut().deregister(registry)
+    }
 }

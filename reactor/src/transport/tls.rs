@@ -1,0 +1,134 @@
+//! TLS over TCP: a rustls server connection, established off the loop (the handshake
+//! pool of `warden-worker`), read and written here. The loop never runs handshake crypto:
+//! a connection arrives with its handshake done; what remains is record encryption.
+//!
+//! Encrypted output the kernel would not take yet stays in the session (bounded by
+//! rustls's send buffer); [`Transport::flush_pending`] says when it is all out, so the
+//! connection keeps waiting to write until then.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::os::unix::fs::FileExt;
+
+use mio::net::TcpStream;
+use rustls::ServerConnection;
+
+use crate::transport::Transport;
+
+/// One TLS record's worth of plaintext: how much of a file one call reads and encrypts.
+/// A file is never held in memory whole; this is the most of it at any time.
+const FILE_PIECE: usize = 16 * 1024;
+
+/// An established TLS connection: the socket and its rustls session.
+#[derive(Debug)]
+pub(crate) struct TlsStream {
+    pub(crate) tcp: TcpStream,
+    pub(crate) session: Box<ServerConnection>,
+}
+
+impl TlsStream {
+    /// Writes encrypted output until none is left (`Ok`) or the socket is full
+    /// (`WouldBlock`).
+    fn write_records(&mut self) -> io::Result<()> {
+        while self.session.wants_write() {
+            match self.session.write_tls(&mut self.tcp) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// After plaintext was handed to the session: its records go out now if the socket
+    /// takes them; what it does not take waits (see `flush_pending`).
+    fn push(&mut self, accepted: usize) -> io::Result<usize> {
+        match self.write_records() {
+            Ok(()) => Ok(accepted),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(accepted),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Transport for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.session.reader().read(buf) {
+                Ok(n) => return Ok(n), // 0: the client's close_notify
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // The socket ended without a close_notify. For HTTP/1.1 that is an
+                // ordinary end of input: every message is delimited on its own, so a
+                // truncation shows as an incomplete message, not as lost data.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) => return Err(e),
+            }
+            match self.session.read_tls(&mut self.tcp) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = self.session.process_new_packets() {
+                // The alert rustls queued says why; the connection ends either way.
+                let _ = self.write_records();
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+            // Records that answer records (a key update) go out with the next write if
+            // the socket is full now.
+            if self.session.wants_write() {
+                match self.write_records() {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Encrypted output first: the session's buffer is the bound on what waits.
+        self.write_records()?;
+        let accepted = self.session.writer().write(buf)?;
+        self.push(accepted)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.write_records()?;
+        let accepted = self.session.writer().write_vectored(bufs)?;
+        self.push(accepted)
+    }
+
+    /// No sendfile here: the bytes must pass through the process to be encrypted. A
+    /// piece of the file at a time, read, encrypted, written.
+    fn send_file(&mut self, file: &File, offset: &mut u64, count: usize) -> io::Result<usize> {
+        self.write_records()?;
+        let mut piece = [0u8; FILE_PIECE];
+        let want = count.min(FILE_PIECE);
+        let read = file.read_at(&mut piece[..want], *offset)?;
+        if read == 0 {
+            return Ok(0);
+        }
+        let accepted = self.session.writer().write(&piece[..read])?;
+        *offset += accepted as u64;
+        self.push(accepted)
+    }
+
+    fn flush_pending(&mut self) -> io::Result<bool> {
+        match self.write_records() {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn shutdown_write(&mut self) -> io::Result<()> {
+        // "Each party MUST send a close_notify alert before closing its write side of
+        // the connection" (RFC 8446, 6.1). Best effort: a full socket loses it, and the
+        // client sees the TCP end, which HTTP/1.1's own framing makes safe.
+        self.session.send_close_notify();
+        let _ = self.write_records();
+        self.tcp.shutdown(Shutdown::Write)
+    }
+}

@@ -1,0 +1,504 @@
+//! The handshake pool: threads that make TLS handshakes, so that no event loop ever runs
+//! handshake crypto. A full handshake costs a fraction of a millisecond of CPU (more with
+//! RSA); two hundred arriving together would stall a loop for tens of milliseconds, and
+//! every client on it with them.
+//!
+//! The acceptor hands each connection of a TLS listener to a lane (round robin); a lane
+//! is one thread with its own `mio` poll, making many handshakes at once without waiting
+//! for any client. An established connection goes back to the acceptor, which hands it
+//! to a worker like any other socket. Every end of a handshake (established, failed,
+//! timed out, or the lane gone) gives its place back to the acceptor: the number in
+//! flight is bounded there, and past the bound new connections wait in the kernel's
+//! accept queue.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token, Waker};
+use rustls::server::ServerConnection;
+use rustls::{HandshakeKind, ServerConfig};
+use slab::Slab;
+use warden_reactor::{Failure, FailureKind, Frame, Handoff, SlotSignal, catch, describe_panic};
+
+use crate::counters::{AcceptStats, FailureSink};
+use crate::tls::stats::HandshakeEnd;
+
+const WAKE: Token = Token(usize::MAX);
+
+/// The answer to a plain HTTP request on a TLS port, as nginx gives one: the client
+/// learns what went wrong instead of seeing a closed connection.
+const PLAIN_HTTP: &[u8] = b"HTTP/1.1 400 Bad Request\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Length: 55\r\n\
+Connection: close\r\n\
+\r\n\
+400 Bad Request: a plain HTTP request to an HTTPS port\n";
+
+/// Settings of the handshake pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandshakeConfig {
+    /// Threads making handshakes. Default: half the CPUs, at least one.
+    pub threads: usize,
+    /// Handshakes in flight in the whole server; past it, new connections to TLS
+    /// listeners wait in the accept queue (never reset). Default 512.
+    pub max_in_flight: usize,
+    /// How long a handshake may take from the accept; past it the connection is closed
+    /// and counted (`timeout`). Default 10 s.
+    pub timeout: Duration,
+}
+
+impl Default for HandshakeConfig {
+    fn default() -> HandshakeConfig {
+        HandshakeConfig {
+            threads: thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
+            max_in_flight: 512,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the pool gives back to the acceptor: each ends one handshake in flight.
+#[derive(Debug)]
+pub(crate) enum Handshaken {
+    /// Established: hand it to a worker.
+    Ready(Box<Handoff>),
+    /// Ended without a connection to serve.
+    Gone,
+}
+
+/// A connection to make a handshake with.
+struct Start {
+    stream: TcpStream,
+    peer: SocketAddr,
+    listener: usize,
+    config: Arc<ServerConfig>,
+    accepted: Instant,
+    place: Place,
+}
+
+/// One handshake's place in the acceptor's count: given back exactly once, when the
+/// handshake ends, however it ends (a lane that panics drops its places, and so gives
+/// them back too).
+struct Place {
+    done: Sender<Handshaken>,
+    wake: Arc<SlotSignal>,
+    given: bool,
+}
+
+impl Place {
+    fn give_back(mut self, what: Handshaken) {
+        self.given = true;
+        if self.done.send(what).is_ok() {
+            self.wake.wake();
+        }
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if !self.given && self.done.send(Handshaken::Gone).is_ok() {
+            self.wake.wake();
+        }
+    }
+}
+
+/// The acceptor's side of the pool.
+pub(crate) struct Handshaker {
+    lanes: Vec<LaneHandle>,
+    next: usize,
+    done: Sender<Handshaken>,
+    wake: Arc<SlotSignal>,
+}
+
+struct LaneHandle {
+    tx: Sender<Start>,
+    waker: Arc<Waker>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Handshaker {
+    /// Starts the lanes (threads `warden-tls-N`).
+    pub(crate) fn start(
+        config: HandshakeConfig,
+        stats: Arc<AcceptStats>,
+        sink: FailureSink,
+        done: Sender<Handshaken>,
+        wake: Arc<SlotSignal>,
+    ) -> io::Result<Handshaker> {
+        let mut lanes = Vec::with_capacity(config.threads.max(1));
+        for n in 0..config.threads.max(1) {
+            let poll = Poll::new()?;
+            let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let mut lane = Lane {
+                poll,
+                rx,
+                conns: Slab::new(),
+                deadlines: VecDeque::new(),
+                serial: 0,
+                timeout: config.timeout,
+                stats: Arc::clone(&stats),
+            };
+            let sink = Arc::clone(&sink);
+            let thread = thread::Builder::new()
+                .name(format!("warden-tls-{n}"))
+                .spawn(move || {
+                    if let Err(payload) = catch(|| lane.run(&sink)) {
+                        let mut failure = Failure::new(FailureKind::Panic, "");
+                        describe_panic(payload.as_ref(), &mut failure);
+                        failure.message =
+                            format!("a tls handshake thread panicked: {}", failure.message);
+                        failure.frame = Frame::Server;
+                        sink(failure, false);
+                    }
+                })?;
+            lanes.push(LaneHandle {
+                tx,
+                waker,
+                thread: Some(thread),
+            });
+        }
+        Ok(Handshaker {
+            lanes,
+            next: 0,
+            done,
+            wake,
+        })
+    }
+
+    /// Hands a freshly accepted connection to a lane. `false` if no lane is left (each
+    /// stopped after a panic, reported): the connection is closed, its place given back.
+    pub(crate) fn begin(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        listener: usize,
+        config: Arc<ServerConfig>,
+    ) -> bool {
+        let mut start = Start {
+            stream,
+            peer,
+            listener,
+            config,
+            accepted: Instant::now(),
+            place: Place {
+                done: self.done.clone(),
+                wake: Arc::clone(&self.wake),
+                given: false,
+            },
+        };
+        for _ in 0..self.lanes.len() {
+            let lane = &self.lanes[self.next];
+            self.next = (self.next + 1) % self.lanes.len();
+            match lane.tx.send(start) {
+                Ok(()) => {
+                    if let Err(e) = lane.waker.wake() {
+                        log::warn!("waking a tls handshake thread failed: {e}");
+                    }
+                    return true;
+                }
+                Err(returned) => start = returned.into_inner(),
+            }
+        }
+        false
+    }
+}
+
+impl Drop for Handshaker {
+    fn drop(&mut self) {
+        // Closing the channels stops each lane at its next wake; what it was making
+        // handshakes with is closed. A waker's event is delivered only while the waker
+        // lives: each is kept until its thread has gone.
+        let lanes: Vec<_> = self
+            .lanes
+            .drain(..)
+            .map(|lane| {
+                drop(lane.tx);
+                let _ = lane.waker.wake();
+                (lane.waker, lane.thread)
+            })
+            .collect();
+        for (_waker, thread) in lanes {
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// Where a connection is in the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Nothing read yet: the first byte tells a TLS record from a plain HTTP request.
+    Fresh,
+    /// Handshake records going both ways. Left for the acceptor once established.
+    Handshaking,
+    /// A plain HTTP request was answered 400 and our side shut: reading until the client
+    /// closes, so that closing cannot reset the connection before it read the answer.
+    Refused,
+}
+
+struct Pending {
+    stream: TcpStream,
+    peer: SocketAddr,
+    listener: usize,
+    session: ServerConnection,
+    accepted: Instant,
+    serial: u64,
+    phase: Phase,
+    place: Place,
+}
+
+/// What driving a handshake came to.
+enum Step {
+    /// Waiting for the socket.
+    Wait,
+    /// Established, every record written.
+    Established,
+    /// Over, without a connection to serve (why, for the debug log).
+    Failed(String),
+    /// A plain HTTP request: answered, now lingering.
+    Refused,
+}
+
+/// One lane's thread.
+struct Lane {
+    poll: Poll,
+    rx: Receiver<Start>,
+    conns: Slab<Pending>,
+    /// When each handshake times out, in order (the timeout is the same for all).
+    deadlines: VecDeque<(Instant, usize, u64)>,
+    serial: u64,
+    timeout: Duration,
+    stats: Arc<AcceptStats>,
+}
+
+impl Lane {
+    fn run(&mut self, sink: &FailureSink) {
+        let mut events = Events::with_capacity(256);
+        loop {
+            let timeout = self
+                .deadlines
+                .front()
+                .map(|&(at, ..)| at.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    let mut failure = Failure::new(
+                        FailureKind::Io,
+                        format!("a tls handshake thread's poll failed: {e}; retrying"),
+                    );
+                    failure.frame = Frame::Server;
+                    sink(failure, false);
+                    thread::sleep(Duration::from_millis(100));
+                }
+                continue;
+            }
+            for event in events.iter() {
+                match event.token() {
+                    WAKE => {
+                        if !self.take_new() {
+                            return;
+                        }
+                    }
+                    Token(key) => self.progress(key),
+                }
+            }
+            self.expire(Instant::now());
+        }
+    }
+
+    /// Takes the connections the acceptor sent; `false` once it is gone.
+    fn take_new(&mut self) -> bool {
+        loop {
+            let start = match self.rx.try_recv() {
+                Ok(start) => start,
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => return false,
+            };
+            self.stats.tls.started();
+            let session = match ServerConnection::new(start.config) {
+                Ok(session) => session,
+                Err(e) => {
+                    log::warn!("tls: cannot start a session for {}: {e}", start.peer);
+                    self.stats.tls.ended(HandshakeEnd::Failed);
+                    continue; // dropping the place gives it back
+                }
+            };
+            let entry = self.conns.vacant_entry();
+            let key = entry.key();
+            let mut stream = start.stream;
+            if let Err(e) = self.poll.registry().register(
+                &mut stream,
+                Token(key),
+                Interest::READABLE | Interest::WRITABLE,
+            ) {
+                log::warn!("tls: cannot register {}: {e}", start.peer);
+                self.stats.tls.ended(HandshakeEnd::Failed);
+                continue;
+            }
+            self.serial += 1;
+            entry.insert(Pending {
+                stream,
+                peer: start.peer,
+                listener: start.listener,
+                session,
+                accepted: start.accepted,
+                serial: self.serial,
+                phase: Phase::Fresh,
+                place: start.place,
+            });
+            self.deadlines
+                .push_back((start.accepted + self.timeout, key, self.serial));
+        }
+    }
+
+    fn progress(&mut self, key: usize) {
+        let Some(pending) = self.conns.get_mut(key) else {
+            return; // an event for a connection already gone
+        };
+        match drive(pending) {
+            Step::Wait => {}
+            Step::Refused => {
+                self.stats.tls.plain_http();
+                log::debug!("tls: {}: a plain HTTP request; answered 400", pending.peer);
+            }
+            Step::Established => {
+                let mut pending = self.conns.remove(key);
+                let _ = self.poll.registry().deregister(&mut pending.stream);
+                let resumed = pending.session.handshake_kind() == Some(HandshakeKind::Resumed);
+                self.stats
+                    .tls
+                    .established(pending.accepted.elapsed(), resumed);
+                let Pending {
+                    stream,
+                    peer,
+                    listener,
+                    session,
+                    place,
+                    ..
+                } = pending;
+                let handoff = Handoff::tls(stream, peer, listener, session);
+                place.give_back(Handshaken::Ready(Box::new(handoff)));
+            }
+            Step::Failed(why) => {
+                let pending = self.conns.remove(key);
+                if pending.phase != Phase::Refused {
+                    self.stats.tls.ended(HandshakeEnd::Failed);
+                    log::debug!("tls: handshake with {} failed: {why}", pending.peer);
+                }
+                // Dropping it closes the socket and gives its place back.
+            }
+        }
+    }
+
+    /// Closes what passed its deadline.
+    fn expire(&mut self, now: Instant) {
+        while let Some(&(at, key, serial)) = self.deadlines.front() {
+            if at > now {
+                return;
+            }
+            self.deadlines.pop_front();
+            if self.conns.get(key).is_some_and(|p| p.serial == serial) {
+                let pending = self.conns.remove(key);
+                if pending.phase != Phase::Refused {
+                    self.stats.tls.ended(HandshakeEnd::Timeout);
+                    log::debug!(
+                        "tls: handshake with {} timed out after {:?}",
+                        pending.peer,
+                        self.timeout
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Makes all the progress the socket allows.
+fn drive(p: &mut Pending) -> Step {
+    if p.phase == Phase::Refused {
+        return linger(&mut p.stream);
+    }
+    loop {
+        let mut blocked = false;
+        while p.session.wants_write() {
+            match p.session.write_tls(&mut p.stream) {
+                Ok(0) => return Step::Failed("the socket took no bytes".to_owned()),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    blocked = true;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Step::Failed(e.to_string()),
+            }
+        }
+        if !p.session.is_handshaking() {
+            // Established once its last records (session tickets too) are out.
+            return if blocked {
+                Step::Wait
+            } else {
+                Step::Established
+            };
+        }
+        if p.phase == Phase::Fresh {
+            let mut first = [0u8; 1];
+            match p.stream.peek(&mut first) {
+                Ok(0) => return Step::Failed("closed before the handshake".to_owned()),
+                // A TLS connection starts with a handshake record (22); a request line
+                // starts with a method, uppercase letters.
+                Ok(_) if first[0].is_ascii_uppercase() => {
+                    refuse_plain(p);
+                    return Step::Refused;
+                }
+                Ok(_) => p.phase = Phase::Handshaking,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Step::Failed(e.to_string()),
+            }
+        }
+        match p.session.read_tls(&mut p.stream) {
+            Ok(0) => return Step::Failed("closed during the handshake".to_owned()),
+            Ok(_) => {
+                if let Err(e) = p.session.process_new_packets() {
+                    // The alert rustls queued tells the client why.
+                    let _ = p.session.write_tls(&mut p.stream);
+                    return Step::Failed(e.to_string());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Step::Failed(e.to_string()),
+        }
+    }
+}
+
+/// Answers a plain HTTP request 400 and shuts our side: what it sent is read and
+/// dropped first, so that the answer is not lost to a reset.
+fn refuse_plain(p: &mut Pending) {
+    p.phase = Phase::Refused;
+    let _ = linger(&mut p.stream);
+    // An empty socket buffer takes these few bytes whole; if not, the client gets the
+    // close alone.
+    let _ = p.stream.write(PLAIN_HTTP);
+    let _ = p.stream.shutdown(Shutdown::Write);
+}
+
+/// Reads and drops input until the client's end (then done) or nothing more for now.
+fn linger(stream: &mut TcpStream) -> Step {
+    let mut sink = [0u8; 4096];
+    loop {
+        match stream.read(&mut sink) {
+            Ok(0) => return Step::Failed("refused".to_owned()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Step::Failed(e.to_string()),
+        }
+    }
+}
