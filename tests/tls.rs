@@ -1,16 +1,21 @@
-//! TLS listeners over real sockets: handshakes off the loop, versions, SNI, live reloads,
-//! resumption across workers, files and streams, and the wrong protocol on each port.
+//! TLS listeners over real sockets: versions and ALPN, SNI, live reloads (good and
+//! bad), handshake timeouts and bounds, garbage and plain HTTP on a TLS port, and
+//! resumption across workers. Serving over TLS (files, streams, pipelining, uploads) is
+//! in `tls_serving.rs`.
 #![cfg(feature = "tls")]
 
 mod util;
 
 use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use util::tls::{self, Pki};
-use util::{Client, get};
-use warden::{Response, Server, ServerHandle, TlsConfig};
+use util::{Client, PATIENCE, get};
+use warden::{FailureKind, Request, Response, Server, ServerHandle, TlsConfig, TlsError};
 
+/// A one-worker server with a TLS listener (certificate for `localhost`) and a metrics
+/// route.
 fn tls_server(
     pki: &Pki,
     configure: impl FnOnce(warden::Builder) -> warden::Builder,
@@ -19,11 +24,34 @@ fn tls_server(
     let tls = TlsConfig::from_pem_files(&crt, &key).expect("certificates load");
     let builder = Server::builder()
         .bind_tls("127.0.0.1:0", tls.clone())
+        .metrics_route("/metrics")
         .workers(1);
-    let server = configure(builder)
-        .serve(util::routes)
-        .expect("server starts");
+    let server = configure(builder).serve(util::routes).expect("server starts");
     (server, tls)
+}
+
+/// A metric of the server, read over TLS.
+fn metric(server: &ServerHandle, pki: &Pki, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let mut client = tls::client(server.local_addrs()[0], &pki.default_client(), "localhost");
+    let reply = client.send(get("/metrics")).reply().expect("metrics");
+    let exposition = util::prom::parse(&reply.text()).unwrap_or_else(|e| panic!("{e}"));
+    exposition.value(name, labels)
+}
+
+/// Waits until the server closes `stream` (EOF or reset), reading and dropping whatever
+/// it sends first; returns what it sent.
+fn until_closed(mut stream: TcpStream) -> Vec<u8> {
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
+            Err(e) => panic!("the server did not close the connection: {e}"),
+        }
+    }
 }
 
 #[test]
@@ -37,12 +65,257 @@ fn a_request_over_tls_13_and_12() {
         assert_eq!(client.stream.conn.protocol_version(), Some(version.version));
         assert_eq!(client.stream.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
         let reply = client.send(get("/plaintext")).reply().expect("an answer");
-        assert_eq!(
-            (reply.status, reply.text().as_str()),
-            (200, "Hello, World!")
-        );
+        assert_eq!((reply.status, reply.text().as_str()), (200, "Hello, World!"));
         // Keep-alive: a second request on the same session.
         assert_eq!(client.get_status("/json"), 200);
+    }
+    assert_eq!(
+        metric(&server, &pki, "warden_tls_handshakes_total", &[("result", "ok")]),
+        3.0
+    );
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_client_offering_only_other_protocols_is_refused() {
+    let pki = Pki::new();
+    let (server, _) = tls_server(&pki, |b| b);
+    let mut config = (*pki.default_client()).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let refused = tls::try_connect(server.local_addrs()[0], &std::sync::Arc::new(config), "localhost");
+    let e = refused.err().expect("no protocol in common: no handshake");
+    assert!(e.to_string().contains("NoApplicationProtocol"), "{e}");
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn plain_and_tls_listeners_mix_and_requests_know_which() {
+    let pki = Pki::new();
+    let (crt, key) = pki.issue("localhost", &["localhost"]);
+    let tls = TlsConfig::from_pem_files(&crt, &key).expect("certificates load");
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .bind_tls("127.0.0.1:0", tls)
+        .workers(1)
+        .serve(|req: &Request<'_>| Response::text(format!("tls={}", req.is_tls())))
+        .expect("server starts");
+    let (plain, secure) = (server.local_addrs()[0], server.local_addrs()[1]);
+    let reply = Client::connect(plain).send(get("/")).reply().expect("plain answer");
+    assert_eq!(reply.text(), "tls=false");
+    let mut client = tls::client(secure, &pki.default_client(), "localhost");
+    assert_eq!(client.send(get("/")).reply().expect("tls answer").text(), "tls=true");
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn sni_picks_the_certificate_of_the_name_asked_for() {
+    let pki = Pki::new();
+    let (default_crt, default_key) = pki.issue("default", &["localhost"]);
+    let (api_crt, api_key) = pki.issue("api", &["api.test"]);
+    let (wild_crt, wild_key) = pki.issue("wild", &["*.wild.test"]);
+    let tls = TlsConfig::from_pem_files(&default_crt, &default_key)
+        .and_then(|t| t.add_sni("API.test", &api_crt, &api_key))
+        .and_then(|t| t.add_sni("*.wild.test", &wild_crt, &wild_key))
+        .expect("certificates load");
+    let server = Server::builder()
+        .bind_tls("127.0.0.1:0", tls)
+        .workers(1)
+        .serve(util::routes)
+        .expect("server starts");
+    let (addr, config) = (server.local_addrs()[0], pki.default_client());
+    for (name, crt) in [
+        ("api.test", &api_crt),
+        ("x.wild.test", &wild_crt),
+        ("localhost", &default_crt),
+    ] {
+        let mut client = tls::client(addr, &config, name);
+        assert_eq!(tls::presented(&client.stream), tls::der_of(crt), "for {name}");
+        assert_eq!(client.get_status("/plaintext"), 200);
+    }
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_reload_serves_new_certificates_and_leaves_open_connections_alone() {
+    let pki = Pki::new();
+    let (server, tls) = tls_server(&pki, |b| b);
+    let (addr, config) = (server.local_addrs()[0], pki.default_client());
+    let mut before = tls::client(addr, &config, "localhost");
+    let old = tls::presented(&before.stream);
+    assert_eq!(before.get_status("/plaintext"), 200);
+
+    // The files are renewed (same paths), then reloaded.
+    let (crt, _) = pki.issue("localhost", &["localhost"]);
+    tls.handle().reload().expect("the new files load");
+    let new = tls::der_of(&crt);
+    assert_ne!(old, new);
+
+    // A new client (a stored session would resume, and show the certificate it was
+    // made with).
+    let mut after = tls::client(addr, &pki.default_client(), "localhost");
+    assert_eq!(tls::presented(&after.stream), new);
+    assert_eq!(after.get_status("/plaintext"), 200);
+    // The connection made before goes on with its session.
+    assert_eq!(before.get_status("/json"), 200);
+    assert_eq!(tls::presented(&before.stream), old);
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_failed_reload_keeps_the_old_certificates_and_says_which_file() {
+    let pki = Pki::new();
+    let (server, tls) = tls_server(&pki, |b| b);
+    let failures = server.failures();
+    let (addr, config) = (server.local_addrs()[0], pki.default_client());
+    let old = tls::presented(&tls::connect(addr, &config, "localhost"));
+    let key = pki.dir.join("localhost.key");
+
+    // A key file that is not PEM.
+    std::fs::write(&key, "not a key").expect("write");
+    let e = tls.handle().reload().expect_err("a bad key cannot load");
+    assert!(matches!(&e, TlsError::Key { path, .. } if *path == key), "{e:?}");
+    let failure = util::next_failure(&failures);
+    assert_eq!(failure.kind, FailureKind::Tls);
+    assert!(failure.message.contains(&key.display().to_string()), "{}", failure.message);
+    assert!(failure.message.contains("old certificates stay"), "{}", failure.message);
+
+    // A key that is not the certificate's.
+    let (_, other_key) = pki.issue("other", &["localhost"]);
+    std::fs::copy(&other_key, &key).expect("copy");
+    let e = tls.handle().reload().expect_err("a foreign key cannot load");
+    assert!(matches!(e, TlsError::Mismatch { .. }), "{e:?}");
+    assert_eq!(util::next_failure(&failures).kind, FailureKind::Tls);
+
+    // New handshakes still get the old certificate.
+    let mut client = tls::client(addr, &config, "localhost");
+    assert_eq!(tls::presented(&client.stream), old);
+    assert_eq!(client.get_status("/plaintext"), 200);
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_handshake_that_never_comes_times_out_and_is_counted() {
+    let pki = Pki::new();
+    let (server, _) = tls_server(&pki, |b| b.handshake_timeout(Duration::from_millis(100)));
+    let failures = server.failures();
+    let silent = TcpStream::connect(server.local_addrs()[0]).expect("connect");
+    assert!(until_closed(silent).is_empty());
+    assert_eq!(
+        metric(&server, &pki, "warden_tls_handshakes_total", &[("result", "timeout")]),
+        1.0
+    );
+    // Counted, not reported: slow clients are normal.
+    assert!(failures.try_recv().is_err());
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn past_max_handshakes_new_clients_wait_in_the_queue_not_reset() {
+    let pki = Pki::new();
+    let (server, _) = tls_server(&pki, |b| {
+        b.max_handshakes(1).handshake_timeout(Duration::from_millis(300))
+    });
+    let addr = server.local_addrs()[0];
+    // Takes the only place, and keeps it until its handshake times out.
+    let silent = TcpStream::connect(addr).expect("connect");
+    // Connected by the kernel, accepted only once the place is free; then served.
+    let mut client = tls::client(addr, &pki.default_client(), "localhost");
+    assert_eq!(client.get_status("/plaintext"), 200);
+    assert!(until_closed(silent).is_empty());
+    assert_eq!(
+        metric(&server, &pki, "warden_tls_handshakes_total", &[("result", "timeout")]),
+        1.0
+    );
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn garbage_on_a_tls_port_is_closed_and_counted_and_others_go_on() {
+    let pki = Pki::new();
+    let (server, _) = tls_server(&pki, |b| b);
+    let addr = server.local_addrs()[0];
+    let mut established = tls::client(addr, &pki.default_client(), "localhost");
+    for junk in [
+        &b"\x16\x03\x01\x00\x05hello"[..],          // a handshake record with nonsense
+        &b"\x00\x00\x00\x00\x00\x00\x00\x00"[..], // not a record at all
+        &[0xff; 300][..],
+    ] {
+        let mut raw = TcpStream::connect(addr).expect("connect");
+        raw.write_all(junk).expect("send");
+        let answer = until_closed(raw);
+        // At most a TLS alert record, never HTTP.
+        assert!(answer.is_empty() || answer[0] == 0x15, "{answer:?}");
+    }
+    assert_eq!(established.get_status("/plaintext"), 200);
+    assert_eq!(
+        metric(&server, &pki, "warden_tls_handshakes_total", &[("result", "failed")]),
+        3.0
+    );
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn plain_http_to_a_tls_port_gets_400_saying_so() {
+    let pki = Pki::new();
+    let (server, _) = tls_server(&pki, |b| b);
+    let mut client = Client::to(&server);
+    let reply = client.send(get("/plaintext")).reply().expect("an answer");
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.header("connection"), Some("close"));
+    assert!(reply.text().contains("HTTPS port"), "{}", reply.text());
+    assert!(client.is_closed());
+    assert_eq!(metric(&server, &pki, "warden_tls_plain_http_total", &[]), 1.0);
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_client_hello_to_a_plain_port_gets_400() {
+    let pki = Pki::new();
+    let server = util::server();
+    // A real ClientHello, as a browser sends to https://host:port/ by mistake.
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut session =
+        rustls::ClientConnection::new(pki.default_client(), name).expect("a client session");
+    let mut hello = Vec::new();
+    session.write_tls(&mut hello).expect("a ClientHello");
+    let mut client = Client::to(&server);
+    let reply = client.send(&hello).reply().expect("an answer");
+    assert_eq!(reply.status, 400);
+    assert!(client.is_closed());
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_client_resumes_its_session_on_another_worker() {
+    let pki = Pki::new();
+    let (crt, key) = pki.issue("localhost", &["localhost"]);
+    let tls = TlsConfig::from_pem_files(&crt, &key).expect("certificates load");
+    let server = Server::builder()
+        .bind_tls("127.0.0.1:0", tls)
+        .workers(2)
+        .serve_with(|worker| move |_: &Request<'_>| Response::text(format!("{worker}")))
+        .expect("server starts");
+    let addr = server.local_addrs()[0];
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        // One client config: one session store, as one browser has.
+        let config = pki.client(&[version]);
+        let mut first = tls::client(addr, &config, "localhost");
+        // The answer brings the session tickets with it (TLS 1.3 sends them after the
+        // handshake).
+        let first_worker = first.send(get("/")).reply().expect("answer").text();
+        assert_eq!(
+            first.stream.conn.handshake_kind(),
+            Some(rustls::HandshakeKind::Full)
+        );
+        // `first` stays open, so the least-loaded worker is the other one.
+        let mut second = tls::client(addr, &config, "localhost");
+        let second_worker = second.send(get("/")).reply().expect("answer").text();
+        assert_ne!(first_worker, second_worker, "the second connection went to another worker");
+        assert_eq!(
+            second.stream.conn.handshake_kind(),
+            Some(rustls::HandshakeKind::Resumed),
+            "{version:?}"
+        );
     }
     server.shutdown(Duration::ZERO);
 }
