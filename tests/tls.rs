@@ -26,7 +26,9 @@ fn tls_server(
         .bind_tls("127.0.0.1:0", tls.clone())
         .metrics_route("/metrics")
         .workers(1);
-    let server = configure(builder).serve(util::routes).expect("server starts");
+    let server = configure(builder)
+        .serve(util::routes)
+        .expect("server starts");
     (server, tls)
 }
 
@@ -65,12 +67,20 @@ fn a_request_over_tls_13_and_12() {
         assert_eq!(client.stream.conn.protocol_version(), Some(version.version));
         assert_eq!(client.stream.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
         let reply = client.send(get("/plaintext")).reply().expect("an answer");
-        assert_eq!((reply.status, reply.text().as_str()), (200, "Hello, World!"));
+        assert_eq!(
+            (reply.status, reply.text().as_str()),
+            (200, "Hello, World!")
+        );
         // Keep-alive: a second request on the same session.
         assert_eq!(client.get_status("/json"), 200);
     }
     assert_eq!(
-        metric(&server, &pki, "warden_tls_handshakes_total", &[("result", "ok")]),
+        metric(
+            &server,
+            &pki,
+            "warden_tls_handshakes_total",
+            &[("result", "ok")]
+        ),
         3.0
     );
     server.shutdown(Duration::ZERO);
@@ -82,8 +92,14 @@ fn a_client_offering_only_other_protocols_is_refused() {
     let (server, _) = tls_server(&pki, |b| b);
     let mut config = (*pki.default_client()).clone();
     config.alpn_protocols = vec![b"h2".to_vec()];
-    let refused = tls::try_connect(server.local_addrs()[0], &std::sync::Arc::new(config), "localhost");
-    let e = refused.err().expect("no protocol in common: no handshake");
+    let refused = tls::try_connect(
+        server.local_addrs()[0],
+        &std::sync::Arc::new(config),
+        "localhost",
+    );
+    let Err(e) = refused else {
+        panic!("no protocol in common: no handshake");
+    };
     assert!(e.to_string().contains("NoApplicationProtocol"), "{e}");
     server.shutdown(Duration::ZERO);
 }
@@ -100,10 +116,16 @@ fn plain_and_tls_listeners_mix_and_requests_know_which() {
         .serve(|req: &Request<'_>| Response::text(format!("tls={}", req.is_tls())))
         .expect("server starts");
     let (plain, secure) = (server.local_addrs()[0], server.local_addrs()[1]);
-    let reply = Client::connect(plain).send(get("/")).reply().expect("plain answer");
+    let reply = Client::connect(plain)
+        .send(get("/"))
+        .reply()
+        .expect("plain answer");
     assert_eq!(reply.text(), "tls=false");
     let mut client = tls::client(secure, &pki.default_client(), "localhost");
-    assert_eq!(client.send(get("/")).reply().expect("tls answer").text(), "tls=true");
+    assert_eq!(
+        client.send(get("/")).reply().expect("tls answer").text(),
+        "tls=true"
+    );
     server.shutdown(Duration::ZERO);
 }
 
@@ -129,7 +151,11 @@ fn sni_picks_the_certificate_of_the_name_asked_for() {
         ("localhost", &default_crt),
     ] {
         let mut client = tls::client(addr, &config, name);
-        assert_eq!(tls::presented(&client.stream), tls::der_of(crt), "for {name}");
+        assert_eq!(
+            tls::presented(&client.stream),
+            tls::der_of(crt),
+            "for {name}"
+        );
         assert_eq!(client.get_status("/plaintext"), 200);
     }
     server.shutdown(Duration::ZERO);
@@ -173,16 +199,30 @@ fn a_failed_reload_keeps_the_old_certificates_and_says_which_file() {
     // A key file that is not PEM.
     std::fs::write(&key, "not a key").expect("write");
     let e = tls.handle().reload().expect_err("a bad key cannot load");
-    assert!(matches!(&e, TlsError::Key { path, .. } if *path == key), "{e:?}");
+    assert!(
+        matches!(&e, TlsError::Key { path, .. } if *path == key),
+        "{e:?}"
+    );
     let failure = util::next_failure(&failures);
     assert_eq!(failure.kind, FailureKind::Tls);
-    assert!(failure.message.contains(&key.display().to_string()), "{}", failure.message);
-    assert!(failure.message.contains("old certificates stay"), "{}", failure.message);
+    assert!(
+        failure.message.contains(&key.display().to_string()),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure.message.contains("old certificates stay"),
+        "{}",
+        failure.message
+    );
 
     // A key that is not the certificate's.
     let (_, other_key) = pki.issue("other", &["localhost"]);
     std::fs::copy(&other_key, &key).expect("copy");
-    let e = tls.handle().reload().expect_err("a foreign key cannot load");
+    let e = tls
+        .handle()
+        .reload()
+        .expect_err("a foreign key cannot load");
     assert!(matches!(e, TlsError::Mismatch { .. }), "{e:?}");
     assert_eq!(util::next_failure(&failures).kind, FailureKind::Tls);
 
@@ -201,7 +241,12 @@ fn a_handshake_that_never_comes_times_out_and_is_counted() {
     let silent = TcpStream::connect(server.local_addrs()[0]).expect("connect");
     assert!(until_closed(silent).is_empty());
     assert_eq!(
-        metric(&server, &pki, "warden_tls_handshakes_total", &[("result", "timeout")]),
+        metric(
+            &server,
+            &pki,
+            "warden_tls_handshakes_total",
+            &[("result", "timeout")]
+        ),
         1.0
     );
     // Counted, not reported: slow clients are normal.
@@ -213,7 +258,8 @@ fn a_handshake_that_never_comes_times_out_and_is_counted() {
 fn past_max_handshakes_new_clients_wait_in_the_queue_not_reset() {
     let pki = Pki::new();
     let (server, _) = tls_server(&pki, |b| {
-        b.max_handshakes(1).handshake_timeout(Duration::from_millis(300))
+        b.max_handshakes(1)
+            .handshake_timeout(Duration::from_millis(300))
     });
     let addr = server.local_addrs()[0];
     // Takes the only place, and keeps it until its handshake times out.
@@ -223,7 +269,12 @@ fn past_max_handshakes_new_clients_wait_in_the_queue_not_reset() {
     assert_eq!(client.get_status("/plaintext"), 200);
     assert!(until_closed(silent).is_empty());
     assert_eq!(
-        metric(&server, &pki, "warden_tls_handshakes_total", &[("result", "timeout")]),
+        metric(
+            &server,
+            &pki,
+            "warden_tls_handshakes_total",
+            &[("result", "timeout")]
+        ),
         1.0
     );
     server.shutdown(Duration::ZERO);
@@ -236,7 +287,7 @@ fn garbage_on_a_tls_port_is_closed_and_counted_and_others_go_on() {
     let addr = server.local_addrs()[0];
     let mut established = tls::client(addr, &pki.default_client(), "localhost");
     for junk in [
-        &b"\x16\x03\x01\x00\x05hello"[..],          // a handshake record with nonsense
+        &b"\x16\x03\x01\x00\x05hello"[..], // a handshake record with nonsense
         &b"\x00\x00\x00\x00\x00\x00\x00\x00"[..], // not a record at all
         &[0xff; 300][..],
     ] {
@@ -248,7 +299,12 @@ fn garbage_on_a_tls_port_is_closed_and_counted_and_others_go_on() {
     }
     assert_eq!(established.get_status("/plaintext"), 200);
     assert_eq!(
-        metric(&server, &pki, "warden_tls_handshakes_total", &[("result", "failed")]),
+        metric(
+            &server,
+            &pki,
+            "warden_tls_handshakes_total",
+            &[("result", "failed")]
+        ),
         3.0
     );
     server.shutdown(Duration::ZERO);
@@ -264,7 +320,10 @@ fn plain_http_to_a_tls_port_gets_400_saying_so() {
     assert_eq!(reply.header("connection"), Some("close"));
     assert!(reply.text().contains("HTTPS port"), "{}", reply.text());
     assert!(client.is_closed());
-    assert_eq!(metric(&server, &pki, "warden_tls_plain_http_total", &[]), 1.0);
+    assert_eq!(
+        metric(&server, &pki, "warden_tls_plain_http_total", &[]),
+        1.0
+    );
     server.shutdown(Duration::ZERO);
 }
 
@@ -310,7 +369,10 @@ fn a_client_resumes_its_session_on_another_worker() {
         // `first` stays open, so the least-loaded worker is the other one.
         let mut second = tls::client(addr, &config, "localhost");
         let second_worker = second.send(get("/")).reply().expect("answer").text();
-        assert_ne!(first_worker, second_worker, "the second connection went to another worker");
+        assert_ne!(
+            first_worker, second_worker,
+            "the second connection went to another worker"
+        );
         assert_eq!(
             second.stream.conn.handshake_kind(),
             Some(rustls::HandshakeKind::Resumed),

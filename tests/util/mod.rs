@@ -84,6 +84,11 @@ impl<S: Read + Write> Client<S> {
         }
     }
 
+    /// A client over `stream`, with bytes already read from it.
+    pub fn over_with(stream: S, buf: Vec<u8>) -> Client<S> {
+        Client { stream, buf }
+    }
+
     pub fn send(&mut self, bytes: impl AsRef<[u8]>) -> &mut Client<S> {
         self.stream
             .write_all(bytes.as_ref())

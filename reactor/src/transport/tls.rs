@@ -54,20 +54,33 @@ impl TlsStream {
 }
 
 impl Transport for TlsStream {
+    /// Fills `buf` as far as the socket allows, as a plain socket's read does: a read
+    /// shorter than `buf` means the socket is drained (the connection counts on that to
+    /// skip a read that would only say `WouldBlock`), or its end was reached.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
         loop {
-            match self.session.reader().read(buf) {
-                Ok(n) => return Ok(n), // 0: the client's close_notify
+            match self.session.reader().read(&mut buf[filled..]) {
+                Ok(0) if filled < buf.len() => return Ok(filled), // the client's close_notify
+                Ok(n) => {
+                    filled += n;
+                    if filled == buf.len() {
+                        return Ok(filled);
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 // The socket ended without a close_notify. For HTTP/1.1 that is an
                 // ordinary end of input: every message is delimited on its own, so a
                 // truncation shows as an incomplete message, not as lost data.
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(filled),
                 Err(e) => return Err(e),
             }
             match self.session.read_tls(&mut self.tcp) {
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && filled > 0 => {
+                    return Ok(filled);
+                }
                 Err(e) => return Err(e),
             }
             if let Err(e) = self.session.process_new_packets() {
