@@ -381,3 +381,63 @@ fn a_client_resumes_its_session_on_another_worker() {
     }
     server.shutdown(Duration::ZERO);
 }
+
+#[test]
+fn the_binary_serves_tls_with_sni_and_reloads_on_sighup() {
+    let pki = Pki::new();
+    let (crt, key) = pki.issue("localhost", &["localhost"]);
+    let (api_crt, api_key) = pki.issue("api", &["api.test"]);
+    let sni = format!("api.test,{},{}", api_crt.display(), api_key.display());
+    let binary = util::Binary::start(
+        "",
+        &[
+            "--workers",
+            "1",
+            "--tls-cert",
+            &crt.display().to_string(),
+            "--tls-key",
+            &key.display().to_string(),
+            "--tls-sni",
+            &sni,
+            "--metrics-route",
+            "/metrics",
+        ],
+    );
+    let addr = binary.addr;
+    // A new client config for each look at the certificate: no session to resume.
+    let look = |name: &str| {
+        let mut client = tls::client(addr, &pki.default_client(), name);
+        assert_eq!(client.get_status("/plaintext"), 200);
+        tls::presented(&client.stream)
+    };
+    assert_eq!(look("localhost"), tls::der_of(&crt));
+    assert_eq!(look("api.test"), tls::der_of(&api_crt));
+    let hup = || {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &binary.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    };
+
+    let (renewed, _) = pki.issue("localhost", &["localhost"]);
+    hup();
+    util::eventually("the renewed certificate is served", || {
+        look("localhost") == tls::der_of(&renewed)
+    });
+
+    std::fs::write(&api_key, "garbage").expect("write");
+    hup();
+    let stats = || {
+        let mut client = tls::client(addr, &pki.default_client(), "localhost");
+        client.send(get("/stats")).reply().expect("stats").text()
+    };
+    util::eventually("the failed reload is counted", || {
+        stats().contains(r#""tls":1}"#)
+    });
+    // Both certificates stay as they were.
+    assert_eq!(look("localhost"), tls::der_of(&renewed));
+    assert_eq!(look("api.test"), tls::der_of(&api_crt));
+    let log = binary.kill();
+    assert!(log.contains("api.key"), "the log names the file:\n{log}");
+}

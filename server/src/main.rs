@@ -5,6 +5,7 @@
 mod events;
 mod files;
 mod streams;
+mod tls;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -68,6 +69,17 @@ OPTIONS:
                                  [default: 15000]
     --stall-threshold-ms N       a handler running on an event loop longer is logged and
                                  counted as a loop stall; 0 turns it off [default: 20]
+    --tls-cert FILE              serve TLS on every --addr with this certificate chain
+                                 (PEM, leaf first); needs --tls-key [default: plain HTTP]
+    --tls-key FILE               the certificate's private key (PEM: PKCS#8, PKCS#1, SEC1)
+    --tls-sni NAME,CERT,KEY      another certificate, for clients asking for NAME by SNI
+                                 (*.example.com covers one label) (repeatable)
+    --tls-handshake-timeout-ms N a TLS handshake taking longer is closed and counted
+                                 [default: 10000]
+    --max-handshakes N           TLS handshakes in flight at once; more connections wait
+                                 in the accept queue [default: 512]
+                                 SIGHUP reloads every certificate and key file; a reload
+                                 that fails keeps the old ones and says why
     --fault-routes               serve the /fault/* routes below, to exercise supervision
     -h, --help                   print this help
 
@@ -138,6 +150,7 @@ struct Options {
     echo_request_id: bool,
     max_requests: Option<u64>,
     max_requests_jitter: u64,
+    tls: tls::TlsOptions,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -171,6 +184,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         echo_request_id: false,
         max_requests: None,
         max_requests_jitter: 0,
+        tls: tls::TlsOptions::default(),
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -189,6 +203,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             continue;
         }
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
+        if o.tls.parse(&flag, &mut value)? {
+            continue;
+        }
         let number = |v: String| -> Result<u64, String> {
             v.parse()
                 .map_err(|_| format!("{flag}: {v:?} is not a whole number"))
@@ -366,7 +383,7 @@ fn stats_json(server: &ServerHandle) -> String {
             r#"{{"accepted":{},"active_connections":{},"requests":{},"worker_restarts":{},"#,
             r#""last_restart_us":{},"failures":{{"panic":{},"invalid_response":{},"#,
             r#""connection_panic":{},"worker_panic":{},"hung":{},"client_gone":{},"io":{},"#,
-            r#""timeout":{},"overload":{},"unanswered":{}}},"#,
+            r#""timeout":{},"overload":{},"unanswered":{},"tls":{}}},"#,
             r#""dropped_failure_reports":{},"loop_stalls":{},"worker_recycles":{},"#,
             r#""blocking":{{"busy":{},"idle":{},"lost":{},"queued":{},"done":{},"rejected":{},"#,
             r#""timed_out":{},"panicked":{},"abandoned":{}}},"#,
@@ -388,6 +405,7 @@ fn stats_json(server: &ServerHandle) -> String {
         count(FailureKind::Timeout),
         count(FailureKind::Overload),
         count(FailureKind::Unanswered),
+        count(FailureKind::Tls),
         stats.dropped_failure_reports,
         stats.loop_stalls,
         stats.worker_recycles,
@@ -454,9 +472,19 @@ fn main() -> ExitCode {
     }
     logger.init();
 
-    let mut builder = Server::builder();
+    let tls = match options.tls.load() {
+        Ok(tls) => tls,
+        Err(message) => {
+            eprintln!("warden: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut builder = options.tls.configure(Server::builder());
     for addr in &options.addrs {
-        builder = builder.bind(*addr);
+        builder = match &tls {
+            Some(tls) => builder.bind_tls(*addr, tls.clone()),
+            None => builder.bind(*addr),
+        };
     }
     if let Some(n) = options.workers {
         builder = builder.workers(n);
@@ -552,6 +580,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(tls) = &tls {
+        let reload = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
+            .and_then(|hup| tls::reload_on_sighup(hup, tls.handle()));
+        if let Err(e) = reload {
+            eprintln!("warden: cannot handle SIGHUP: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let server = match builder.serve(routes) {
         Ok(server) => server,
         Err(e) => {
