@@ -261,6 +261,9 @@ enum Step {
     Wait,
     /// Established, every record written.
     Established,
+    /// Established, but the client left before taking the last records (a client
+    /// that only wanted the handshake, or gave up): nothing to serve.
+    EstablishedThenGone(String),
     /// Over, without a connection to serve (why, for the debug log).
     Failed(String),
     /// A plain HTTP request: answered, now lingering.
@@ -386,6 +389,14 @@ impl Lane {
                 let handoff = Handoff::tls(stream, peer, listener, session);
                 place.give_back(Handshaken::Ready(Box::new(handoff)));
             }
+            Step::EstablishedThenGone(why) => {
+                let pending = self.conns.remove(key);
+                let resumed = pending.session.handshake_kind() == Some(HandshakeKind::Resumed);
+                self.stats
+                    .tls
+                    .established(pending.accepted.elapsed(), resumed);
+                log::debug!("tls: {} left once established: {why}", pending.peer);
+            }
             Step::Failed(why) => {
                 let pending = self.conns.remove(key);
                 if pending.phase != Phase::Refused {
@@ -435,6 +446,9 @@ fn drive(p: &mut Pending) -> Step {
                     break;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if !p.session.is_handshaking() => {
+                    return Step::EstablishedThenGone(e.to_string());
+                }
                 Err(e) => return Step::Failed(e.to_string()),
             }
         }
