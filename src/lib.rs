@@ -19,6 +19,9 @@
 //!   thread, with backpressure and deadlines; [`BodyWriter::try_write`] and [`Readiness`]
 //!   let one thread drive many; [`Broadcast`] fans one event out to every subscriber of a
 //!   topic from the subscribers' own loops.
+//! - TLS (the `tls` feature, rustls): `Builder::bind_tls` with a `TlsConfig` (several
+//!   names by SNI, reloaded live through a `TlsHandle`); handshakes run in a pool of
+//!   their own, never on a worker's loop.
 //! - [`ServerHandle`] gives the addresses, [`ServerHandle::failures`] (every failure, on
 //!   one channel), [`ServerHandle::stats`], [`ServerHandle::shutdown`] and
 //!   [`ServerHandle::wait`], which says why the server stopped.

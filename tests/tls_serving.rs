@@ -206,3 +206,33 @@ fn upgrade_over_tls_is_refused_with_the_reason() {
     );
     server.shutdown(Duration::ZERO);
 }
+
+#[test]
+fn tls_sessions_move_with_their_connections_across_recycling_and_crashes() {
+    let pki = Pki::new();
+    let (crt, key) = pki.issue("localhost", &["localhost"]);
+    let tls = TlsConfig::from_pem_files(&crt, &key).expect("certificates load");
+    let server = Server::builder()
+        .bind_tls("127.0.0.1:0", tls)
+        .workers(1)
+        .max_requests_per_worker(3, 0)
+        .fault_injection(true)
+        .serve(util::fault_routes)
+        .expect("server starts");
+    let mut client = tls::client(server.local_addrs()[0], &pki.default_client(), "localhost");
+    // Half a request across each move too: the decrypted bytes move with the session.
+    for i in 0..10 {
+        client.send("GET /plaintext HTTP/1.1\r\nHo");
+        if i % 3 == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        client.send("st: a\r\n\r\n");
+        assert_eq!(client.reply().expect("answered").status, 200, "request {i}");
+    }
+    eventually("recycled", || server.stats().worker_recycles >= 2);
+    // The worker's loop panics after answering: the idle connection moves to the new one.
+    assert_eq!(client.get_status("/crash"), 200);
+    eventually("restarted", || server.stats().worker_restarts == 1);
+    assert_eq!(client.get_status("/json"), 200);
+    server.shutdown(Duration::ZERO);
+}

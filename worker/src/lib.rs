@@ -1,7 +1,9 @@
 //! Threads for warden: the acceptor that hands sockets to workers, the worker threads that
 //! each run one [`warden_reactor::Reactor`], the supervisor that keeps them going, the
 //! blocking pool that runs `Request::blocking` jobs ([`BlockingPool`]), and the monitor
-//! that reports handlers stalling their loop.
+//! that reports handlers stalling their loop. With the `tls` feature, TLS listeners:
+//! certificates (`TlsConfig`, reloaded through `TlsHandle`) and the handshake pool
+//! (`HandshakeConfig`) that makes every handshake off the workers' loops.
 //!
 //! Every worker runs inside frames that catch what goes wrong (the request and connection
 //! frames in the reactor, the worker frame around its loop, the watchdog for hung
