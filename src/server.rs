@@ -127,14 +127,22 @@ pub struct Builder {
 pub(crate) type ListenerTls = Option<warden_worker::TlsConfig>;
 /// A listener's TLS settings: none without the `tls` feature.
 #[cfg(not(feature = "tls"))]
-pub(crate) type ListenerTls = ();
+#[derive(Clone, Debug)]
+pub(crate) struct ListenerTls;
+
+/// A plain listener's TLS settings.
+#[cfg(feature = "tls")]
+const PLAIN: ListenerTls = None;
+/// A plain listener's TLS settings.
+#[cfg(not(feature = "tls"))]
+const PLAIN: ListenerTls = ListenerTls;
 
 impl Builder {
     /// Adds an address to listen on; may be called several times. Port 0 picks a free
     /// port: read it back with [`ServerHandle::local_addrs`]. A name that resolves to
     /// several addresses listens on each.
     pub fn bind<A: ToSocketAddrs + fmt::Debug>(self, addr: A) -> Builder {
-        self.add_listener(addr, None, ListenerTls::default())
+        self.add_listener(addr, None, PLAIN)
     }
 
     /// Adds an address whose connections have their own error policy, in place of the
@@ -145,7 +153,7 @@ impl Builder {
         A: ToSocketAddrs + fmt::Debug,
         P: Fn(&Failure) -> Restart + Send + Sync + 'static,
     {
-        self.add_listener(addr, Some(Arc::new(on_error)), ListenerTls::default())
+        self.add_listener(addr, Some(Arc::new(on_error)), PLAIN)
     }
 
     pub(crate) fn add_listener<A: ToSocketAddrs + fmt::Debug>(
@@ -240,8 +248,7 @@ impl Builder {
     /// holding the port, a restart loses no connection attempt: they wait in its backlog.
     /// Serving fails with [`Error::Config`] if systemd passed none.
     pub fn systemd_listeners(mut self) -> Builder {
-        self.addrs
-            .push((Source::Systemd, None, ListenerTls::default()));
+        self.addrs.push((Source::Systemd, None, PLAIN));
         self
     }
 
