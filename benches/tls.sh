@@ -101,21 +101,18 @@ CONF
     exit 1
 }
 
-# The CPU ticks (1/100 s) the server's processes have used: nginx's worker is a child.
-ticks() {
+# sum FILE AWK: AWK's number from /proc/P/FILE, summed over the server's processes
+# (nginx's worker is a child of its master).
+sum() {
     local total=0 p
     for p in $pid $(pgrep -P "$pid" || true); do
-        total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+        total=$((total + $(awk "$2" "/proc/$p/$1")))
     done
     echo "$total"
 }
-rss_kib() {
-    local total=0 p
-    for p in $pid $(pgrep -P "$pid" || true); do
-        total=$((total + $(awk '/VmRSS/ {print $2}' "/proc/$p/status")))
-    done
-    echo "$total"
-}
+# CPU ticks (1/100 s) used: utime + stime.
+ticks() { sum stat '{print $14 + $15}'; }
+rss_kib() { sum status '/VmRSS/ {print $2}'; }
 
 # load LABEL WRK-ARGS...: one wrk run; prints a table row with req/s and CPU per request.
 load() {

@@ -40,6 +40,16 @@ fn metric(server: &ServerHandle, pki: &Pki, name: &str, labels: &[(&str, &str)])
     exposition.value(name, labels)
 }
 
+/// Handshakes the server counted as ended with `result` (ok, failed, timeout).
+fn handshakes(server: &ServerHandle, pki: &Pki, result: &str) -> f64 {
+    metric(
+        server,
+        pki,
+        "warden_tls_handshakes_total",
+        &[("result", result)],
+    )
+}
+
 /// Waits until the server closes `stream` (EOF or reset), reading and dropping whatever
 /// it sends first; returns what it sent.
 fn until_closed(mut stream: TcpStream) -> Vec<u8> {
@@ -74,15 +84,7 @@ fn a_request_over_tls_13_and_12() {
         // Keep-alive: a second request on the same session.
         assert_eq!(client.get_status("/json"), 200);
     }
-    assert_eq!(
-        metric(
-            &server,
-            &pki,
-            "warden_tls_handshakes_total",
-            &[("result", "ok")]
-        ),
-        3.0
-    );
+    assert_eq!(handshakes(&server, &pki, "ok"), 3.0);
     server.shutdown(Duration::ZERO);
 }
 
@@ -240,15 +242,7 @@ fn a_handshake_that_never_comes_times_out_and_is_counted() {
     let failures = server.failures();
     let silent = TcpStream::connect(server.local_addrs()[0]).expect("connect");
     assert!(until_closed(silent).is_empty());
-    assert_eq!(
-        metric(
-            &server,
-            &pki,
-            "warden_tls_handshakes_total",
-            &[("result", "timeout")]
-        ),
-        1.0
-    );
+    assert_eq!(handshakes(&server, &pki, "timeout"), 1.0);
     // Counted, not reported: slow clients are normal.
     assert!(failures.try_recv().is_err());
     server.shutdown(Duration::ZERO);
@@ -268,15 +262,7 @@ fn past_max_handshakes_new_clients_wait_in_the_queue_not_reset() {
     let mut client = tls::client(addr, &pki.default_client(), "localhost");
     assert_eq!(client.get_status("/plaintext"), 200);
     assert!(until_closed(silent).is_empty());
-    assert_eq!(
-        metric(
-            &server,
-            &pki,
-            "warden_tls_handshakes_total",
-            &[("result", "timeout")]
-        ),
-        1.0
-    );
+    assert_eq!(handshakes(&server, &pki, "timeout"), 1.0);
     server.shutdown(Duration::ZERO);
 }
 
@@ -298,15 +284,7 @@ fn garbage_on_a_tls_port_is_closed_and_counted_and_others_go_on() {
         assert!(answer.is_empty() || answer[0] == 0x15, "{answer:?}");
     }
     assert_eq!(established.get_status("/plaintext"), 200);
-    assert_eq!(
-        metric(
-            &server,
-            &pki,
-            "warden_tls_handshakes_total",
-            &[("result", "failed")]
-        ),
-        3.0
-    );
+    assert_eq!(handshakes(&server, &pki, "failed"), 3.0);
     server.shutdown(Duration::ZERO);
 }
 

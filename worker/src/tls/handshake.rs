@@ -9,7 +9,8 @@
 //! to a worker like any other socket. Every end of a handshake (established, failed,
 //! timed out, or the lane gone) gives its place back to the acceptor: the number in
 //! flight is bounded there, and past the bound new connections wait in the kernel's
-//! accept queue.
+//! accept queue. The channels both ways are unbounded in type and bounded by that count:
+//! no more than `max_in_flight` connections are ever in them and in the lanes together.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
