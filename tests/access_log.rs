@@ -128,3 +128,132 @@ fn off_by_default() {
         "logged although off"
     );
 }
+
+#[test]
+fn fields_a_client_chose_cannot_end_a_field_or_a_line() {
+    capture();
+    for format in [AccessLog::Common, AccessLog::Logfmt] {
+        let server = Server::builder()
+            .bind("127.0.0.1:0")
+            .workers(1)
+            .access_log(Some(format))
+            .serve(routes)
+            .expect("serve");
+        let mut client = Client::to(&server);
+        let tag = format!("{format:?}").to_lowercase();
+        client.send(format!(
+            "GET /esc-{tag}/a\"b\\c HTTP/1.1\r\nHost: a\r\nUser-Agent: ev\"il\\ é\r\nX-Request-Id: q\"{tag}\r\n\r\n"
+        ));
+        assert_eq!(client.reply().expect("reply").status, 404);
+        let line = line_with(&format!("/esc-{tag}/"));
+        assert!(line.contains(&format!("/esc-{tag}/a\\\"b\\\\c")), "{line}");
+        assert!(line.contains("ev\\\"il\\\\ \\xc3\\xa9"), "{line}");
+        assert!(line.contains(&format!("id=\"q\\\"{tag}\"")), "{line}");
+        // Every quote left in the line is escaped or one of the format's own.
+        let unescaped = line
+            .char_indices()
+            .filter(|&(i, c)| c == '"' && !line[..i].ends_with('\\'))
+            .count();
+        assert_eq!(unescaped % 2, 0, "quotes pair up: {line}");
+        assert!(!line.contains('\r') && !line.contains('\n'), "{line}");
+    }
+}
+
+#[test]
+fn refused_requests_get_their_line_and_their_id_echoed() {
+    capture();
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .access_log(Some(AccessLog::Logfmt))
+        .echo_request_id(true)
+        .max_body(10)
+        .serve(routes)
+        .expect("serve");
+    let mut client = Client::to(&server);
+    client.send("GET /refused HTTP/1.1\r\nHost: a\r\nX-Request-Id: ref-400\r\nBad Header\r\n\r\n");
+    let reply = client.reply().expect("400");
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.header("x-request-id"), Some("ref-400"));
+    let line = line_with("id=ref-400");
+    assert!(
+        line.contains("method=GET target=\"/refused\" status=400 bytes="),
+        "{line}"
+    );
+
+    let mut client = Client::to(&server);
+    client.send(
+        "POST /echo HTTP/1.1\r\nHost: a\r\nX-Request-Id: ref-413\r\nContent-Length: 11\r\n\r\n",
+    );
+    let reply = client.reply().expect("413");
+    assert_eq!(reply.status, 413);
+    assert_eq!(reply.header("x-request-id"), Some("ref-413"));
+    assert!(line_with("id=ref-413").contains("status=413"));
+
+    // No id sent: one is made, echoed and logged alike.
+    let mut client = Client::to(&server);
+    client.send("GET /made HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n");
+    let reply = client.reply().expect("400");
+    let made = reply.header("x-request-id").expect("a made id").to_owned();
+    assert!(line_with(&format!("id={made}")).contains("target=\"/made\""));
+}
+
+#[test]
+fn trace_context_reaches_the_log_and_failures() {
+    capture();
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .access_log(Some(AccessLog::Logfmt))
+        .serve(|req: &Request<'_>| match req.path() {
+            "/trace/boom" => panic!("boom"),
+            _ => Response::text(req.trace_id().unwrap_or("none").to_owned()),
+        })
+        .expect("serve");
+    let failures = server.failures();
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let parent = format!("00-{trace}-b7ad6b7169203331-01");
+    let mut client = Client::to(&server);
+    client.send(format!(
+        "GET /trace/ok HTTP/1.1\r\nHost: a\r\ntraceparent: {parent}\r\nX-Request-Id: tr-1\r\n\r\n"
+    ));
+    assert_eq!(client.reply().expect("reply").text(), trace);
+    assert!(line_with("id=tr-1").contains(&format!("trace={trace}")));
+
+    client.send(format!(
+        "GET /trace/boom HTTP/1.1\r\nHost: a\r\ntraceparent: {parent}\r\n\r\n"
+    ));
+    assert_eq!(client.reply().expect("500").status, 500);
+    let failure = util::next_failure(&failures);
+    assert_eq!(failure.trace_id.as_deref(), Some(trace));
+    assert!(failure.to_string().contains(trace), "{failure}");
+
+    // An invalid one (uppercase hex) is ignored, and never echoed into the log.
+    client.send("GET /trace/bad HTTP/1.1\r\nHost: a\r\ntraceparent: 00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01\r\nX-Request-Id: tr-2\r\n\r\n");
+    assert_eq!(client.reply().expect("reply").text(), "none");
+    let line = line_with("id=tr-2");
+    assert!(!line.contains("trace=") && !line.contains("0AF7"), "{line}");
+}
+
+#[test]
+fn a_file_logs_the_bytes_it_sends() {
+    capture();
+    let dir = std::env::temp_dir().join(format!("warden-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("f.bin");
+    std::fs::write(&path, vec![7u8; 12_345]).expect("file");
+    let served = path.clone();
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .access_log(Some(AccessLog::Logfmt))
+        .serve(move |req: &Request<'_>| {
+            Response::open(req, &served).unwrap_or_else(|_| Response::status_page(404))
+        })
+        .expect("serve");
+    let mut client = Client::to(&server);
+    client.send("GET /file HTTP/1.1\r\nHost: a\r\nX-Request-Id: file-1\r\n\r\n");
+    assert_eq!(client.reply().expect("file").body.len(), 12_345);
+    assert!(line_with("id=file-1").contains("status=200 bytes=12345"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

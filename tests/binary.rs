@@ -300,3 +300,29 @@ fn topics_are_published_to_and_followed() {
         "{stats}"
     );
 }
+
+#[test]
+fn a_wrong_method_on_a_known_route_is_405_with_allow() {
+    let server = Binary::start("", &["--workers", "1"]);
+    let mut client = Client::connect(server.addr);
+    for (request, allow) in [
+        ("POST /plaintext", "GET, HEAD"),
+        ("GET /echo", "POST"),
+        ("DELETE /topics/news", "GET, HEAD, POST"),
+        ("PUT /stats", "GET"),
+    ] {
+        let reply = client
+            .send(format!(
+                "{request} HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
+            ))
+            .reply()
+            .expect("an answer");
+        assert_eq!(
+            (reply.status, reply.header("allow")),
+            (405, Some(allow)),
+            "{request}"
+        );
+    }
+    assert_eq!(client.get_status("/nothing-here"), 404);
+    server.kill();
+}

@@ -322,7 +322,25 @@ fn route(req: &Request<'_>) -> Response {
             Some(server) => Response::json(stats_json(server)),
             None => Response::status_page(503),
         },
-        _ => Response::status_page(404),
+        (_, path) => match allowed(path) {
+            // "The origin server MUST generate an Allow header field in a 405 (Method Not
+            // Allowed) response containing a list of the target resource's currently
+            // supported methods" (RFC 9110, 15.5.6).
+            Some(allow) => Response::status_page(405).with_header("Allow", allow),
+            None => Response::status_page(404),
+        },
+    }
+}
+
+/// The methods a known route answers, for a request with another.
+fn allowed(path: &str) -> Option<&'static str> {
+    match path {
+        "/plaintext" | "/json" | "/stream" | "/events" => Some("GET, HEAD"),
+        "/echo" | "/upload" => Some("POST"),
+        "/sleep" | "/stats" => Some("GET"),
+        p if p.starts_with(events::TOPICS) => Some("GET, HEAD, POST"),
+        p if p.starts_with(files::PREFIX) && STATIC_ROOT.get().is_some() => Some("GET, HEAD"),
+        _ => None,
     }
 }
 

@@ -222,7 +222,7 @@ impl Reports {
 
 /// One line per failure; the backtrace, when captured, below it at debug level.
 fn log_failure(failure: &Failure) {
-    log::error!("{failure}");
+    log::log!(failure.kind.log_level(), "{failure}");
     if let Some(backtrace) = &failure.backtrace {
         log::debug!("backtrace of \"{failure}\":\n{backtrace}");
     }

@@ -19,6 +19,7 @@ use crate::http::encode::{self, Exchange, Length};
 use crate::http::error::{InvalidResponse, RequestError};
 use crate::http::handler::Handler;
 use crate::http::parse::{Answering, Head, Version};
+use crate::http::raw;
 use crate::http::request::{self, ConnId, Request};
 use crate::http::request_id::RequestId;
 use crate::http::response::{FileBody, Response};
@@ -49,8 +50,12 @@ struct Context<'c> {
     method: &'c str,
     path: &'c str,
     request_id: RequestId<'c>,
+    /// The trace of a valid `traceparent`.
+    trace: Option<&'c str>,
     /// For the access log.
     target: &'c str,
+    user_agent: Option<&'c [u8]>,
+    referer: Option<&'c [u8]>,
     version: Version,
     /// When the handler got the request; `None` with the access log off.
     started: Option<Instant>,
@@ -72,7 +77,10 @@ impl<'c> Context<'c> {
             method: request.method(),
             path: request.path(),
             request_id: RequestId::Incoming(request.request_id()),
+            trace: request.trace_id(),
             target: request.target(),
+            user_agent: request.header("user-agent"),
+            referer: request.header("referer"),
             version: request.version(),
             started,
         }
@@ -86,6 +94,7 @@ impl<'c> Context<'c> {
         failure.method = Some(self.method.to_owned());
         failure.path = Some(self.path.to_owned());
         failure.request_id = Some(self.request_id.to_string());
+        failure.trace_id = self.trace.map(str::to_owned);
     }
 
     /// Counts the response (`None`: nothing was sent, the connection closes), and writes
@@ -103,8 +112,9 @@ impl<'c> Context<'c> {
         let (Some(format), Some(started)) = (cx.config.access_log, self.started) else {
             return;
         };
+        // What the response carries: its body, or its file's range.
         let bytes = match response {
-            Some(r) if exchange.answering != Answering::Head => r.body().len(),
+            Some(r) if exchange.answering != Answering::Head => r.body_len(),
             _ => 0,
         };
         access::write(
@@ -120,6 +130,9 @@ impl<'c> Context<'c> {
                 worker: cx.worker,
                 conn: self.origin.id,
                 id: self.request_id,
+                trace: self.trace,
+                user_agent: self.user_agent,
+                referer: self.referer,
                 date: cx.date.bytes(),
             },
         );
@@ -289,7 +302,10 @@ pub(super) fn respond<H: Handler>(
             worker,
             seq,
         ),
+        trace: crate::http::trace::of_headers(head.headers.iter().map(|h| (h.name, h.value))),
         target: head.target,
+        user_agent: header(head, "user-agent"),
+        referer: header(head, "referer"),
         version: info.version,
         started,
     };
@@ -622,9 +638,10 @@ pub(super) fn reject<H>(
     rbuf: Option<&mut ReadBuf>,
     writing: &mut Writing,
     error: RequestError,
-    id: ConnId,
+    id_of_conn: ConnId,
     peer: SocketAddr,
 ) -> CloseReason {
+    let id = id_of_conn;
     log::debug!(
         "worker {} {id} {peer}: {error}; answering {} and closing",
         cx.worker,
@@ -645,15 +662,49 @@ pub(super) fn reject<H>(
         close: true,
         http10_keep_alive: false,
     };
-    let out = writing.buf(&mut cx.pool);
-    encode::encode(
-        &Response::status_page(error.status()),
-        exchange,
-        &cx.preamble,
-        cx.date.bytes(),
-        out,
-    )
-    .expect("error pages are valid responses");
+    let page = Response::status_page(error.status());
+    // What can be read of the refused head, for the echoed id and the log line; looked
+    // at only when one of them is on.
+    let (echo, log) = (cx.config.echo_request_id, cx.config.access_log);
+    if echo || log.is_some() {
+        let raw = rbuf
+            .as_deref()
+            .map_or_else(Default::default, |buf| raw::scan(buf.filled()));
+        let id = RequestId::of(raw.request_id, cx.worker, cx.seq);
+        cx.seq += 1;
+        let out = writing.buf(&mut cx.pool);
+        let start = out.len();
+        encode::encode(&page, exchange, &cx.preamble, cx.date.bytes(), out)
+            .expect("error pages are valid responses");
+        if echo {
+            echo_id(out, start, &page, id);
+        }
+        if let Some(format) = log {
+            access::write(
+                format,
+                &Entry {
+                    peer,
+                    method: raw.method.unwrap_or("-"),
+                    target: raw.target.unwrap_or("-"),
+                    version: Version::Http11,
+                    status: Some(error.status()),
+                    bytes: if head { 0 } else { page.body_len() },
+                    started: Instant::now(),
+                    worker: cx.worker,
+                    conn: id_of_conn,
+                    id,
+                    trace: None,
+                    user_agent: raw.user_agent,
+                    referer: None,
+                    date: cx.date.bytes(),
+                },
+            );
+        }
+    } else {
+        let out = writing.buf(&mut cx.pool);
+        encode::encode(&page, exchange, &cx.preamble, cx.date.bytes(), out)
+            .expect("error pages are valid responses");
+    }
     if let Some(buf) = rbuf {
         buf.clear();
     }
@@ -663,4 +714,12 @@ pub(super) fn reject<H>(
         RequestError::BodyTimeout => CloseReason::BodyTimeout,
         _ => CloseReason::ClientError,
     }
+}
+
+/// The value of the first header named `name` of a parsed head.
+fn header<'b>(head: &Head<'_, 'b>, name: &str) -> Option<&'b [u8]> {
+    head.headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case(name))
+        .map(|h| h.value)
 }

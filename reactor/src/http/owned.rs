@@ -143,6 +143,11 @@ impl OwnedRequest {
         request::host(self.method(), self.target(), self.header_str("host"))
     }
 
+    /// The trace this request belongs to (see [`Request::trace_id`]).
+    pub fn trace_id(&self) -> Option<&str> {
+        crate::http::trace::of_headers(self.headers())
+    }
+
     /// The value of the first header named `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers()

@@ -132,6 +132,13 @@ impl<'a> Request<'a> {
         RequestId::of(self.header("x-request-id"), self.worker, self.seq)
     }
 
+    /// The trace this request belongs to: the trace-id of a valid W3C `traceparent`
+    /// header (version 00, or a later one read as 00), 32 lowercase hex digits. `None`
+    /// without one, with an invalid one (ignored, never echoed), or with two.
+    pub fn trace_id(&self) -> Option<&'a str> {
+        crate::http::trace::of_headers(self.headers())
+    }
+
     /// The value of the first header named `name`, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
         self.headers

@@ -83,6 +83,16 @@ impl FailureKind {
         }
     }
 
+    /// The level a log line of this kind is written at: `ClientGone` is a client's
+    /// ordinary behaviour (a browser aborting a media request, an `EventSource` closing),
+    /// logged at debug and counted; everything else is an error.
+    pub fn log_level(self) -> log::Level {
+        match self {
+            FailureKind::ClientGone => log::Level::Debug,
+            _ => log::Level::Error,
+        }
+    }
+
     /// A short snake_case name, e.g. `invalid_response`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -207,6 +217,9 @@ pub struct Failure {
     /// The id of the request in flight ([`Request::request_id`](crate::Request::request_id)),
     /// for failures of the request frame.
     pub request_id: Option<String>,
+    /// The trace of the request in flight, from its W3C `traceparent`
+    /// ([`Request::trace_id`](crate::Request::trace_id)), when it came with a valid one.
+    pub trace_id: Option<String>,
     /// What failed.
     pub kind: FailureKind,
     /// Where it was caught; decides which restarts apply.
@@ -238,6 +251,7 @@ impl Failure {
             method: None,
             path: None,
             request_id: None,
+            trace_id: None,
             kind,
             frame: kind.frame(),
             waited: None,
@@ -262,8 +276,11 @@ impl fmt::Display for Failure {
         if let (Some(method), Some(path)) = (&self.method, &self.path) {
             write!(f, " during {method} {path}")?;
         }
-        if let Some(id) = &self.request_id {
-            write!(f, " (request {id})")?;
+        match (&self.request_id, &self.trace_id) {
+            (Some(id), Some(trace)) => write!(f, " (request {id}, trace {trace})")?,
+            (Some(id), None) => write!(f, " (request {id})")?,
+            (None, Some(trace)) => write!(f, " (trace {trace})")?,
+            (None, None) => {}
         }
         write!(f, ": {}", self.message)?;
         if let Some(location) = &self.location {
@@ -303,6 +320,18 @@ pub enum Restart {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_client_leaving_is_logged_at_debug_and_the_rest_at_error() {
+        for kind in super::FailureKind::ALL {
+            let expected = if kind == super::FailureKind::ClientGone {
+                log::Level::Debug
+            } else {
+                log::Level::Error
+            };
+            assert_eq!(kind.log_level(), expected, "{kind}");
+        }
+    }
+
     #[test]
     fn restarts_that_do_not_apply_fall_back_to_the_frame_default() {
         let respond = Restart::Respond(Response::status_page(503));

@@ -29,7 +29,7 @@ pub struct LogFailures;
 
 impl Supervisor for LogFailures {
     fn failure(&self, failure: Failure) -> Restart {
-        log::error!("{failure}");
+        log::log!(failure.kind.log_level(), "{failure}");
         failure.default_restart()
     }
 }
