@@ -257,3 +257,35 @@ fn a_file_logs_the_bytes_it_sends() {
     assert!(line_with("id=file-1").contains("status=200 bytes=12345"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_stream_is_logged_when_it_ends_with_its_bytes() {
+    use std::io::Write;
+    capture();
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .access_log(Some(AccessLog::Logfmt))
+        .serve(|req: &Request<'_>| {
+            req.stream_blocking(Response::new(200), |_, body| {
+                for _ in 0..3 {
+                    body.write_all(&[b'x'; 1000])?;
+                    body.flush()?;
+                }
+                Ok(())
+            })
+        })
+        .expect("serve");
+    let mut client = Client::to(&server);
+    client.send("GET /streamed HTTP/1.1\r\nHost: a\r\nX-Request-Id: st-1\r\n\r\n");
+    assert_eq!(client.reply().expect("the stream").body.len(), 3000);
+    let line = line_with("id=st-1");
+    let bytes: u64 = line
+        .split(' ')
+        .find_map(|f| f.strip_prefix("bytes="))
+        .and_then(|b| b.parse().ok())
+        .expect("a bytes field");
+    // The body, and its chunk framing (as nginx's $body_bytes_sent counts it).
+    assert!((3000..3100).contains(&bytes), "{line}");
+    assert!(line.contains("status=200"), "{line}");
+}

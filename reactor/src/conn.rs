@@ -609,7 +609,11 @@ impl Conn {
         if let Reading::Streaming(streaming) = &self.reading {
             // A worker that stops cuts its streams: the writer is told, and the close is
             // counted as what stopped it (a restart, recycling), not as the client's.
-            if streaming.stream.close() && !stopping {
+            let cut = streaming.stream.close();
+            if cut {
+                streaming.log_end(cx);
+            }
+            if cut && !stopping {
                 let failure = ticket_failure(
                     &streaming.stream.ticket,
                     FailureKind::ClientGone,

@@ -11,7 +11,7 @@ use crate::shared::Shared;
 use crate::supervise::failure::{Failure, FailureKind};
 
 use super::reading::Reading;
-use super::respond::{Streaming, ticket_failure};
+use super::respond::ticket_failure;
 use super::{Conn, Outcome, Pumped};
 
 impl Conn {
@@ -46,11 +46,11 @@ impl Conn {
         };
         cx.stats.settled();
         let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
-        match pending.begin_stream(cx, &mut self.writing, &head, last) {
-            Ok(close) => {
-                self.reading = Reading::Streaming(Box::new(Streaming::new(stream, close)));
+        match pending.begin_stream(cx, &mut self.writing, &head, stream, last) {
+            Ok(streaming) => {
+                self.reading = Reading::Streaming(Box::new(streaming));
             }
-            Err(close) => {
+            Err((stream, close)) => {
                 // The head was refused (the client got the policy's answer): the writer
                 // learns it from its next write.
                 stream.close();
@@ -66,15 +66,21 @@ impl Conn {
     /// Takes what the writer of the streamed body queued, once everything before it is
     /// written, and follows the stream to its end.
     pub(super) fn pump<H>(&mut self, cx: &mut Shared<H>) -> Pumped {
-        let Reading::Streaming(streaming) = &self.reading else {
+        let Reading::Streaming(streaming) = &mut self.reading else {
             return Pumped::Nothing;
         };
-        let end = streaming.stream.take(self.writing.buf(&mut cx.pool));
+        let buf = self.writing.buf(&mut cx.pool);
+        let before = buf.len();
+        let end = streaming.stream.take(buf);
+        streaming.bytes += (buf.len() - before) as u64;
         let output = !self.writing.is_empty();
         if !output {
             self.writing.release(&mut cx.pool);
         }
         let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
+        if end != End::Open {
+            streaming.log_end(cx);
+        }
         self.reading = match end {
             End::Open if output => return Pumped::Output,
             End::Open => return Pumped::Nothing,

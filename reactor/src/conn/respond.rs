@@ -109,13 +109,19 @@ impl<'c> Context<'c> {
 
     /// The access log's line for this request, if the log is on.
     fn log<H>(&self, cx: &Shared<H>, exchange: Exchange, response: Option<&Response>) {
-        let (Some(format), Some(started)) = (cx.config.access_log, self.started) else {
-            return;
-        };
         // What the response carries: its body, or its file's range.
         let bytes = match response {
             Some(r) if exchange.answering != Answering::Head => r.body_len(),
             _ => 0,
+        };
+        self.log_sent(cx, response.map(Response::status), bytes);
+    }
+
+    /// The access log's line, with what was sent: `status` (none: the connection closed
+    /// without an answer) and `bytes` of body.
+    fn log_sent<H>(&self, cx: &Shared<H>, status: Option<u16>, bytes: u64) {
+        let (Some(format), Some(started)) = (cx.config.access_log, self.started) else {
+            return;
         };
         access::write(
             format,
@@ -124,7 +130,7 @@ impl<'c> Context<'c> {
                 method: self.method,
                 target: self.target,
                 version: self.version,
-                status: response.map(Response::status),
+                status,
                 bytes,
                 started,
                 worker: cx.worker,
@@ -209,27 +215,56 @@ impl Pending {
         cx: &mut Shared<H>,
         out: &mut Writing,
         head: &Response,
+        stream: StreamGuard,
         last: bool,
-    ) -> Result<bool, Option<CloseReason>> {
+    ) -> Result<Streaming, (StreamGuard, Option<CloseReason>)> {
         let (context, exchange) = self.answering(cx, last);
         let length = streamed_length(self.ticket.request.version());
-        encode_head(cx, out, exchange, head, length, &context)
-            .map_err(|e| fail(cx, out, exchange, invalid(e), &context))
+        match encode_head(cx, out, exchange, head, length, &context, Logged::AtEnd) {
+            Ok(close) => Ok(Streaming {
+                stream,
+                close,
+                status: head.status(),
+                bytes: 0,
+            }),
+            Err(e) => Err((stream, fail(cx, out, exchange, invalid(e), &context))),
+        }
     }
 }
 
-/// A streamed response in progress: its stream, and whether the connection closes once
-/// the body ends.
+/// A streamed response in progress: its stream, whether the connection closes once the
+/// body ends, and what the access log's line will say of it then.
 #[derive(Debug)]
 pub(crate) struct Streaming {
     pub(super) stream: StreamGuard,
     pub(super) close: bool,
+    status: u16,
+    /// Body bytes handed to the output so far (chunk framing included, as nginx's
+    /// `$body_bytes_sent` counts them).
+    pub(super) bytes: u64,
 }
 
 impl Streaming {
-    pub(super) fn new(stream: StreamGuard, close: bool) -> Streaming {
-        Streaming { stream, close }
+    /// The access log's line for the stream, now that it ended (however it ended).
+    pub(super) fn log_end<H>(&self, cx: &Shared<H>) {
+        if cx.config.access_log.is_some() {
+            let ticket = &self.stream.ticket;
+            Context::of_ticket(ticket, Some(ticket.queued_at())).log_sent(
+                cx,
+                Some(self.status),
+                self.bytes,
+            );
+        }
     }
+}
+
+/// When the access log's line of an answer whose body follows its head is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Logged {
+    /// With the head: nothing more is counted (a switch of protocols, a subscription).
+    WithHead,
+    /// When the body ends, with its bytes (a stream).
+    AtEnd,
 }
 
 /// A failure of `kind` concerning the request of `ticket`, with its context.
@@ -368,14 +403,30 @@ fn unusual<H>(
             return Reply::Deferred(Box::new(Pending { ticket, exchange }));
         }
         (Deferral::Upgrade(upgrade), Ok(response)) if response.is_placeholder() => {
-            match encode_head(cx, out, exchange, &upgrade.head, Length::Switch, context) {
+            match encode_head(
+                cx,
+                out,
+                exchange,
+                &upgrade.head,
+                Length::Switch,
+                context,
+                Logged::WithHead,
+            ) {
                 Ok(_) => return Reply::Upgrade(upgrade),
                 Err(e) => fail(cx, out, exchange, invalid(e), context),
             }
         }
         (Deferral::Subscribe(subscription), Ok(response)) if response.is_placeholder() => {
             let length = streamed_length(context.version);
-            match encode_head(cx, out, exchange, &event_stream_head(), length, context) {
+            match encode_head(
+                cx,
+                out,
+                exchange,
+                &event_stream_head(),
+                length,
+                context,
+                Logged::WithHead,
+            ) {
                 Ok(close) => {
                     if exchange.answering == Answering::Head {
                         // The head is all a HEAD request gets.
@@ -472,6 +523,7 @@ fn encode_head<H>(
     head: &Response,
     length: Length,
     context: &Context<'_>,
+    logged: Logged,
 ) -> Result<bool, InvalidResponse> {
     let buf = out.buf(&mut cx.pool);
     let start = buf.len();
@@ -479,7 +531,12 @@ fn encode_head<H>(
     if cx.config.echo_request_id {
         echo_id(buf, start, head, context.request_id);
     }
-    context.record(cx, exchange, Some(head));
+    match logged {
+        Logged::WithHead => context.record(cx, exchange, Some(head)),
+        Logged::AtEnd => cx
+            .stats
+            .responded(method_index(context.method), head.status()),
+    }
     Ok(close)
 }
 
