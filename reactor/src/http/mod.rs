@@ -16,6 +16,7 @@ pub(crate) mod handler;
 pub(crate) mod limits;
 pub(crate) mod owned;
 pub(crate) mod parse;
+pub(crate) mod proxy;
 pub(crate) mod raw;
 pub(crate) mod request;
 pub(crate) mod request_id;
