@@ -78,8 +78,10 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![forbid(unsafe_code)]
 
+mod deploy;
 mod error;
 mod handle;
+mod listeners;
 mod metrics;
 mod server;
 #[cfg(feature = "tls")]
@@ -96,10 +98,10 @@ pub use crate::{
 };
 pub use warden_reactor::{
     AccessLog, AnswerError, BodyReader, BodyWriter, Broadcast, BroadcastConfig, BroadcastStats,
-    CloseReason, Config, ConnId, Event, EventStream, Failure, FailureKind, Fault, Frame, Handler,
-    HistogramSnapshot, INFLOW_BOUND, InvalidResponse, OwnedRequest, PublishError, Readiness,
-    Request, RequestError, RequestId, Responder, Response, Restart, STREAM_BOUND, StatsSnapshot,
-    Unanswerable, Version, content_type_for,
+    Cidr, CidrError, CloseReason, Config, ConnId, Event, EventStream, Failure, FailureKind, Fault,
+    Frame, Handler, HistogramSnapshot, INFLOW_BOUND, InvalidResponse, OwnedRequest, PublishError,
+    Readiness, Request, RequestError, RequestId, Responder, Response, Restart, STREAM_BOUND,
+    StatsSnapshot, Unanswerable, Version, content_type_for,
 };
 pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};
 #[cfg(feature = "tls")]

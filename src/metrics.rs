@@ -204,6 +204,22 @@ pub(crate) fn render(stats: &ServerStats, out: &mut String) {
             http.closed(reason),
         );
     }
+    m.family(
+        "warden_proxy_protocol_refused_total",
+        "counter",
+        "Connections refused for the PROXY protocol: from a source not trusted to send it, or \
+         with a missing or malformed header.",
+    );
+    for (reason, n) in [
+        ("untrusted", http.proxy_untrusted),
+        ("bad_header", http.proxy_bad_header),
+    ] {
+        m.sample(
+            "warden_proxy_protocol_refused_total",
+            &[("reason", reason)],
+            n,
+        );
+    }
     m.single(
         "warden_connections_moved_total",
         "counter",

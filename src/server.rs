@@ -1,7 +1,7 @@
 //! `Server::builder()`: addresses, workers, limits and timeouts, then `serve`.
 
 use std::fmt;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::ToSocketAddrs;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -14,6 +14,7 @@ use warden_worker::{
 
 use crate::error::Error;
 use crate::handle::ServerHandle;
+use crate::listeners::{ListenerTls, PLAIN, Source, tls_on};
 use crate::metrics::{self, METRICS_CONTENT_TYPE, ServerStats};
 
 /// Default connection limit per worker (actix: 25,600); past it the acceptor pauses.
@@ -84,15 +85,6 @@ impl Server {
     }
 }
 
-/// Where a listener comes from.
-#[derive(Debug)]
-pub(crate) enum Source {
-    /// Bind this address.
-    Addr(SocketAddr),
-    /// Take the sockets systemd passed (socket activation).
-    Systemd,
-}
-
 /// Configures and starts a server. Every setting has a default; see `DESIGN.md`.
 pub struct Builder {
     /// Each address, with the policy of the `bind_with` that added it and its TLS
@@ -100,7 +92,7 @@ pub struct Builder {
     pub(crate) addrs: Vec<(Source, Option<OnError>, ListenerTls)>,
     errors: Vec<Error>,
     workers: Option<usize>,
-    config: Config,
+    pub(crate) config: Config,
     backlog: i32,
     reuse_port: bool,
     health_route: Option<String>,
@@ -121,21 +113,6 @@ pub struct Builder {
     #[cfg(feature = "tls")]
     pub(crate) handshakes: warden_worker::HandshakeConfig,
 }
-
-/// A listener's TLS settings: `None` for plain HTTP.
-#[cfg(feature = "tls")]
-pub(crate) type ListenerTls = Option<warden_worker::TlsConfig>;
-/// A listener's TLS settings: none without the `tls` feature.
-#[cfg(not(feature = "tls"))]
-#[derive(Clone, Debug)]
-pub(crate) struct ListenerTls;
-
-/// A plain listener's TLS settings.
-#[cfg(feature = "tls")]
-const PLAIN: ListenerTls = None;
-/// A plain listener's TLS settings.
-#[cfg(not(feature = "tls"))]
-const PLAIN: ListenerTls = ListenerTls;
 
 impl Builder {
     /// Adds an address to listen on; may be called several times. Port 0 picks a free
@@ -683,6 +660,10 @@ impl Builder {
                 "max_request_line must be at least 16 bytes (a request line fits)",
             ),
             (c.max_head > 1 << 30, "max_head must be at most 1 GiB"),
+            (
+                c.proxy_protocol.is_some() && self.addrs.iter().any(|(.., tls)| tls_on(tls)),
+                "proxy_protocol is not supported on TLS listeners yet",
+            ),
             (
                 c.read_buffer < MIN_READ_BUFFER,
                 "read_buffer must be at least 64 bytes",

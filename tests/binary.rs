@@ -119,13 +119,22 @@ fn bad_flags_are_refused() {
         .expect("run");
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a whole number"));
+    let output = std::process::Command::new(util::warden_binary())
+        .args(["--proxy-protocol", "10.0.0.0/33"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not an address range"));
     let help = std::process::Command::new(util::warden_binary())
         .arg("--help")
         .output()
         .expect("run");
     let text = String::from_utf8_lossy(&help.stdout);
     // Every flag the parser knows, read from its source, is in --help.
-    let source = include_str!("../server/src/main.rs");
+    let source = concat!(
+        include_str!("../server/src/main.rs"),
+        include_str!("../server/src/tls.rs")
+    );
     let parsed: Vec<&str> = source
         .split('"')
         .filter(|s| s.starts_with("--") && s.len() > 2 && !s.contains(' '))

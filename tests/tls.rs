@@ -419,3 +419,20 @@ fn the_binary_serves_tls_with_sni_and_reloads_on_sighup() {
     let log = binary.kill();
     assert!(log.contains("api.key"), "the log names the file:\n{log}");
 }
+
+#[test]
+fn the_proxy_protocol_is_refused_on_tls_listeners_for_now() {
+    let pki = Pki::new();
+    let (crt, key) = pki.issue("localhost", &["localhost"]);
+    let tls = TlsConfig::from_pem_files(&crt, &key).expect("certificates load");
+    let trusted: warden::Cidr = "127.0.0.1".parse().expect("a range");
+    let refused = Server::builder()
+        .bind_tls("127.0.0.1:0", tls)
+        .proxy_protocol([trusted])
+        .serve(util::routes);
+    match refused {
+        Err(warden::Error::Config { reason }) => assert!(reason.contains("TLS"), "{reason}"),
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(_) => panic!("a server with both started"),
+    }
+}

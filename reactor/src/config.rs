@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::answer::ticket::Patience;
+use crate::http::cidr::Cidr;
 use crate::http::limits::Limits;
 use crate::observe::access::AccessLog;
 
@@ -92,6 +93,14 @@ pub struct Config {
     /// How often an idle broadcast subscription gets a comment line, so that proxies in
     /// front keep the stream open (see [`Broadcast`](crate::Broadcast)). Default 15 s.
     pub sse_keepalive: Duration,
+    /// The PROXY protocol (v1 or v2, as HAProxy and AWS's NLB send it): with a list of
+    /// trusted sources, every new connection from one of them must begin with a header
+    /// naming the real client, which then becomes the request's peer everywhere (logs,
+    /// failures, limits); a missing or malformed header closes the connection. A
+    /// connection from any other source is refused at once. `None` (the default): off,
+    /// and a header is never looked for (auto-detection would let any client choose its
+    /// address).
+    pub proxy_protocol: Option<Vec<Cidr>>,
     /// Honour the [`Fault`](crate::Fault)s that responses stage. For tests of supervision
     /// only; off by default, so a handler cannot crash a production worker on purpose.
     pub fault_injection: bool,
@@ -137,6 +146,7 @@ impl Default for Config {
             max_streamed_body: 1 << 30,
             fault_injection: false,
             sse_keepalive: Duration::from_secs(15),
+            proxy_protocol: None,
         }
     }
 }

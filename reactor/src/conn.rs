@@ -9,6 +9,7 @@
 
 mod answers;
 mod carried;
+mod proxied;
 mod read;
 mod reading;
 mod respond;
@@ -87,6 +88,8 @@ pub(crate) struct Conn {
     /// Responses were written since the client last sent anything: if it resets the
     /// connection now, it left without reading them.
     unread_response: bool,
+    /// The balancer's address, when a PROXY protocol header named the client (`peer`).
+    proxy: Option<SocketAddr>,
     rbuf: Option<ReadBuf>,
     writing: Writing,
     pub(crate) link: Link,
@@ -182,6 +185,7 @@ impl Conn {
             // Its header deadline starts again here.
             header_for: served.wrapping_sub(1),
             unread_response,
+            proxy: None,
             rbuf,
             writing,
             link: Link::default(),
@@ -231,7 +235,10 @@ impl Conn {
         self.input != Input::Drained
             && !self.writing.is_buffered()
             && match &self.reading {
-                Reading::Head | Reading::Body { .. } | Reading::Lingering { .. } => true,
+                Reading::Head
+                | Reading::Proxy
+                | Reading::Body { .. }
+                | Reading::Lingering { .. } => true,
                 // Not while its reader has not taken what is queued: the reader wakes the
                 // loop when it has (coming back each turn meanwhile would spin).
                 Reading::Uploading(up) => !up.inflow.is_full(),
@@ -637,7 +644,7 @@ impl Conn {
     fn waiting_for(&self) -> TimerKind {
         match self.reading {
             Reading::Head if self.rbuf.is_none() && self.served > 0 => TimerKind::Idle,
-            Reading::Head => TimerKind::Header,
+            Reading::Head | Reading::Proxy => TimerKind::Header,
             Reading::Body { .. } => TimerKind::Body,
             Reading::Dispatched(ref pending) => TimerKind::awaiting(pending.ticket.deadline),
             Reading::Streaming(_) => TimerKind::Stream,

@@ -31,6 +31,20 @@ pub struct Handoff {
     carried: Option<Box<Carried>>,
     /// The TLS session over the socket, established: the connection speaks TLS.
     session: Session,
+    /// For a connection moving from another reactor: it is past its PROXY protocol
+    /// header (if one was required), and the balancer's address if the header named a
+    /// client. `None` for a freshly accepted socket.
+    proxied: Option<Option<SocketAddr>>,
+}
+
+/// A handoff taken apart by the reactor that keeps it.
+pub(crate) struct Arrival {
+    pub(crate) socket: Socket,
+    pub(crate) peer: SocketAddr,
+    pub(crate) listener: usize,
+    pub(crate) kept_alive: bool,
+    pub(crate) carried: Option<Box<Carried>>,
+    pub(crate) proxied: Option<Option<SocketAddr>>,
 }
 
 impl Handoff {
@@ -43,6 +57,7 @@ impl Handoff {
             kept_alive: false,
             carried: None,
             session: None,
+            proxied: None,
         }
     }
 
@@ -61,17 +76,20 @@ impl Handoff {
         }
     }
 
-    /// An idle connection moving from a stopped reactor, with its transport.
+    /// An idle connection moving from a stopped reactor, with its transport and the
+    /// balancer that named its client, if one did.
     pub(crate) fn idle(
         socket: Socket,
         peer: SocketAddr,
         listener: usize,
         kept_alive: bool,
+        proxy: Option<SocketAddr>,
     ) -> Handoff {
         let (stream, session) = socket.into_parts();
         Handoff {
             kept_alive,
             session,
+            proxied: Some(proxy),
             ..Handoff::new(stream, peer, listener)
         }
     }
@@ -82,14 +100,15 @@ impl Handoff {
     }
 
     /// Takes the socket with its transport, for a reactor to keep.
-    pub(crate) fn into_socket(self) -> (Socket, SocketAddr, usize, bool, Option<Box<Carried>>) {
-        (
-            Socket::new(self.stream, self.session),
-            self.peer,
-            self.listener,
-            self.kept_alive,
-            self.carried,
-        )
+    pub(crate) fn into_arrival(self) -> Arrival {
+        Arrival {
+            socket: Socket::new(self.stream, self.session),
+            peer: self.peer,
+            listener: self.listener,
+            kept_alive: self.kept_alive,
+            carried: self.carried,
+            proxied: self.proxied,
+        }
     }
 
     /// A connection moving from a stopped reactor, in the middle of something.
@@ -98,10 +117,11 @@ impl Handoff {
         peer: SocketAddr,
         listener: usize,
         carried: Carried,
+        proxy: Option<SocketAddr>,
     ) -> Handoff {
         Handoff {
             carried: Some(Box::new(carried)),
-            ..Handoff::idle(socket, peer, listener, true)
+            ..Handoff::idle(socket, peer, listener, true, proxy)
         }
     }
 

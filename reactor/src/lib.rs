@@ -85,6 +85,7 @@ pub use crate::{
     config::{Config, StreamBodies},
     exit::Exit,
     http::{
+        cidr::{Cidr, CidrError},
         error::{ChunkError, InvalidResponse, RequestError},
         handler::Handler,
         limits::HEADER_SLOTS,

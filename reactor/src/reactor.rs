@@ -19,7 +19,7 @@ use crate::http::date::DateCache;
 use crate::http::handler::Handler;
 use crate::http::request::ConnId;
 use crate::http::response::Fault;
-use crate::inbox::{Command, Handoff, Inbox, Orphans};
+use crate::inbox::{Arrival, Command, Handoff, Inbox, Orphans};
 use crate::observe::stats::{CloseReason, Stats};
 use crate::prepared::{PreparedReactor, WAKER};
 use crate::shared::Shared;
@@ -253,15 +253,21 @@ impl<H: Handler> Reactor<H> {
             } else {
                 self.shared.stats.connection_moved();
             }
-            let (peer, listener) = (conn.peer(), conn.listener());
+            let (peer, listener, proxy) = (conn.peer(), conn.listener(), conn.proxy());
             if conn.is_idle() {
                 let kept_alive = conn.has_served();
                 conn.release(&mut self.shared, true);
-                moving.push(Handoff::idle(conn.stream, peer, listener, kept_alive));
+                moving.push(Handoff::idle(
+                    conn.stream,
+                    peer,
+                    listener,
+                    kept_alive,
+                    proxy,
+                ));
                 continue;
             }
             if let (stream, Some(carried)) = conn.carry(&mut self.shared) {
-                moving.push(Handoff::carrying(stream, peer, listener, carried));
+                moving.push(Handoff::carrying(stream, peer, listener, carried, proxy));
             }
         }
         let queue = std::mem::replace(&mut self.inbox, crossbeam_channel::never());
@@ -443,7 +449,14 @@ impl<H: Handler> Reactor<H> {
     }
 
     fn register(&mut self, handoff: Handoff) {
-        let (mut stream, peer, listener, kept_alive, carried) = handoff.into_socket();
+        let Arrival {
+            socket: mut stream,
+            peer,
+            listener,
+            kept_alive,
+            carried,
+            proxied,
+        } = handoff.into_arrival();
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         // Both interests, once: readiness is edge-triggered, so an unused WRITABLE costs
@@ -477,13 +490,33 @@ impl<H: Handler> Reactor<H> {
         self.shared.stats.connection_opened();
         if let Some(carried) = carried {
             // Busy: go on at once with what it buffered (no readiness event will say so).
-            entry.insert(Conn::resume(stream, peer, id, listener, key, *carried));
+            let conn = entry.insert(Conn::resume(stream, peer, id, listener, key, *carried));
+            conn.set_proxy(proxied.flatten());
             log::trace!("worker {} {id} {peer}: resumed", self.shared.worker);
             self.drive(key);
             return;
         }
         let holds_input = stream.holds_input();
-        entry.insert(Conn::new(stream, peer, id, listener, key, kept_alive));
+        let conn = entry.insert(Conn::new(stream, peer, id, listener, key, kept_alive));
+        match (proxied, &self.shared.config.proxy_protocol) {
+            // Moved from another reactor: past its header already.
+            (Some(proxy), _) => conn.set_proxy(proxy),
+            (None, Some(trusted)) if trusted.iter().any(|range| range.contains(peer.ip())) => {
+                conn.expect_proxy_header();
+            }
+            // Only a trusted balancer may speak for a client; anyone else is refused
+            // before a byte is read.
+            (None, Some(_)) => {
+                log::debug!(
+                    "worker {} {id} {peer}: not a trusted PROXY protocol source; refused",
+                    self.shared.worker
+                );
+                self.shared.stats.proxy_untrusted();
+                self.close(key, CloseReason::ClientError);
+                return;
+            }
+            (None, None) => {}
+        }
         log::trace!("worker {} {id} {peer}: accepted", self.shared.worker);
         self.arm(
             key,

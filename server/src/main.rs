@@ -69,6 +69,10 @@ OPTIONS:
                                  [default: 15000]
     --stall-threshold-ms N       a handler running on an event loop longer is logged and
                                  counted as a loop stall; 0 turns it off [default: 20]
+    --proxy-protocol CIDR        require a PROXY protocol header (v1 or v2) on every
+                                 connection from CIDR (repeatable), and refuse other
+                                 sources; the header's client becomes the peer everywhere
+                                 [default: off]
     --tls-cert FILE              serve TLS on every --addr with this certificate chain
                                  (PEM, leaf first); needs --tls-key [default: plain HTTP]
     --tls-key FILE               the certificate's private key (PEM: PKCS#8, PKCS#1, SEC1)
@@ -151,6 +155,7 @@ struct Options {
     max_requests: Option<u64>,
     max_requests_jitter: u64,
     tls: tls::TlsOptions,
+    proxy_protocol: Vec<warden::Cidr>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -185,6 +190,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         max_requests: None,
         max_requests_jitter: 0,
         tls: tls::TlsOptions::default(),
+        proxy_protocol: Vec::new(),
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -276,6 +282,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             }
             "--restart-period-ms" => {
                 o.restart_period = Some(Duration::from_millis(number(value()?)?))
+            }
+            "--proxy-protocol" => {
+                let v = value()?;
+                o.proxy_protocol
+                    .push(v.parse().map_err(|e| format!("--proxy-protocol: {e}"))?);
             }
             "--shutdown-grace-ms" => {
                 o.shutdown_grace = Duration::from_millis(number(value()?)?);
@@ -578,6 +589,9 @@ fn main() -> ExitCode {
     }
     if let Some(dir) = options.static_dir {
         let _ = STATIC_ROOT.set(dir);
+    }
+    if !options.proxy_protocol.is_empty() {
+        builder = builder.proxy_protocol(options.proxy_protocol.iter().copied());
     }
     if let Some(path) = options.health_route {
         builder = builder.health_route(path);

@@ -9,6 +9,7 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::answer::broadcast::Subscription;
@@ -31,6 +32,8 @@ pub(crate) struct Dispatch {
     pub(crate) listener: Cell<usize>,
     /// Whether that connection speaks TLS.
     pub(crate) tls: Cell<bool>,
+    /// The balancer that named that connection's client by the PROXY protocol.
+    pub(crate) proxy: Cell<Option<SocketAddr>>,
     /// What the handler did about deferring, for the request frame to act on.
     pub(crate) taken: Cell<Deferral>,
     /// The body of a streamed request, for
@@ -47,6 +50,7 @@ impl Dispatch {
             key: Cell::new(0),
             listener: Cell::new(0),
             tls: Cell::new(false),
+            proxy: Cell::new(None),
             taken: Cell::new(Deferral::None),
             inflow: Cell::new(None),
         }
@@ -60,12 +64,13 @@ impl Dispatch {
         &self,
         key: usize,
         listener: usize,
-        tls: bool,
+        (tls, proxy): (bool, Option<SocketAddr>),
         inflow: Option<&Arc<Inflow>>,
     ) {
         self.key.set(key);
         self.listener.set(listener);
         self.tls.set(tls);
+        self.proxy.set(proxy);
         if let Some(inflow) = inflow {
             self.inflow.set(Some(Arc::clone(inflow)));
         }

@@ -344,6 +344,14 @@ impl<'a> Request<'a> {
     }
 
     /// The loop's side of this request: `None` for a request made outside a reactor.
+    /// The load balancer's address, when it named the client with a PROXY protocol
+    /// header ([`Config::proxy_protocol`](crate::Config::proxy_protocol)): then
+    /// [`Request::peer_addr`] is the client it named, and this is the connection's own
+    /// peer. `None` otherwise.
+    pub fn proxy_addr(&self) -> Option<std::net::SocketAddr> {
+        self.dispatch().and_then(|d| d.proxy.get())
+    }
+
     /// Whether the request came over TLS (an `https` request, as the application's
     /// redirects and cookies need to know). Not from a forwarding proxy's headers: only
     /// this connection's own transport.

@@ -137,6 +137,9 @@ impl Conn {
     /// responses to the output. Returns `true` if it stopped because the output reached
     /// its high-water mark with requests still buffered.
     pub(super) fn process<H: Handler>(&mut self, cx: &mut Shared<H>) -> bool {
+        if matches!(self.reading, Reading::Proxy) && !self.take_proxy_header(cx) {
+            return false;
+        }
         let Conn {
             rbuf,
             writing,
@@ -147,6 +150,7 @@ impl Conn {
             listener,
             key,
             stream,
+            proxy,
             ..
         } = self;
         let origin = Origin {
@@ -155,6 +159,7 @@ impl Conn {
             listener: *listener,
             key: *key,
             tls: stream.is_tls(),
+            proxy: *proxy,
         };
         let (peer, id) = (origin.peer, origin.id);
         // A client waiting for `100 Continue` gets it once the reader asks for the body
@@ -175,6 +180,8 @@ impl Conn {
                 return true;
             }
             match reading {
+                // Read before anything else (above).
+                Reading::Proxy => return false,
                 Reading::Head => {
                     let data = buf.filled();
                     let mut slots = parse::slots();

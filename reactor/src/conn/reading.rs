@@ -18,6 +18,12 @@ pub(super) const READ_BUDGET: u32 = 16;
 /// What the connection is reading next.
 #[derive(Debug)]
 pub(super) enum Reading {
+    /// Waiting for the PROXY protocol header a trusted balancer sends before the
+    /// client's bytes. Entered on accept when the reactor requires one; left for `Head`
+    /// once it is read (the connection's peer becomes the client it names), or for
+    /// `Closing` when it is missing or malformed (closed without an answer: nothing after
+    /// it can be trusted to be the client's).
+    Proxy,
     /// Waiting for (more of) a request head. Entered on accept and after each answered
     /// request; left for `Body` when a head announces a body that hasn't fully arrived,
     /// or for `Closing` on a framing error or the peer's EOF.

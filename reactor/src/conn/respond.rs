@@ -42,6 +42,8 @@ pub(super) struct Origin {
     pub(super) key: usize,
     /// It speaks TLS.
     pub(super) tls: bool,
+    /// The balancer that named the client by the PROXY protocol.
+    pub(super) proxy: Option<SocketAddr>,
 }
 
 /// A request whose failure is being reported: where it came from and what it asked.
@@ -71,8 +73,10 @@ impl<'c> Context<'c> {
                 id: request.conn_id(),
                 listener: ticket.listener,
                 key: ticket.key,
-                // Only reported: nothing asks a deferred answer's connection about TLS.
+                // Only reported: nothing asks a deferred answer's connection about its
+                // transport or balancer.
                 tls: false,
+                proxy: None,
             },
             method: request.method(),
             path: request.path(),
@@ -298,8 +302,12 @@ pub(super) fn respond<H: Handler>(
     let method = method_index(head.method);
     let entered = cx.clock.entered();
     let started = cx.config.access_log.map(|_| Instant::now());
-    cx.dispatch
-        .enter(origin.key, origin.listener, origin.tls, inflow);
+    cx.dispatch.enter(
+        origin.key,
+        origin.listener,
+        (origin.tls, origin.proxy),
+        inflow,
+    );
     let request = Request::new(
         head,
         path_end,

@@ -9,6 +9,7 @@
 //! block; a request carries the loop's side of it as an opaque reference.
 
 pub(crate) mod chunked;
+pub(crate) mod cidr;
 pub(crate) mod date;
 pub(crate) mod encode;
 pub(crate) mod error;

@@ -192,9 +192,12 @@ mod tests {
         Some(s.parse().expect("an address"))
     }
 
+    /// What parsing says of the source: not yet, a source (or none), or an error.
+    type Parsed = Result<Option<Option<SocketAddr>>, ProxyError>;
+
     #[test]
     fn v1_lines() {
-        let cases: &[(&[u8], Result<Option<Option<SocketAddr>>, ProxyError>)] = &[
+        let cases: &[(&[u8], Parsed)] = &[
             (
                 b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\nGET",
                 Ok(Some(addr("192.0.2.1:56324"))),

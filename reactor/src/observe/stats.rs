@@ -217,6 +217,8 @@ pub struct Stats {
     subscribed: AtomicU64,
     unsubscribed: AtomicU64,
     subscribers_cut: AtomicU64,
+    proxy_untrusted: AtomicU64,
+    proxy_bad_header: AtomicU64,
     /// The reactor answered its share and waits for its streams before it is recycled:
     /// new connections had better go elsewhere.
     recycling: AtomicBool,
@@ -255,6 +257,12 @@ pub struct StatsSnapshot {
     pub subscribers: u64,
     /// Subscribers cut for falling too far behind.
     pub subscribers_cut: u64,
+    /// Connections refused at once: the PROXY protocol is required and their source is
+    /// not a trusted one.
+    pub proxy_untrusted: u64,
+    /// Connections from a trusted source closed for a missing or malformed PROXY
+    /// protocol header.
+    pub proxy_bad_header: u64,
     /// From the start of the loop turn in which a request was complete to its response
     /// being queued for writing (for a deferred request: from the dispatch to its answer
     /// being queued).
@@ -286,6 +294,8 @@ impl StatsSnapshot {
         self.awaiting_answer += other.awaiting_answer;
         self.subscribers += other.subscribers;
         self.subscribers_cut += other.subscribers_cut;
+        self.proxy_untrusted += other.proxy_untrusted;
+        self.proxy_bad_header += other.proxy_bad_header;
         self.request_duration.add(&other.request_duration);
         self.handler_duration.add(&other.handler_duration);
     }
@@ -317,6 +327,8 @@ impl Stats {
             awaiting_answer: load(&self.dispatched).saturating_sub(load(&self.settled)),
             subscribers: load(&self.subscribed).saturating_sub(load(&self.unsubscribed)),
             subscribers_cut: load(&self.subscribers_cut),
+            proxy_untrusted: load(&self.proxy_untrusted),
+            proxy_bad_header: load(&self.proxy_bad_header),
             request_duration: self.request_duration.snapshot(),
             handler_duration: self.handler_duration.snapshot(),
         }
@@ -418,6 +430,16 @@ impl Stats {
     /// A subscriber fell too far behind and was cut.
     pub(crate) fn subscriber_cut(&self) {
         bump(&self.subscribers_cut, 1);
+    }
+
+    /// A connection that had to come from a trusted PROXY protocol source did not.
+    pub(crate) fn proxy_untrusted(&self) {
+        bump(&self.proxy_untrusted, 1);
+    }
+
+    /// A trusted source's connection began without a valid PROXY protocol header.
+    pub(crate) fn proxy_bad_header(&self) {
+        bump(&self.proxy_bad_header, 1);
     }
 
     /// The reactor is due for recycling and waits only for what cannot move.

@@ -1,0 +1,37 @@
+//! Settings for running behind infrastructure: the PROXY protocol of load balancers.
+
+use warden_reactor::Cidr;
+
+use crate::server::Builder;
+
+impl Builder {
+    /// Requires the PROXY protocol (v1 or v2, as HAProxy and AWS's NLB send it) on every
+    /// listener, from the `trusted` sources only: a connection from one of them must begin
+    /// with a header naming the real client, which becomes the request's
+    /// [`peer_addr`](crate::Request::peer_addr) in logs, failures and limits (the
+    /// balancer's address stays at [`proxy_addr`](crate::Request::proxy_addr)). A missing
+    /// or malformed header closes the connection; a connection from any other source is
+    /// refused at once. Both are counted
+    /// (`warden_proxy_protocol_refused_total{reason="bad_header"|"untrusted"}`). The
+    /// header must arrive within the header timeout, in as many pieces as it likes. A v2
+    /// `LOCAL` header (the balancer's own health check) keeps the connection's own peer.
+    ///
+    /// Not on TLS listeners yet: the header comes before the TLS handshake, which the
+    /// handshake pool does not look for (the server refuses to start with both).
+    ///
+    /// ```
+    /// use warden::{Cidr, Response, Server};
+    ///
+    /// let nlb: Cidr = "10.0.0.0/8".parse().expect("a range");
+    /// let server = Server::builder()
+    ///     .bind("127.0.0.1:0")
+    ///     .proxy_protocol([nlb])
+    ///     .serve(|req: &warden::Request<'_>| Response::text(req.peer_addr().to_string()))?;
+    /// # server.shutdown(std::time::Duration::ZERO);
+    /// # Ok::<(), warden::Error>(())
+    /// ```
+    pub fn proxy_protocol(mut self, trusted: impl IntoIterator<Item = Cidr>) -> Builder {
+        self.config.proxy_protocol = Some(trusted.into_iter().collect());
+        self
+    }
+}
