@@ -1,6 +1,7 @@
-//! Settings for running behind infrastructure: the PROXY protocol of load balancers.
+//! Settings for running behind infrastructure: the PROXY protocol of load balancers, and
+//! a limit on the connections of each client.
 
-use warden_reactor::Cidr;
+use warden_reactor::{Cidr, ClientLimit};
 
 use crate::server::Builder;
 
@@ -32,6 +33,19 @@ impl Builder {
     /// ```
     pub fn proxy_protocol(mut self, trusted: impl IntoIterator<Item = Cidr>) -> Builder {
         self.config.proxy_protocol = Some(trusted.into_iter().collect());
+        self
+    }
+
+    /// At most `n` connections from one client address at once, across every worker
+    /// (nginx's `limit_conn`; off by default). The address is the client a PROXY
+    /// protocol header names, when there is one. A connection past the limit is let in
+    /// and its first request answered `503` with `Retry-After: 1` and `Connection:
+    /// close` (a browser then shows an error rather than a reset), counted in
+    /// `warden_http_refused_requests_total{status="503"}` and logged like every refusal. The
+    /// counts live in one table shared by the workers, touched when a connection opens
+    /// and closes, never per request; an address leaves it with its last connection.
+    pub fn max_connections_per_ip(mut self, n: u32) -> Builder {
+        self.config.max_connections_per_ip = Some(ClientLimit::new(n));
         self
     }
 }

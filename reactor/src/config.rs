@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::answer::ticket::Patience;
+use crate::clients::ClientLimit;
 use crate::http::cidr::Cidr;
 use crate::http::limits::Limits;
 use crate::observe::access::AccessLog;
@@ -101,6 +102,11 @@ pub struct Config {
     /// and a header is never looked for (auto-detection would let any client choose its
     /// address).
     pub proxy_protocol: Option<Vec<Cidr>>,
+    /// The most connections one client address may hold, counted across every reactor
+    /// given a clone of the same [`ClientLimit`] (the address a PROXY protocol header
+    /// names, when there is one). Past it, a new connection's first request is answered
+    /// `503` with `Retry-After` and `Connection: close`. `None` (the default): no limit.
+    pub max_connections_per_ip: Option<ClientLimit>,
     /// Honour the [`Fault`](crate::Fault)s that responses stage. For tests of supervision
     /// only; off by default, so a handler cannot crash a production worker on purpose.
     pub fault_injection: bool,
@@ -147,6 +153,7 @@ impl Default for Config {
             fault_injection: false,
             sse_keepalive: Duration::from_secs(15),
             proxy_protocol: None,
+            max_connections_per_ip: None,
         }
     }
 }

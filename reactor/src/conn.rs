@@ -9,6 +9,7 @@
 
 mod answers;
 mod carried;
+mod client;
 mod proxied;
 mod read;
 mod reading;
@@ -90,6 +91,8 @@ pub(crate) struct Conn {
     unread_response: bool,
     /// The balancer's address, when a PROXY protocol header named the client (`peer`).
     proxy: Option<SocketAddr>,
+    /// Its place in the per-client connection limit.
+    counted: self::client::Counted,
     rbuf: Option<ReadBuf>,
     writing: Writing,
     pub(crate) link: Link,
@@ -186,6 +189,7 @@ impl Conn {
             header_for: served.wrapping_sub(1),
             unread_response,
             proxy: None,
+            counted: self::client::Counted::No,
             rbuf,
             writing,
             link: Link::default(),

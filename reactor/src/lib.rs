@@ -54,6 +54,7 @@ mod supervise;
 #[doc(hidden)]
 pub mod bench;
 mod buf;
+mod clients;
 mod config;
 mod conn;
 mod exit;
@@ -82,6 +83,7 @@ pub use crate::{
         upgrade::Upgraded,
         writer::BodyWriter,
     },
+    clients::ClientLimit,
     config::{Config, StreamBodies},
     exit::Exit,
     http::{

@@ -239,6 +239,8 @@ impl<H: Handler> Reactor<H> {
                 self.timers.disarm(&mut self.conns, k);
             }
             let mut conn = self.conns.remove(key);
+            // Counted again by the reactor it moves to.
+            conn.uncount(&self.shared);
             if self.poll.registry().deregister(&mut conn.stream).is_err() {
                 // Not ours to hand on any more: close it.
                 self.shared
@@ -492,6 +494,7 @@ impl<H: Handler> Reactor<H> {
             // Busy: go on at once with what it buffered (no readiness event will say so).
             let conn = entry.insert(Conn::resume(stream, peer, id, listener, key, *carried));
             conn.set_proxy(proxied.flatten());
+            conn.count_client(&self.shared, false);
             log::trace!("worker {} {id} {peer}: resumed", self.shared.worker);
             self.drive(key);
             return;
@@ -500,7 +503,11 @@ impl<H: Handler> Reactor<H> {
         let conn = entry.insert(Conn::new(stream, peer, id, listener, key, kept_alive));
         match (proxied, &self.shared.config.proxy_protocol) {
             // Moved from another reactor: past its header already.
-            (Some(proxy), _) => conn.set_proxy(proxy),
+            (Some(proxy), _) => {
+                conn.set_proxy(proxy);
+                conn.count_client(&self.shared, false);
+            }
+            // Counted once the header names the client.
             (None, Some(trusted)) if trusted.iter().any(|range| range.contains(peer.ip())) => {
                 conn.expect_proxy_header();
             }
@@ -515,7 +522,7 @@ impl<H: Handler> Reactor<H> {
                 self.close(key, CloseReason::ClientError);
                 return;
             }
-            (None, None) => {}
+            (None, None) => conn.count_client(&self.shared, true),
         }
         log::trace!("worker {} {id} {peer}: accepted", self.shared.worker);
         self.arm(
@@ -604,6 +611,7 @@ impl<H: Handler> Reactor<H> {
             self.timers.disarm(&mut self.conns, k);
         }
         let mut conn = self.conns.remove(key);
+        conn.uncount(&self.shared);
         conn.release(&mut self.shared, false);
         log::trace!("worker {} {}: closed", self.shared.worker, conn.id());
         // Dropping the stream closes the socket, which also removes it from the epoll
@@ -623,6 +631,7 @@ impl<H: Handler> Reactor<H> {
             self.timers.disarm(&mut self.conns, k);
         }
         let mut conn = self.conns.remove(key);
+        conn.uncount(&self.shared);
         let _ = self.poll.registry().deregister(&mut conn.stream);
         let (peer, id) = (conn.peer(), conn.id());
         let (stream, buffered, upgrade) = conn.into_upgrade(&mut self.shared);

@@ -73,6 +73,8 @@ OPTIONS:
                                  connection from CIDR (repeatable), and refuse other
                                  sources; the header's client becomes the peer everywhere
                                  [default: off]
+    --max-connections-per-ip N   connections one client address may hold; past it, the
+                                 first request is answered 503 [default: no limit]
     --tls-cert FILE              serve TLS on every --addr with this certificate chain
                                  (PEM, leaf first); needs --tls-key [default: plain HTTP]
     --tls-key FILE               the certificate's private key (PEM: PKCS#8, PKCS#1, SEC1)
@@ -156,6 +158,7 @@ struct Options {
     max_requests_jitter: u64,
     tls: tls::TlsOptions,
     proxy_protocol: Vec<warden::Cidr>,
+    max_connections_per_ip: Option<u32>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -191,6 +194,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         max_requests_jitter: 0,
         tls: tls::TlsOptions::default(),
         proxy_protocol: Vec::new(),
+        max_connections_per_ip: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -282,6 +286,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             }
             "--restart-period-ms" => {
                 o.restart_period = Some(Duration::from_millis(number(value()?)?))
+            }
+            "--max-connections-per-ip" => {
+                let n = number(value()?)?;
+                o.max_connections_per_ip = Some(u32::try_from(n).unwrap_or(u32::MAX));
             }
             "--proxy-protocol" => {
                 let v = value()?;
@@ -589,6 +597,9 @@ fn main() -> ExitCode {
     }
     if let Some(dir) = options.static_dir {
         let _ = STATIC_ROOT.set(dir);
+    }
+    if let Some(n) = options.max_connections_per_ip {
+        builder = builder.max_connections_per_ip(n);
     }
     if !options.proxy_protocol.is_empty() {
         builder = builder.proxy_protocol(options.proxy_protocol.iter().copied());

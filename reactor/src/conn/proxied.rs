@@ -37,6 +37,8 @@ impl Conn {
                     self.peer = client;
                 }
                 self.reading = Reading::Head;
+                // The client is known only now.
+                self.count_client(cx, true);
                 true
             }
             Err(e) => {

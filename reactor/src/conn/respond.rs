@@ -727,7 +727,12 @@ pub(super) fn reject<H>(
         close: true,
         http10_keep_alive: false,
     };
-    let page = Response::status_page(error.status());
+    let page = match error {
+        // "The server MAY send a Retry-After header field to suggest an appropriate
+        // amount of time for the client to wait before retrying the request" (503).
+        RequestError::ClientLimit => Response::status_page(503).with_header("Retry-After", "1"),
+        _ => Response::status_page(error.status()),
+    };
     // What can be read of the refused head, for the echoed id and the log line; looked
     // at only when one of them is on.
     let (echo, log) = (cx.config.echo_request_id, cx.config.access_log);

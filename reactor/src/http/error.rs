@@ -47,6 +47,9 @@ pub enum RequestError {
     HeaderTimeout,
     /// The body made no progress within the body timeout (408).
     BodyTimeout,
+    /// The client's address holds more connections than the per-client limit allows
+    /// (503, with `Retry-After`).
+    ClientLimit,
 }
 
 impl RequestError {
@@ -71,6 +74,7 @@ impl RequestError {
             HeadTooLarge | TooManyHeaders => 431,
             UnknownTransferCoding => 501,
             VersionNotSupported => 505,
+            ClientLimit => 503,
         }
     }
 }
@@ -100,6 +104,7 @@ impl fmt::Display for RequestError {
             VersionNotSupported => "unsupported HTTP version",
             HeaderTimeout => "request head not received within the header timeout",
             BodyTimeout => "request body stalled past the body timeout",
+            ClientLimit => "too many connections from this client's address",
         };
         f.write_str(what)
     }

@@ -21,7 +21,7 @@ pub const STATUS_CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 
 /// Statuses of requests refused before any handler saw them (malformed, too large, too
 /// slow, unsupported), in their index order.
-pub const REFUSAL_STATUSES: [u16; 7] = [400, 408, 413, 414, 431, 501, 505];
+pub const REFUSAL_STATUSES: [u16; 8] = [400, 408, 413, 414, 431, 501, 503, 505];
 
 /// Upper bounds of the duration histograms' buckets, in seconds (Prometheus' `le`); a
 /// last bucket, `+Inf`, takes the rest. Finer than Prometheus' defaults at the bottom:
