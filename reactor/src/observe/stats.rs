@@ -560,7 +560,7 @@ mod tests {
         assert_eq!(sum.active_connections, 1);
         assert_eq!(sum.closed(CloseReason::IdleTimeout), 1);
         assert_eq!(sum.moved, 1);
-        assert_eq!(sum.refused, [0, 0, 0, 0, 1, 0, 0]);
+        assert_eq!(sum.refused, [0, 0, 0, 0, 1, 0, 0, 0]);
         assert_eq!(sum.awaiting_answer, 1);
     }
 
