@@ -12,6 +12,8 @@ const EXAMPLES: &[&str] = &[
     "blocking",
     "websocket_echo",
     "broadcast",
+    "sqlite",
+    "async_client",
 ];
 
 /// Where cargo puts example binaries: beside the test binary's `deps` folder.
