@@ -3,6 +3,7 @@
 
 use warden_reactor::{Cidr, ClientLimit};
 
+use crate::listeners::{PLAIN, Source};
 use crate::server::Builder;
 
 impl Builder {
@@ -46,6 +47,40 @@ impl Builder {
     /// and closes, never per request; an address leaves it with its last connection.
     pub fn max_connections_per_ip(mut self, n: u32) -> Builder {
         self.config.max_connections_per_ip = Some(ClientLimit::new(n));
+        self
+    }
+
+    /// Adds a Unix domain socket listener at `path` (mixable with TCP listeners): the
+    /// usual way to sit behind nginx or a sidecar on the same host. A stale socket file
+    /// (nobody listening) is replaced; a live one is an error naming the path
+    /// ([`Error::BindUnix`](crate::Error::BindUnix)). The file is removed when the server
+    /// stops. Peers show as `unix` in logs and failures
+    /// ([`UNIX_PEER`](crate::UNIX_PEER) is their [`peer_addr`](crate::Request::peer_addr));
+    /// Upgrade is refused on them, as over TLS. Everything else (supervision, drains,
+    /// restarts that move connections, metrics) is the same.
+    ///
+    /// ```
+    /// use warden::{Response, Server};
+    ///
+    /// let path = std::env::temp_dir().join(format!("warden-doc-{}.sock", std::process::id()));
+    /// let server = Server::builder()
+    ///     .bind_unix(&path)
+    ///     .unix_mode(0o660)
+    ///     .serve(|_: &warden::Request<'_>| Response::text("hello"))?;
+    /// # server.shutdown(std::time::Duration::ZERO);
+    /// # server.wait()?;
+    /// # Ok::<(), warden::Error>(())
+    /// ```
+    pub fn bind_unix(mut self, path: impl AsRef<std::path::Path>) -> Builder {
+        let path = path.as_ref().to_owned();
+        self.addrs.push((Source::Unix(path), None, PLAIN));
+        self
+    }
+
+    /// The file mode of the Unix domain sockets this server makes (e.g. `0o660`: the
+    /// owner and group may connect). Default: what the process's umask gives.
+    pub fn unix_mode(mut self, mode: u32) -> Builder {
+        self.unix_mode = Some(mode & 0o7777);
         self
     }
 }

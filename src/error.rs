@@ -31,6 +31,14 @@ pub enum Error {
         /// The OS error, e.g. address in use or permission denied.
         source: Arc<io::Error>,
     },
+    /// A Unix domain socket could not be made: a server listens on it already, the path
+    /// holds something else, or the OS refused (permissions, a missing directory).
+    BindUnix {
+        /// The socket's path.
+        path: std::path::PathBuf,
+        /// Why.
+        source: Arc<io::Error>,
+    },
     /// A setting is out of range.
     Config {
         /// Which setting, and what it must be.
@@ -81,6 +89,9 @@ impl fmt::Display for Error {
             Error::NoAddress => f.write_str("no address to listen on: call bind() before serve()"),
             Error::Resolve { addr, source } => write!(f, "cannot resolve {addr}: {source}"),
             Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            Error::BindUnix { path, source } => {
+                write!(f, "cannot listen on unix:{}: {source}", path.display())
+            }
             Error::Config { reason } => write!(f, "invalid configuration: {reason}"),
             Error::Start { what, source } => write!(f, "cannot start {what}: {source}"),
             Error::Worker(failure) => write!(
@@ -105,6 +116,7 @@ impl std::error::Error for Error {
         match self {
             Error::Resolve { source, .. }
             | Error::Bind { source, .. }
+            | Error::BindUnix { source, .. }
             | Error::Start { source, .. } => Some(&**source),
             _ => None,
         }

@@ -101,7 +101,7 @@ pub use warden_reactor::{
     Cidr, CidrError, CloseReason, Config, ConnId, Event, EventStream, Failure, FailureKind, Fault,
     Frame, Handler, HistogramSnapshot, INFLOW_BOUND, InvalidResponse, OwnedRequest, PublishError,
     Readiness, Request, RequestError, RequestId, Responder, Response, Restart, STREAM_BOUND,
-    StatsSnapshot, Unanswerable, Version, content_type_for,
+    StatsSnapshot, UNIX_PEER, Unanswerable, Version, content_type_for,
 };
 pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};
 #[cfg(feature = "tls")]

@@ -2,6 +2,7 @@
 //! and whether it speaks TLS.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// Where a listener comes from.
 #[derive(Debug)]
@@ -10,6 +11,8 @@ pub(crate) enum Source {
     Addr(SocketAddr),
     /// Take the sockets systemd passed (socket activation).
     Systemd,
+    /// Make a Unix domain socket at this path.
+    Unix(PathBuf),
 }
 
 /// A listener's TLS settings: `None` for plain HTTP.

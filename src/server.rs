@@ -79,6 +79,7 @@ impl Server {
             stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
             max_requests_per_worker: None,
             hubs: Vec::new(),
+            unix_mode: None,
             #[cfg(feature = "tls")]
             handshakes: warden_worker::HandshakeConfig::default(),
         }
@@ -109,6 +110,8 @@ pub struct Builder {
     max_requests_per_worker: Option<(u64, u64)>,
     /// Broadcast hubs whose counters the server reports.
     hubs: Vec<Broadcast>,
+    /// The file mode of Unix domain sockets; `None`: the umask's.
+    pub(crate) unix_mode: Option<u32>,
     /// The handshake pool of TLS listeners.
     #[cfg(feature = "tls")]
     pub(crate) handshakes: warden_worker::HandshakeConfig,
@@ -543,10 +546,21 @@ impl Builder {
                             addr: *addr,
                             source: Arc::new(e),
                         })?;
-                    listeners.push(listener);
+                    listeners.push(listener.into());
                     listener_policies.push(policy.clone());
                     #[cfg(feature = "tls")]
                     listener_tls.push(_tls.clone());
+                }
+                Source::Unix(path) => {
+                    let listener = warden_worker::bind_unix(path, self.unix_mode, self.backlog)
+                        .map_err(|e| Error::BindUnix {
+                            path: path.clone(),
+                            source: Arc::new(e),
+                        })?;
+                    listeners.push(listener);
+                    listener_policies.push(policy.clone());
+                    #[cfg(feature = "tls")]
+                    listener_tls.push(None);
                 }
                 Source::Systemd => {
                     let passed = warden_worker::systemd_listeners()

@@ -17,7 +17,7 @@ fn a_listener_that_breaks_is_reported_and_the_server_stops_with_the_reason() {
     let mut config = PoolConfig::default();
     config.workers = 1;
     config.shutdown_grace = Duration::ZERO;
-    let pool = WorkerPool::start(vec![listener], config, Policies::default(), |_| {
+    let pool = WorkerPool::start(vec![listener.into()], config, Policies::default(), |_| {
         |_: &Request<'_>| Response::text("hi")
     })
     .expect("start");

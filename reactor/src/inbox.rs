@@ -8,17 +8,18 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::Waker;
-use mio::net::TcpStream;
+use mio::net::{TcpStream, UnixStream};
 
 use crate::conn::Carried;
-use crate::transport::{Session, Socket};
+use crate::http::request::UNIX_PEER;
+use crate::transport::{Session, Socket, Wire};
 
 /// An accepted, non-blocking socket on its way to a reactor.
 #[derive(Debug)]
 pub struct Handoff {
     /// The socket (under its TLS session, if it has one).
-    pub stream: TcpStream,
-    /// Its peer.
+    wire: Wire,
+    /// Its peer ([`UNIX_PEER`] for a Unix domain socket).
     pub peer: SocketAddr,
     /// Which listener accepted it (index in bind order): picks its error policy.
     pub listener: usize,
@@ -50,8 +51,17 @@ pub(crate) struct Arrival {
 impl Handoff {
     /// A freshly accepted socket.
     pub fn new(stream: TcpStream, peer: SocketAddr, listener: usize) -> Handoff {
+        Handoff::of_wire(Wire::Tcp(stream), peer, listener)
+    }
+
+    /// A freshly accepted connection to a Unix domain socket listener.
+    pub fn unix(stream: UnixStream, listener: usize) -> Handoff {
+        Handoff::of_wire(Wire::Unix(stream), UNIX_PEER, listener)
+    }
+
+    fn of_wire(wire: Wire, peer: SocketAddr, listener: usize) -> Handoff {
         Handoff {
-            stream,
+            wire,
             peer,
             listener,
             kept_alive: false,
@@ -85,12 +95,12 @@ impl Handoff {
         kept_alive: bool,
         proxy: Option<SocketAddr>,
     ) -> Handoff {
-        let (stream, session) = socket.into_parts();
+        let (wire, session) = socket.into_parts();
         Handoff {
             kept_alive,
             session,
             proxied: Some(proxy),
-            ..Handoff::new(stream, peer, listener)
+            ..Handoff::of_wire(wire, peer, listener)
         }
     }
 
@@ -102,7 +112,7 @@ impl Handoff {
     /// Takes the socket with its transport, for a reactor to keep.
     pub(crate) fn into_arrival(self) -> Arrival {
         Arrival {
-            socket: Socket::new(self.stream, self.session),
+            socket: Socket::new(self.wire, self.session),
             peer: self.peer,
             listener: self.listener,
             kept_alive: self.kept_alive,

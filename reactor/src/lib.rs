@@ -93,7 +93,7 @@ pub use crate::{
         limits::HEADER_SLOTS,
         owned::{OwnedHeaders, OwnedRequest},
         parse::Version,
-        request::{ConnId, Request},
+        request::{ConnId, Request, UNIX_PEER},
         request_id::{MAX_INCOMING_ID, RequestId},
         response::{Fault, Response},
     },

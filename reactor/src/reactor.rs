@@ -28,6 +28,7 @@ use crate::supervise::activity::Activity;
 use crate::supervise::failure::{Failure, FailureKind};
 use crate::supervise::frame::{self, Supervisor};
 use crate::timer::{Link, Nodes, TimerKind, Timers};
+use crate::transport::Wire;
 
 /// Readiness events taken per `poll` call.
 const EVENTS: usize = 1024;
@@ -642,11 +643,10 @@ impl<H: Handler> Reactor<H> {
         let Some(upgrade) = upgrade else {
             return; // unreachable: only an upgrading connection is handed over
         };
-        let (stream, session) = stream.into_parts();
-        if session.is_some() {
-            // `Request::upgrade` refuses a TLS connection before its 101 is written.
-            unreachable!("a TLS connection is never upgraded");
-        }
+        let (Wire::Tcp(stream), None) = stream.into_parts() else {
+            // `Request::upgrade` refuses TLS and Unix connections before their 101.
+            unreachable!("only plain TCP connections are upgraded");
+        };
         let stream = std::net::TcpStream::from(stream);
         if let Err(e) = stream.set_nonblocking(false) {
             log::warn!(

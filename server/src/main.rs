@@ -23,7 +23,11 @@ USAGE:
     warden [OPTIONS]
 
 OPTIONS:
-    --addr ADDR                  listen on ADDR (repeatable) [default: 127.0.0.1:8080]
+    --addr ADDR                  listen on ADDR, an IP:port or unix:/path/to.sock (a Unix
+                                 domain socket; plain HTTP) (repeatable)
+                                 [default: 127.0.0.1:8080]
+    --unix-mode MODE             file mode of the unix: sockets, octal (e.g. 660)
+                                 [default: from the umask]
     --workers N                  worker threads [default: available cores]
     --header-timeout-ms N        time for a complete request head [default: 10000]
     --keepalive-timeout-ms N     idle time between keep-alive requests [default: 15000]
@@ -159,6 +163,8 @@ struct Options {
     tls: tls::TlsOptions,
     proxy_protocol: Vec<warden::Cidr>,
     max_connections_per_ip: Option<u32>,
+    unix: Vec<std::path::PathBuf>,
+    unix_mode: Option<u32>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -195,6 +201,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         tls: tls::TlsOptions::default(),
         proxy_protocol: Vec::new(),
         max_connections_per_ip: None,
+        unix: Vec::new(),
+        unix_mode: None,
     };
     while let Some(flag) = args.next() {
         if flag == "-h" || flag == "--help" {
@@ -223,9 +231,24 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         match flag.as_str() {
             "--addr" => {
                 let v = value()?;
-                o.addrs.push(
-                    v.parse()
-                        .map_err(|_| format!("--addr: {v:?} is not an IP:port"))?,
+                match v.strip_prefix("unix:") {
+                    Some(path) if !path.is_empty() => o.unix.push(path.into()),
+                    _ => {
+                        o.addrs.push(v.parse().map_err(|_| {
+                            format!("--addr: {v:?} is not an IP:port or unix:/path")
+                        })?)
+                    }
+                }
+            }
+            "--unix-mode" => {
+                let v = value()?;
+                o.unix_mode = Some(
+                    u32::from_str_radix(&v, 8)
+                        .ok()
+                        .filter(|m| *m <= 0o7777)
+                        .ok_or_else(|| {
+                            format!("--unix-mode: {v:?} is not an octal file mode such as 660")
+                        })?,
                 );
             }
             "--workers" => o.workers = Some(number(value()?)? as usize),
@@ -302,7 +325,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             other => return Err(format!("unknown option {other:?}; see --help")),
         }
     }
-    if o.addrs.is_empty() && !o.systemd {
+    if o.addrs.is_empty() && o.unix.is_empty() && !o.systemd {
         o.addrs.push(SocketAddr::from(([127, 0, 0, 1], 8080)));
     }
     Ok(Some(o))
@@ -523,6 +546,12 @@ fn main() -> ExitCode {
             None => builder.bind(*addr),
         };
     }
+    for path in &options.unix {
+        builder = builder.bind_unix(path);
+    }
+    if let Some(mode) = options.unix_mode {
+        builder = builder.unix_mode(mode);
+    }
     if let Some(n) = options.workers {
         builder = builder.workers(n);
     }
@@ -646,6 +675,9 @@ fn main() -> ExitCode {
     }
     for addr in server.local_addrs() {
         println!("listening on {addr}");
+    }
+    for path in &options.unix {
+        println!("listening on unix:{}", path.display());
     }
     match server.wait() {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,6 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use warden_reactor::{
     Backlog, Failure, FailureKind, Frame, Handoff, Inbox, Orphans, SendError, SlotSignal, Stats,
@@ -18,12 +17,14 @@ use warden_reactor::{
 
 use crate::busy::Busy;
 use crate::counters::{AcceptStats, FailureSink, bump};
+use crate::listening::{Accepted, Listening};
 #[cfg(feature = "tls")]
 use crate::tls::{
     config::TlsConfig,
     handshake::{HandshakeConfig, Handshaker},
     route::{Intake, TlsRoute},
 };
+use crate::unix::Listener;
 
 /// The token of the acceptor's waker; listeners use their index.
 const WAKER: Token = Token(usize::MAX);
@@ -151,12 +152,12 @@ impl Acceptor {
     ///
     /// Fails if the poll or its waker cannot be created.
     pub fn prepare(
-        listeners: Vec<std::net::TcpListener>,
+        listeners: Vec<Listener>,
         config: AcceptorConfig,
     ) -> io::Result<PreparedAcceptor> {
         let poll = Poll::new()?;
         let signal = Arc::new(SlotSignal::new(Waker::new(poll.registry(), WAKER)?));
-        let listeners = listeners.into_iter().map(TcpListener::from_std).collect();
+        let listeners = listeners.into_iter().map(Listening::from).collect();
         Ok(PreparedAcceptor {
             poll,
             signal,
@@ -252,7 +253,7 @@ impl Drop for Acceptor {
 pub struct PreparedAcceptor {
     poll: Poll,
     signal: Arc<SlotSignal>,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listening>,
     config: AcceptorConfig,
     sink: FailureSink,
     stats: Arc<AcceptStats>,
@@ -306,7 +307,10 @@ impl PreparedAcceptor {
     ///
     /// The OS error of `getsockname`, which a bound listener does not give.
     pub fn local_addrs(&self) -> io::Result<Vec<SocketAddr>> {
-        self.listeners.iter().map(TcpListener::local_addr).collect()
+        self.listeners
+            .iter()
+            .filter_map(Listening::local_addr)
+            .collect()
     }
 
     /// Starts the thread `warden-acceptor`, handing sockets to `workers`.
@@ -377,7 +381,7 @@ impl PreparedAcceptor {
 /// The acceptor thread's state.
 struct Loop {
     poll: Poll,
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listening>,
     workers: Vec<WorkerSlot>,
     signal: Arc<SlotSignal>,
     control: Receiver<Control>,
@@ -529,7 +533,9 @@ impl Loop {
             }
             match self.listeners[i].accept() {
                 #[cfg(feature = "tls")]
-                Ok((stream, peer)) if self.tls.as_ref().is_some_and(|t| t.is_tls(i)) => {
+                Ok(Accepted::Tcp(stream, peer))
+                    if self.tls.as_ref().is_some_and(|t| t.is_tls(i)) =>
+                {
                     bump(&self.stats.accepted);
                     self.exhausted_logged = false;
                     self.failures = 0;
@@ -537,12 +543,16 @@ impl Loop {
                         tls.begin(stream, peer, i);
                     }
                 }
-                Ok((stream, peer)) => {
+                Ok(accepted) => {
                     bump(&self.stats.accepted);
                     self.exhausted_logged = false;
                     self.failures = 0;
-                    // TCP_NODELAY comes from the listener (see `listener.rs`).
-                    self.dispatch(Handoff::new(stream, peer, i), self.max_per_worker);
+                    let handoff = match accepted {
+                        // TCP_NODELAY comes from the listener (see `listener.rs`).
+                        Accepted::Tcp(stream, peer) => Handoff::new(stream, peer, i),
+                        Accepted::Unix(stream) => Handoff::unix(stream, i),
+                    };
+                    self.dispatch(handoff, self.max_per_worker);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

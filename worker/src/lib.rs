@@ -19,7 +19,7 @@
 //! let mut config = PoolConfig::default();
 //! config.workers = 2;
 //! let policies = Policies { server: Some(Arc::new(|_| Restart::CloseConnection)), listeners: vec![] };
-//! let pool = WorkerPool::start(vec![listener], config, policies, |_worker| {
+//! let pool = WorkerPool::start(vec![listener.into()], config, policies, |_worker| {
 //!     |_: &Request<'_>| Response::text("hi")
 //! }).expect("pool starts");
 //!
@@ -44,6 +44,7 @@ mod busy;
 mod counters;
 mod event;
 mod listener;
+mod listening;
 mod monitor;
 mod pool;
 mod registry;
@@ -52,6 +53,7 @@ mod stop;
 mod supervisor;
 #[cfg(feature = "tls")]
 mod tls;
+mod unix;
 mod worker;
 
 #[cfg(feature = "tls")]
@@ -70,4 +72,5 @@ pub use crate::{
     pool::{PoolConfig, PoolStats, StartError, StatsView, WorkerPool, WorkerStats},
     report::{FailureCounters, FailureStats, OnError, Policies},
     stop::Stop,
+    unix::{Listener, SocketFile, bind_unix},
 };

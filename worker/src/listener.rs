@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::unix::Listener;
+
 /// Default listen backlog: how many completed handshakes the kernel holds while the
 /// acceptor is paused or busy (Linux caps it at `net.core.somaxconn`).
 pub const DEFAULT_BACKLOG: i32 = 1024;
@@ -73,7 +75,8 @@ pub fn bind_with(addr: SocketAddr, options: ListenOptions) -> io::Result<TcpList
 /// The first descriptor systemd passes (`SD_LISTEN_FDS_START`).
 const LISTEN_FDS_START: i32 = 3;
 
-/// Takes the listening sockets systemd passed to this process (socket activation: the
+/// Takes the listening sockets systemd passed to this process, TCP or Unix (socket
+/// activation: the
 /// `LISTEN_PID` and `LISTEN_FDS` variables, descriptors from 3 on), set non-blocking.
 /// They are taken once per process: later calls return an empty list. Without the
 /// variables, or when they name another process (a child that inherited them), the list
@@ -83,7 +86,7 @@ const LISTEN_FDS_START: i32 = 3;
 ///
 /// A passed descriptor that is not a listening TCP socket, or that cannot be made
 /// non-blocking.
-pub fn systemd_listeners() -> io::Result<Vec<TcpListener>> {
+pub fn systemd_listeners() -> io::Result<Vec<Listener>> {
     let pid = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.parse::<u32>().ok());
@@ -106,9 +109,13 @@ pub fn systemd_listeners() -> io::Result<Vec<TcpListener>> {
                     format!("descriptor {fd} from systemd is not a listening stream socket"),
                 ));
             }
-            socket.set_tcp_nodelay(true)?;
             socket.set_nonblocking(true)?;
-            Ok(socket.into())
+            if socket.domain()? == Domain::UNIX {
+                // The file is systemd's to keep.
+                return Ok(Listener::Unix(socket.into(), None));
+            }
+            socket.set_tcp_nodelay(true)?;
+            Ok(Listener::Tcp(socket.into()))
         })
         .collect()
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -19,6 +19,7 @@ use crate::registry::Registry;
 use crate::report::{FailureStats, Policies, Reports};
 use crate::stop::Stop;
 use crate::supervisor::{Intensity, Settings, Supervision, Wiring};
+use crate::unix::Listener;
 
 /// Settings of a worker pool.
 #[derive(Clone, Debug)]
@@ -191,7 +192,7 @@ impl WorkerPool {
     /// [`StartError`] if any thread, poll or first handler cannot be made; whatever did
     /// start is stopped again.
     pub fn start<H, F>(
-        listeners: Vec<TcpListener>,
+        listeners: Vec<Listener>,
         mut config: PoolConfig,
         policies: Policies,
         factory: F,

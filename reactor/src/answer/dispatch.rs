@@ -32,6 +32,8 @@ pub(crate) struct Dispatch {
     pub(crate) listener: Cell<usize>,
     /// Whether that connection speaks TLS.
     pub(crate) tls: Cell<bool>,
+    /// Whether it is plain TCP, which an upgrade can hand over.
+    pub(crate) plain_tcp: Cell<bool>,
     /// The balancer that named that connection's client by the PROXY protocol.
     pub(crate) proxy: Cell<Option<SocketAddr>>,
     /// What the handler did about deferring, for the request frame to act on.
@@ -50,6 +52,7 @@ impl Dispatch {
             key: Cell::new(0),
             listener: Cell::new(0),
             tls: Cell::new(false),
+            plain_tcp: Cell::new(false),
             proxy: Cell::new(None),
             taken: Cell::new(Deferral::None),
             inflow: Cell::new(None),
@@ -64,12 +67,13 @@ impl Dispatch {
         &self,
         key: usize,
         listener: usize,
-        (tls, proxy): (bool, Option<SocketAddr>),
+        (tls, plain_tcp, proxy): (bool, bool, Option<SocketAddr>),
         inflow: Option<&Arc<Inflow>>,
     ) {
         self.key.set(key);
         self.listener.set(listener);
         self.tls.set(tls);
+        self.plain_tcp.set(plain_tcp);
         self.proxy.set(proxy);
         if let Some(inflow) = inflow {
             self.inflow.set(Some(Arc::clone(inflow)));

@@ -271,6 +271,12 @@ impl<'a> Request<'a> {
                  plain socket, and the TLS session stays with the server"
             );
         }
+        if !dispatch.plain_tcp.get() {
+            panic!(
+                "a request on a Unix domain socket cannot be upgraded: the upgraded side is \
+                 handed a TCP stream"
+            );
+        }
         let upgrade = Upgrade {
             head,
             then: Box::new(then),

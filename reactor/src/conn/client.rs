@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use crate::http::request::UNIX_PEER;
 use crate::shared::Shared;
 
 use super::Conn;
@@ -27,6 +28,10 @@ impl Conn {
         let Some(limit) = &cx.config.max_connections_per_ip else {
             return;
         };
+        // Every Unix socket client is the same "address": a limit would cap them all.
+        if self.peer == UNIX_PEER {
+            return;
+        }
         let ip = self.peer.ip();
         self.counted = if limit.arrive(ip) || !fresh {
             Counted::Within(ip)

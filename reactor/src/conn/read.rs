@@ -160,6 +160,7 @@ impl Conn {
             listener: *listener,
             key: *key,
             tls: stream.is_tls(),
+            plain_tcp: stream.is_plain_tcp(),
             proxy: *proxy,
         };
         let (peer, id) = (origin.peer, origin.id);

@@ -42,6 +42,8 @@ pub(super) struct Origin {
     pub(super) key: usize,
     /// It speaks TLS.
     pub(super) tls: bool,
+    /// It is plain TCP: the only transport an upgrade can hand over.
+    pub(super) plain_tcp: bool,
     /// The balancer that named the client by the PROXY protocol.
     pub(super) proxy: Option<SocketAddr>,
 }
@@ -76,6 +78,7 @@ impl<'c> Context<'c> {
                 // Only reported: nothing asks a deferred answer's connection about its
                 // transport or balancer.
                 tls: false,
+                plain_tcp: false,
                 proxy: None,
             },
             method: request.method(),
@@ -305,7 +308,7 @@ pub(super) fn respond<H: Handler>(
     cx.dispatch.enter(
         origin.key,
         origin.listener,
-        (origin.tls, origin.proxy),
+        (origin.tls, origin.plain_tcp, origin.proxy),
         inflow,
     );
     let request = Request::new(

@@ -9,6 +9,27 @@ use httparse::Header;
 use crate::http::parse::{Head, Version};
 use crate::http::request_id::RequestId;
 
+/// The peer of every connection to a Unix domain socket: it has no address, and a TCP
+/// peer never has port 0 (`0.0.0.0:0`). Logs and failures show it as `unix`; it is never
+/// counted against a per-client limit.
+pub const UNIX_PEER: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::UNSPECIFIED,
+    0,
+));
+
+/// A peer for logs: its address, or `unix`.
+pub(crate) struct Peer(pub(crate) SocketAddr);
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 == UNIX_PEER {
+            f.write_str("unix")
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
 /// Identifies one connection within its reactor, for logs and failure reports. Ids are
 /// never reused while the reactor runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use crate::http::parse::Version;
-use crate::http::request::ConnId;
+use crate::http::request::{ConnId, Peer, UNIX_PEER};
 use crate::http::request_id::RequestId;
 
 /// The shape of an access log line. Every field a client chose (target, user agent,
@@ -56,7 +56,7 @@ pub(crate) fn write(format: AccessLog, e: &Entry<'_>) {
         AccessLog::Logfmt => log::info!(
             target: "warden::access",
             "peer={} method={} target=\"{}\" status={status} bytes={} us={micros} worker={} conn={} id={id}{trace} ua=\"{}\"",
-            e.peer,
+            Peer(e.peer),
             e.method,
             Escaped(e.target.as_bytes()),
             e.bytes,
@@ -67,7 +67,7 @@ pub(crate) fn write(format: AccessLog, e: &Entry<'_>) {
         AccessLog::Common => log::info!(
             target: "warden::access",
             "{} - - [{}] \"{} {} {}\" {status} {} \"{}\" \"{}\" {micros}us worker={} conn={} id={id}{trace}",
-            e.peer.ip(),
+            PeerIp(e.peer),
             String::from_utf8_lossy(e.date),
             e.method,
             Escaped(e.target.as_bytes()),
@@ -78,6 +78,19 @@ pub(crate) fn write(format: AccessLog, e: &Entry<'_>) {
             e.worker,
             e.conn.0,
         ),
+    }
+}
+
+/// A peer's IP for the common format, or `unix`.
+struct PeerIp(SocketAddr);
+
+impl fmt::Display for PeerIp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == UNIX_PEER {
+            f.write_str("unix")
+        } else {
+            write!(f, "{}", self.0.ip())
+        }
     }
 }
 

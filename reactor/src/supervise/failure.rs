@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::http::request::ConnId;
+use crate::http::request::Peer;
 use crate::http::response::Response;
 
 /// What failed.
@@ -271,7 +272,7 @@ impl fmt::Display for Failure {
             write!(f, " {conn}")?;
         }
         if let Some(peer) = self.peer {
-            write!(f, " from {peer}")?;
+            write!(f, " from {}", Peer(peer))?;
         }
         if let (Some(method), Some(path)) = (&self.method, &self.path) {
             write!(f, " during {method} {path}")?;

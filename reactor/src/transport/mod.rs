@@ -10,13 +10,14 @@
 use std::fs::File;
 use std::io;
 
-use mio::net::TcpStream;
+use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
 
 pub(crate) mod plain;
 pub(crate) mod sendfile;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
+pub(crate) mod unix;
 
 /// What a connection needs of the thing that carries its bytes.
 pub(crate) trait Transport {
@@ -43,11 +44,22 @@ pub(crate) trait Transport {
     fn shutdown_write(&mut self) -> io::Result<()>;
 }
 
-/// A connection's transport: plain TCP, or TLS over it.
+/// The socket under a connection, whichever its family.
+#[derive(Debug)]
+pub(crate) enum Wire {
+    /// TCP.
+    Tcp(TcpStream),
+    /// A Unix domain stream socket.
+    Unix(UnixStream),
+}
+
+/// A connection's transport: plain TCP, TLS over it, or a Unix domain socket.
 #[derive(Debug)]
 pub(crate) enum Socket {
     /// Bytes as they are.
     Plain(TcpStream),
+    /// Bytes as they are, over a Unix domain socket.
+    Unix(UnixStream),
     /// Records of an established TLS session.
     #[cfg(feature = "tls")]
     Tls(Box<tls::TlsStream>),
@@ -63,50 +75,86 @@ pub(crate) type Session = Option<Box<rustls::ServerConnection>>;
 pub(crate) type Session = Option<std::convert::Infallible>;
 
 impl Socket {
-    /// The socket, with its TLS session if it has one.
-    pub(crate) fn new(tcp: TcpStream, session: Session) -> Socket {
-        match session {
-            None => Socket::Plain(tcp),
+    /// The socket, with its TLS session if it has one. TLS comes over TCP only: the
+    /// handshake pool takes TCP listeners' connections alone.
+    pub(crate) fn new(wire: Wire, session: Session) -> Socket {
+        match (wire, session) {
+            (Wire::Tcp(tcp), None) => Socket::Plain(tcp),
+            (Wire::Unix(unix), None) => Socket::Unix(unix),
             #[cfg(feature = "tls")]
-            Some(session) => Socket::Tls(Box::new(tls::TlsStream { tcp, session })),
+            (Wire::Tcp(tcp), Some(session)) => {
+                Socket::Tls(Box::new(tls::TlsStream { tcp, session }))
+            }
+            #[cfg(feature = "tls")]
+            (Wire::Unix(_), Some(_)) => unreachable!("TLS sessions come over TCP only"),
             #[cfg(not(feature = "tls"))]
-            Some(never) => match never {},
+            (_, Some(never)) => match never {},
         }
     }
 
     /// Takes it apart: the socket, and its TLS session to carry along.
-    pub(crate) fn into_parts(self) -> (TcpStream, Session) {
+    pub(crate) fn into_parts(self) -> (Wire, Session) {
         match self {
-            Socket::Plain(tcp) => (tcp, None),
+            Socket::Plain(tcp) => (Wire::Tcp(tcp), None),
+            Socket::Unix(unix) => (Wire::Unix(unix), None),
             #[cfg(feature = "tls")]
             Socket::Tls(tls) => {
                 let tls::TlsStream { tcp, session } = *tls;
-                (tcp, Some(session))
+                (Wire::Tcp(tcp), Some(session))
             }
-        }
-    }
-
-    /// The TCP socket underneath.
-    pub(crate) fn tcp_mut(&mut self) -> &mut TcpStream {
-        match self {
-            Socket::Plain(tcp) => tcp,
-            #[cfg(feature = "tls")]
-            Socket::Tls(tls) => &mut tls.tcp,
         }
     }
 
     /// Whether the bytes are TLS records.
     pub(crate) fn is_tls(&self) -> bool {
-        !matches!(self, Socket::Plain(_))
+        !matches!(self, Socket::Plain(_) | Socket::Unix(_))
+    }
+
+    /// Whether it can be handed to the application as a plain TCP stream (an upgrade).
+    pub(crate) fn is_plain_tcp(&self) -> bool {
+        matches!(self, Socket::Plain(_))
     }
 
     /// Whether input may wait inside the transport (decrypted, or records read past
     /// what was asked) that no readiness event will announce.
     pub(crate) fn holds_input(&self) -> bool {
         match self {
-            Socket::Plain(_) => false,
+            Socket::Plain(_) | Socket::Unix(_) => false,
             #[cfg(feature = "tls")]
             Socket::Tls(_) => true,
+        }
+    }
+}
+
+impl mio::event::Source for Wire {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Wire::Tcp(tcp) => tcp.register(registry, token, interests),
+            Wire::Unix(unix) => unix.register(registry, token, interests),
+        }
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Wire::Tcp(tcp) => tcp.reregister(registry, token, interests),
+            Wire::Unix(unix) => unix.reregister(registry, token, interests),
+        }
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        match self {
+            Wire::Tcp(tcp) => tcp.deregister(registry),
+            Wire::Unix(unix) => unix.deregister(registry),
         }
     }
 }
@@ -115,6 +163,7 @@ macro_rules! each {
     ($self:ident, $io:ident => $call:expr) => {
         match $self {
             Socket::Plain($io) => $call,
+            Socket::Unix($io) => $call,
             #[cfg(feature = "tls")]
             Socket::Tls($io) => $call,
         }
@@ -151,6 +200,18 @@ impl Transport for Socket {
     }
 }
 
+impl Socket {
+    /// The socket underneath, to register with a poll.
+    fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Socket::Plain(tcp) => tcp,
+            Socket::Unix(unix) => unix,
+            #[cfg(feature = "tls")]
+            Socket::Tls(tls) => &mut tls.tcp,
+        }
+    }
+}
+
 impl mio::event::Source for Socket {
     fn register(
         &mut self,
@@ -158,7 +219,7 @@ impl mio::event::Source for Socket {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        self.tcp_mut().register(registry, token, interests)
+        self.source().register(registry, token, interests)
     }
 
     fn reregister(
@@ -167,10 +228,10 @@ impl mio::event::Source for Socket {
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        self.tcp_mut().reregister(registry, token, interests)
+        self.source().reregister(registry, token, interests)
     }
 
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        self.tcp_mut().deregister(registry)
+        self.source().deregister(registry)
     }
 }

@@ -8,7 +8,7 @@ use std::io;
 /// what was sent. `WouldBlock` when the socket is full, like a write.
 #[cfg(target_os = "linux")]
 pub(crate) fn send(
-    socket: &mio::net::TcpStream,
+    socket: &impl std::os::fd::AsRawFd,
     file: &File,
     offset: &mut u64,
     count: usize,
@@ -32,7 +32,7 @@ pub(crate) fn send(
 /// a buffer, then a write.
 #[cfg(not(target_os = "linux"))]
 pub(crate) fn send(
-    socket: &mio::net::TcpStream,
+    socket: &impl std::os::fd::AsRawFd,
     file: &File,
     offset: &mut u64,
     count: usize,
