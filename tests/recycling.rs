@@ -147,13 +147,18 @@ fn new_connections_go_elsewhere_while_a_worker_waits_to_be_recycled() {
     let mut waiting = Client::to(&server);
     waiting.send(get("/deferred"));
     let responder = responders.recv_timeout(util::PATIENCE).expect("deferred");
-    let due = server
-        .stats()
-        .workers
-        .iter()
-        .find(|w| w.counters.awaiting_answer == 1)
-        .map(|w| w.id)
-        .expect("the worker with the deferred request");
+    // The handler has the request; its loop counts it as awaited once the handler
+    // returns, a moment later.
+    let awaiting = || {
+        server
+            .stats()
+            .workers
+            .iter()
+            .find(|w| w.counters.awaiting_answer == 1)
+            .map(|w| w.id)
+    };
+    eventually("the deferred request is counted", || awaiting().is_some());
+    let due = awaiting().expect("the worker with the deferred request");
     let accepted = |server: &warden::ServerHandle| {
         server
             .stats()

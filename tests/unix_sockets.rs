@@ -133,7 +133,12 @@ fn the_binary_listens_on_unix_sockets() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o600);
-    assert_eq!(client(&path).get_status("/plaintext"), 200);
-    binary.kill();
+    let reply = client(&path).send(get("/plaintext")).reply();
+    let log = binary.kill();
+    assert_eq!(
+        reply.map(|r| r.status),
+        Some(200),
+        "the binary's log:\n{log}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,6 +7,7 @@ mod files;
 mod streams;
 mod tls;
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -673,12 +674,16 @@ fn main() -> ExitCode {
         eprintln!("warden: cannot handle signals: {e}");
         return ExitCode::FAILURE;
     }
+    // A closed stdout (a supervisor that read the first line and left) must not stop
+    // the server: these lines are a courtesy.
+    let mut stdout = std::io::stdout();
     for addr in server.local_addrs() {
-        println!("listening on {addr}");
+        let _ = writeln!(stdout, "listening on {addr}");
     }
     for path in &options.unix {
-        println!("listening on unix:{}", path.display());
+        let _ = writeln!(stdout, "listening on unix:{}", path.display());
     }
+    let _ = stdout.flush();
     match server.wait() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
