@@ -88,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             break;
         }
     }
-    let posted = post(addr, "/room", "hello from the other window")?;
+    let posted = common::post(addr, "/room", "hello from the other window")?;
     assert!(posted.starts_with("HTTP/1.1 202"), "{posted}");
     let mut seen = String::new();
     while !seen.contains("data: hello from the other window\n") {
@@ -105,18 +105,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("self-test passed");
     Ok(())
-}
-
-/// `POST path` with `body`; returns the whole response.
-fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> std::io::Result<String> {
-    use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: example\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    Ok(reply)
 }

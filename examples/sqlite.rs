@@ -103,12 +103,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("listening on http://{addr} (database {})", path.display());
 
     if self_test {
-        let created = post(addr, "/notes", "the first note")?;
+        let created = common::post(addr, "/notes", "the first note")?;
         assert!(created.starts_with("HTTP/1.1 201"), "{created}");
         assert!(created.contains("Location: /notes/1"), "{created}");
         // Writes from several pool threads at once, each on its own connection.
         let writers: Vec<_> = (0..8)
-            .map(|i| std::thread::spawn(move || post(addr, "/notes", &format!("note {i}"))))
+            .map(|i| std::thread::spawn(move || common::post(addr, "/notes", &format!("note {i}"))))
             .collect();
         for writer in writers {
             let reply = writer.join().expect("client thread")?;
@@ -126,18 +126,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     server.wait()?;
     Ok(())
-}
-
-/// `POST path` with `body` on a fresh connection; the whole response.
-fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: example\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    Ok(reply)
 }

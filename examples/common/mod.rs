@@ -31,3 +31,17 @@ pub fn request(addr: std::net::SocketAddr, path: &str, close: bool) -> std::io::
     stream.read_to_string(&mut reply)?;
     Ok(reply)
 }
+
+/// `POST path` with `body` on a fresh connection; returns the whole response.
+pub fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: example\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    Ok(reply)
+}

@@ -17,7 +17,6 @@ pub(crate) mod plain;
 pub(crate) mod sendfile;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
-pub(crate) mod unix;
 
 /// What a connection needs of the thing that carries its bytes.
 pub(crate) trait Transport {
@@ -42,6 +41,35 @@ pub(crate) trait Transport {
 
     /// Ends our side of the byte stream: nothing more will be written.
     fn shutdown_write(&mut self) -> io::Result<()>;
+}
+
+/// Registers a type with a poll through the socket its `source()` gives.
+macro_rules! delegate_source {
+    ($t:ty) => {
+        impl mio::event::Source for $t {
+            fn register(
+                &mut self,
+                registry: &Registry,
+                token: Token,
+                interests: Interest,
+            ) -> io::Result<()> {
+                self.source().register(registry, token, interests)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &Registry,
+                token: Token,
+                interests: Interest,
+            ) -> io::Result<()> {
+                self.source().reregister(registry, token, interests)
+            }
+
+            fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+                self.source().deregister(registry)
+            }
+        }
+    };
 }
 
 /// The socket under a connection, whichever its family.
@@ -126,38 +154,7 @@ impl Socket {
     }
 }
 
-impl mio::event::Source for Wire {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Wire::Tcp(tcp) => tcp.register(registry, token, interests),
-            Wire::Unix(unix) => unix.register(registry, token, interests),
-        }
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            Wire::Tcp(tcp) => tcp.reregister(registry, token, interests),
-            Wire::Unix(unix) => unix.reregister(registry, token, interests),
-        }
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            Wire::Tcp(tcp) => tcp.deregister(registry),
-            Wire::Unix(unix) => unix.deregister(registry),
-        }
-    }
-}
+delegate_source!(Wire);
 
 macro_rules! each {
     ($self:ident, $io:ident => $call:expr) => {
@@ -200,6 +197,16 @@ impl Transport for Socket {
     }
 }
 
+impl Wire {
+    /// The socket, to register with a poll.
+    fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Wire::Tcp(tcp) => tcp,
+            Wire::Unix(unix) => unix,
+        }
+    }
+}
+
 impl Socket {
     /// The socket underneath, to register with a poll.
     fn source(&mut self) -> &mut dyn mio::event::Source {
@@ -212,26 +219,4 @@ impl Socket {
     }
 }
 
-impl mio::event::Source for Socket {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        self.source().register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        self.source().reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        self.source().deregister(registry)
-    }
-}
+delegate_source!(Socket);
