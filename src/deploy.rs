@@ -1,7 +1,10 @@
 //! Settings for running behind infrastructure: the PROXY protocol of load balancers, and
 //! a limit on the connections of each client.
 
-use warden_reactor::{Cidr, ClientLimit};
+use warden_reactor::{Cidr, ClientLimit, ProxyProtocol};
+
+use std::fmt;
+use std::net::ToSocketAddrs;
 
 use crate::listeners::{PLAIN, Source};
 use crate::server::Builder;
@@ -33,8 +36,63 @@ impl Builder {
     /// # Ok::<(), warden::Error>(())
     /// ```
     pub fn proxy_protocol(mut self, trusted: impl IntoIterator<Item = Cidr>) -> Builder {
-        self.config.proxy_protocol = Some(trusted.into_iter().collect());
+        self.config.proxy_protocol = ProxyProtocol::Every(trusted.into_iter().collect());
         self
+    }
+
+    /// Adds an address whose connections must begin with a PROXY protocol header from
+    /// the `trusted` sources, as [`Builder::proxy_protocol`] does for every listener: a
+    /// listener for the balancer beside one for clients that connect directly (an
+    /// admin port, a health check from inside).
+    ///
+    /// ```
+    /// use warden::{Cidr, Response, Server};
+    ///
+    /// let nlb: Cidr = "10.0.0.0/8".parse().expect("a range");
+    /// let server = Server::builder()
+    ///     .bind_proxied("127.0.0.1:0", [nlb])  // behind the balancer
+    ///     .bind("127.0.0.1:0")                 // direct
+    ///     .serve(|req: &warden::Request<'_>| Response::text(req.peer_addr().to_string()))?;
+    /// # server.shutdown(std::time::Duration::ZERO);
+    /// # Ok::<(), warden::Error>(())
+    /// ```
+    pub fn bind_proxied<A: ToSocketAddrs + fmt::Debug>(
+        self,
+        addr: A,
+        trusted: impl IntoIterator<Item = Cidr>,
+    ) -> Builder {
+        let trusted: Vec<Cidr> = trusted.into_iter().collect();
+        let first = self.addrs.len();
+        let mut builder = self.bind(addr);
+        for i in first..builder.addrs.len() {
+            builder.proxied.push((i, trusted.clone()));
+        }
+        builder
+    }
+
+    /// The PROXY protocol of each listener: its own sources if it was bound by
+    /// `bind_proxied`, else those of `proxy_protocol` if set. `sources[i]` is the entry
+    /// of `addrs` listener `i` came from.
+    pub(crate) fn proxy_by_listener(&self, sources: &[usize]) -> ProxyProtocol {
+        if self.proxied.is_empty() {
+            return self.config.proxy_protocol.clone();
+        }
+        let every = match &self.config.proxy_protocol {
+            ProxyProtocol::Every(trusted) => Some(trusted.clone()),
+            _ => None,
+        };
+        ProxyProtocol::PerListener(
+            sources
+                .iter()
+                .map(|j| {
+                    self.proxied
+                        .iter()
+                        .find(|(k, _)| k == j)
+                        .map(|(_, trusted)| trusted.clone())
+                        .or_else(|| every.clone())
+                })
+                .collect(),
+        )
     }
 
     /// At most `n` connections from one client address at once, across every worker

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use warden_reactor::{AccessLog, Broadcast, Config, Failure, Handler, Request, Response, Restart};
+use warden_reactor::{
+    AccessLog, Broadcast, Config, Failure, Handler, ProxyProtocol, Request, Response, Restart,
+};
 use warden_worker::{
     BlockingConfig, DEFAULT_BACKLOG, ListenOptions, OnError, Policies, PoolConfig, StartError,
     StatsView, WorkerPool,
@@ -80,6 +82,7 @@ impl Server {
             max_requests_per_worker: None,
             hubs: Vec::new(),
             unix_mode: None,
+            proxied: Vec::new(),
             #[cfg(feature = "tls")]
             handshakes: warden_worker::HandshakeConfig::default(),
         }
@@ -112,6 +115,8 @@ pub struct Builder {
     hubs: Vec<Broadcast>,
     /// The file mode of Unix domain sockets; `None`: the umask's.
     pub(crate) unix_mode: Option<u32>,
+    /// The trusted PROXY protocol sources of the `addrs` added by `bind_proxied`.
+    pub(crate) proxied: Vec<(usize, Vec<warden_reactor::Cidr>)>,
     /// The handshake pool of TLS listeners.
     #[cfg(feature = "tls")]
     pub(crate) handshakes: warden_worker::HandshakeConfig,
@@ -538,7 +543,10 @@ impl Builder {
         let mut options = ListenOptions::default();
         options.backlog = self.backlog;
         options.reuse_port = self.reuse_port;
-        for (source, policy, _tls) in &self.addrs {
+        // Which of `addrs` each listener came from (systemd's may be several).
+        let mut sources = Vec::with_capacity(self.addrs.len());
+        for (j, (source, policy, _tls)) in self.addrs.iter().enumerate() {
+            let before = listeners.len();
             match source {
                 Source::Addr(addr) => {
                     let listener =
@@ -576,7 +584,9 @@ impl Builder {
                     listeners.extend(passed);
                 }
             }
+            sources.extend(std::iter::repeat_n(j, listeners.len() - before));
         }
+        let proxy = self.proxy_by_listener(&sources);
         let draining = Arc::new(AtomicBool::new(false));
         let health = self.health_route.map(|path| (path, Arc::clone(&draining)));
         let server: Arc<OnceLock<StatsView>> = Arc::default();
@@ -591,6 +601,7 @@ impl Builder {
         let mut config = PoolConfig::default();
         config.workers = workers;
         config.reactor = self.config;
+        config.reactor.proxy_protocol = proxy;
         config.max_connections_per_worker = self.max_connections;
         config.handler_deadline = self.handler_deadline;
         config.max_restarts = self.max_restarts;
@@ -675,7 +686,8 @@ impl Builder {
             ),
             (c.max_head > 1 << 30, "max_head must be at most 1 GiB"),
             (
-                c.proxy_protocol.is_some() && self.addrs.iter().any(|(.., tls)| tls_on(tls)),
+                c.proxy_protocol != ProxyProtocol::Off
+                    && self.addrs.iter().any(|(.., tls)| tls_on(tls)),
                 "proxy_protocol is not supported on TLS listeners yet",
             ),
             (

@@ -168,3 +168,33 @@ fn the_header_must_come_within_the_header_timeout() {
     );
     server.shutdown(Duration::ZERO);
 }
+
+#[test]
+fn a_proxied_listener_beside_a_direct_one() {
+    let trusted: Cidr = "127.0.0.1".parse().expect("a range");
+    let server = Server::builder()
+        .bind_proxied("127.0.0.1:0", [trusted])
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .serve(|req: &Request<'_>| Response::text(req.peer_addr().to_string()))
+        .expect("server starts");
+    let (proxied, direct) = (server.local_addrs()[0], server.local_addrs()[1]);
+    let mut behind = Client::connect(proxied);
+    behind.send("PROXY TCP4 203.0.113.9 198.51.100.1 51000 80\r\n");
+    assert_eq!(
+        behind.send(get("/")).reply().expect("an answer").text(),
+        "203.0.113.9:51000"
+    );
+    // The direct listener takes no header, and a request without one is served.
+    let mut client = Client::connect(direct);
+    let own = client.stream.local_addr().expect("addr");
+    assert_eq!(
+        client.send(get("/")).reply().expect("an answer").text(),
+        own.to_string()
+    );
+    // The proxied one refuses a request without it.
+    let mut bare = Client::connect(proxied);
+    bare.send(get("/"));
+    closed_silently(bare.stream);
+    server.shutdown(Duration::ZERO);
+}

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::answer::ticket::Patience;
 use crate::clients::ClientLimit;
-use crate::http::cidr::Cidr;
+use crate::http::cidr::ProxyProtocol;
 use crate::http::limits::Limits;
 use crate::observe::access::AccessLog;
 
@@ -94,14 +94,13 @@ pub struct Config {
     /// How often an idle broadcast subscription gets a comment line, so that proxies in
     /// front keep the stream open (see [`Broadcast`](crate::Broadcast)). Default 15 s.
     pub sse_keepalive: Duration,
-    /// The PROXY protocol (v1 or v2, as HAProxy and AWS's NLB send it): with a list of
-    /// trusted sources, every new connection from one of them must begin with a header
-    /// naming the real client, which then becomes the request's peer everywhere (logs,
-    /// failures, limits); a missing or malformed header closes the connection. A
-    /// connection from any other source is refused at once. `None` (the default): off,
-    /// and a header is never looked for (auto-detection would let any client choose its
-    /// address).
-    pub proxy_protocol: Option<Vec<Cidr>>,
+    /// The PROXY protocol (v1 or v2, as HAProxy and AWS's NLB send it), on every
+    /// listener or on some: on a listener that requires it, a new connection from a
+    /// trusted source must begin with a header naming the real client, which then
+    /// becomes the request's peer everywhere (logs, failures, limits); a missing or
+    /// malformed header closes the connection. A connection from any other source is
+    /// refused at once. Default: off.
+    pub proxy_protocol: ProxyProtocol,
     /// The most connections one client address may hold, counted across every reactor
     /// given a clone of the same [`ClientLimit`] (the address a PROXY protocol header
     /// names, when there is one). Past it, a new connection's first request is answered
@@ -152,7 +151,7 @@ impl Default for Config {
             max_streamed_body: 1 << 30,
             fault_injection: false,
             sse_keepalive: Duration::from_secs(15),
-            proxy_protocol: None,
+            proxy_protocol: ProxyProtocol::Off,
             max_connections_per_ip: None,
         }
     }

@@ -87,7 +87,7 @@ pub use crate::{
     config::{Config, StreamBodies},
     exit::Exit,
     http::{
-        cidr::{Cidr, CidrError},
+        cidr::{Cidr, CidrError, ProxyProtocol},
         error::{ChunkError, InvalidResponse, RequestError},
         handler::Handler,
         limits::HEADER_SLOTS,

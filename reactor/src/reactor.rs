@@ -502,7 +502,7 @@ impl<H: Handler> Reactor<H> {
         }
         let holds_input = stream.holds_input();
         let conn = entry.insert(Conn::new(stream, peer, id, listener, key, kept_alive));
-        match (proxied, &self.shared.config.proxy_protocol) {
+        match (proxied, self.shared.config.proxy_protocol.trusted(listener)) {
             // Moved from another reactor: past its header already.
             (Some(proxy), _) => {
                 conn.set_proxy(proxy);

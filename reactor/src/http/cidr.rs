@@ -104,6 +104,32 @@ impl fmt::Display for Cidr {
     }
 }
 
+/// Which listeners require the PROXY protocol, and from which sources (see
+/// [`Config::proxy_protocol`](crate::Config::proxy_protocol)).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxyProtocol {
+    /// No listener: a header is never looked for (auto-detection would let any client
+    /// choose its address).
+    #[default]
+    Off,
+    /// Every listener, from these sources.
+    Every(Vec<Cidr>),
+    /// The listeners (by index in bind order) with a list, each from its own sources.
+    PerListener(Vec<Option<Vec<Cidr>>>),
+}
+
+impl ProxyProtocol {
+    /// The sources listener `i` takes a header from, if it requires one.
+    pub fn trusted(&self, i: usize) -> Option<&[Cidr]> {
+        match self {
+            ProxyProtocol::Off => None,
+            ProxyProtocol::Every(trusted) => Some(trusted),
+            ProxyProtocol::PerListener(listeners) => listeners.get(i)?.as_deref(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
