@@ -32,6 +32,14 @@ fn capture() {
     });
 }
 
+/// A one-worker server on a free port writing its access log in `format`.
+fn logged(format: AccessLog) -> warden::Builder {
+    Server::builder()
+        .bind("127.0.0.1:0")
+        .workers(1)
+        .access_log(Some(format))
+}
+
 /// The captured line that mentions `needle`.
 fn line_with(needle: &str) -> String {
     util::eventually(needle, || {
@@ -52,10 +60,7 @@ fn line_with(needle: &str) -> String {
 #[test]
 fn logfmt_lines_say_who_asked_what_and_what_was_sent() {
     capture();
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .access_log(Some(AccessLog::Logfmt))
+    let server = logged(AccessLog::Logfmt)
         .serve(|req: &Request<'_>| match req.path() {
             "/later" => req.blocking(|_| Response::text("later")),
             "/boom" => panic!("boom"),
@@ -89,12 +94,7 @@ fn logfmt_lines_say_who_asked_what_and_what_was_sent() {
 #[test]
 fn common_log_format_lines() {
     capture();
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .access_log(Some(AccessLog::Common))
-        .serve(routes)
-        .expect("serve");
+    let server = logged(AccessLog::Common).serve(routes).expect("serve");
     let mut client = Client::to(&server);
     client.send("HEAD /plaintext?common HTTP/1.1\r\nHost: a\r\nX-Request-Id: cl-1\r\n\r\n");
     assert_eq!(client.head_reply().expect("reply").status, 200);
@@ -133,12 +133,7 @@ fn off_by_default() {
 fn fields_a_client_chose_cannot_end_a_field_or_a_line() {
     capture();
     for format in [AccessLog::Common, AccessLog::Logfmt] {
-        let server = Server::builder()
-            .bind("127.0.0.1:0")
-            .workers(1)
-            .access_log(Some(format))
-            .serve(routes)
-            .expect("serve");
+        let server = logged(format).serve(routes).expect("serve");
         let mut client = Client::to(&server);
         let tag = format!("{format:?}").to_lowercase();
         client.send(format!(
@@ -162,10 +157,7 @@ fn fields_a_client_chose_cannot_end_a_field_or_a_line() {
 #[test]
 fn refused_requests_get_their_line_and_their_id_echoed() {
     capture();
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .access_log(Some(AccessLog::Logfmt))
+    let server = logged(AccessLog::Logfmt)
         .echo_request_id(true)
         .max_body(10)
         .serve(routes)
@@ -201,10 +193,7 @@ fn refused_requests_get_their_line_and_their_id_echoed() {
 #[test]
 fn trace_context_reaches_the_log_and_failures() {
     capture();
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .access_log(Some(AccessLog::Logfmt))
+    let server = logged(AccessLog::Logfmt)
         .serve(|req: &Request<'_>| match req.path() {
             "/trace/boom" => panic!("boom"),
             _ => Response::text(req.trace_id().unwrap_or("none").to_owned()),
@@ -243,10 +232,7 @@ fn a_file_logs_the_bytes_it_sends() {
     let path = dir.join("f.bin");
     std::fs::write(&path, vec![7u8; 12_345]).expect("file");
     let served = path.clone();
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .access_log(Some(AccessLog::Logfmt))
+    let server = logged(AccessLog::Logfmt)
         .serve(move |req: &Request<'_>| {
             Response::open(req, &served).unwrap_or_else(|_| Response::status_page(404))
         })
@@ -262,10 +248,7 @@ fn a_file_logs_the_bytes_it_sends() {
 fn a_stream_is_logged_when_it_ends_with_its_bytes() {
     use std::io::Write;
     capture();
-    let server = Server::builder()
-        .bind("127.0.0.1:0")
-        .workers(1)
-        .access_log(Some(AccessLog::Logfmt))
+    let server = logged(AccessLog::Logfmt)
         .serve(|req: &Request<'_>| {
             req.stream_blocking(Response::new(200), |_, body| {
                 for _ in 0..3 {
