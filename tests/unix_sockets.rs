@@ -142,3 +142,44 @@ fn the_binary_listens_on_unix_sockets() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn systemd_passes_a_unix_socket_and_keeps_its_file() {
+    let dir = dir("systemd");
+    let path = dir.join("activated.sock");
+    // Python plays systemd: it makes the listening socket, puts it at descriptor 3, sets
+    // LISTEN_PID to its own pid and execs warden, which keeps that pid.
+    let script = r#"
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[2])
+s.listen(128)
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+env = dict(os.environ, LISTEN_PID=str(os.getpid()), LISTEN_FDS="1")
+os.execve(sys.argv[1], [sys.argv[1], "--systemd-socket", "--workers", "1"], env)
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(util::warden_binary())
+        .arg(&path)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("python3");
+    util::eventually("the socket is listening", || {
+        UnixStream::connect(&path).is_ok()
+    });
+    assert_eq!(client(&path).get_status("/plaintext"), 200);
+    // A drain and a clean exit leave systemd's file where it is.
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exited = child.wait().expect("wait");
+    assert!(exited.success(), "{exited:?}");
+    assert!(path.exists(), "the socket file is systemd's to keep");
+    let _ = std::fs::remove_dir_all(&dir);
+}
