@@ -18,6 +18,7 @@ use crate::answer::inflow::Inflow;
 use crate::answer::job::Offload;
 use crate::answer::ticket::{Patience, Ticket};
 use crate::answer::upgrade::Upgrade;
+use crate::http::request::Carrier;
 
 /// What a request needs to defer itself; one per reactor.
 pub(crate) struct Dispatch {
@@ -30,10 +31,8 @@ pub(crate) struct Dispatch {
     /// The slab key and listener of the connection whose request the handler has.
     pub(crate) key: Cell<usize>,
     pub(crate) listener: Cell<usize>,
-    /// Whether that connection speaks TLS.
-    pub(crate) tls: Cell<bool>,
-    /// Whether it is plain TCP, which an upgrade can hand over.
-    pub(crate) plain_tcp: Cell<bool>,
+    /// What carries that connection's bytes.
+    pub(crate) carrier: Cell<Carrier>,
     /// The balancer that named that connection's client by the PROXY protocol.
     pub(crate) proxy: Cell<Option<SocketAddr>>,
     /// What the handler did about deferring, for the request frame to act on.
@@ -51,8 +50,7 @@ impl Dispatch {
             patience,
             key: Cell::new(0),
             listener: Cell::new(0),
-            tls: Cell::new(false),
-            plain_tcp: Cell::new(false),
+            carrier: Cell::new(Carrier::Tcp),
             proxy: Cell::new(None),
             taken: Cell::new(Deferral::None),
             inflow: Cell::new(None),
@@ -67,13 +65,12 @@ impl Dispatch {
         &self,
         key: usize,
         listener: usize,
-        (tls, plain_tcp, proxy): (bool, bool, Option<SocketAddr>),
+        (carrier, proxy): (Carrier, Option<SocketAddr>),
         inflow: Option<&Arc<Inflow>>,
     ) {
         self.key.set(key);
         self.listener.set(listener);
-        self.tls.set(tls);
-        self.plain_tcp.set(plain_tcp);
+        self.carrier.set(carrier);
         self.proxy.set(proxy);
         if let Some(inflow) = inflow {
             self.inflow.set(Some(Arc::clone(inflow)));

@@ -16,6 +16,7 @@ use crate::answer::upgrade::{Upgrade, Upgraded};
 use crate::answer::writer::BodyWriter;
 use crate::http::owned::OwnedRequest;
 use crate::http::parse::Version;
+use crate::http::request::Carrier;
 use crate::http::request::Request;
 use crate::http::response::Response;
 
@@ -265,17 +266,16 @@ impl<'a> Request<'a> {
                  whole request, and its body is still arriving"
             );
         }
-        if dispatch.tls.get() {
-            panic!(
+        match dispatch.carrier.get() {
+            Carrier::Tcp => {}
+            Carrier::Tls => panic!(
                 "a request on a TLS connection cannot be upgraded: the upgraded side gets a \
                  plain socket, and the TLS session stays with the server"
-            );
-        }
-        if !dispatch.plain_tcp.get() {
-            panic!(
+            ),
+            Carrier::Unix => panic!(
                 "a request on a Unix domain socket cannot be upgraded: the upgraded side is \
                  handed a TCP stream"
-            );
+            ),
         }
         let upgrade = Upgrade {
             head,
@@ -362,7 +362,8 @@ impl<'a> Request<'a> {
     /// redirects and cookies need to know). Not from a forwarding proxy's headers: only
     /// this connection's own transport.
     pub fn is_tls(&self) -> bool {
-        self.dispatch().is_some_and(|d| d.tls.get())
+        self.dispatch()
+            .is_some_and(|d| d.carrier.get() == Carrier::Tls)
     }
 
     fn dispatch(&self) -> Option<&'a Dispatch> {

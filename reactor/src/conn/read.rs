@@ -159,8 +159,7 @@ impl Conn {
             id: *id,
             listener: *listener,
             key: *key,
-            tls: stream.is_tls(),
-            plain_tcp: stream.is_plain_tcp(),
+            carrier: stream.carrier(),
             proxy: *proxy,
         };
         let (peer, id) = (origin.peer, origin.id);

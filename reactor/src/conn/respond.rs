@@ -20,7 +20,7 @@ use crate::http::error::{InvalidResponse, RequestError};
 use crate::http::handler::Handler;
 use crate::http::parse::{Answering, Head, Version};
 use crate::http::raw;
-use crate::http::request::{self, ConnId, Request};
+use crate::http::request::{self, Carrier, ConnId, Request};
 use crate::http::request_id::RequestId;
 use crate::http::response::{FileBody, Response};
 use crate::observe::access::{self, Entry};
@@ -40,10 +40,8 @@ pub(super) struct Origin {
     pub(super) listener: usize,
     /// The connection's slab key.
     pub(super) key: usize,
-    /// It speaks TLS.
-    pub(super) tls: bool,
-    /// It is plain TCP: the only transport an upgrade can hand over.
-    pub(super) plain_tcp: bool,
+    /// What carries its bytes.
+    pub(super) carrier: Carrier,
     /// The balancer that named the client by the PROXY protocol.
     pub(super) proxy: Option<SocketAddr>,
 }
@@ -77,8 +75,7 @@ impl<'c> Context<'c> {
                 key: ticket.key,
                 // Only reported: nothing asks a deferred answer's connection about its
                 // transport or balancer.
-                tls: false,
-                plain_tcp: false,
+                carrier: Carrier::default(),
                 proxy: None,
             },
             method: request.method(),
@@ -308,7 +305,7 @@ pub(super) fn respond<H: Handler>(
     cx.dispatch.enter(
         origin.key,
         origin.listener,
-        (origin.tls, origin.plain_tcp, origin.proxy),
+        (origin.carrier, origin.proxy),
         inflow,
     );
     let request = Request::new(
@@ -340,14 +337,7 @@ pub(super) fn respond<H: Handler>(
         origin,
         method: head.method,
         path,
-        request_id: RequestId::of(
-            head.headers
-                .iter()
-                .find(|h| h.name.eq_ignore_ascii_case("x-request-id"))
-                .map(|h| h.value),
-            worker,
-            seq,
-        ),
+        request_id: RequestId::of(header(head, "x-request-id"), worker, seq),
         trace: crate::http::trace::of_headers(head.headers.iter().map(|h| (h.name, h.value))),
         target: head.target,
         user_agent: header(head, "user-agent"),
@@ -706,10 +696,9 @@ pub(super) fn reject<H>(
     rbuf: Option<&mut ReadBuf>,
     writing: &mut Writing,
     error: RequestError,
-    id_of_conn: ConnId,
+    id: ConnId,
     peer: SocketAddr,
 ) -> CloseReason {
-    let id = id_of_conn;
     log::debug!(
         "worker {} {id} {peer}: {error}; answering {} and closing",
         cx.worker,
@@ -736,6 +725,10 @@ pub(super) fn reject<H>(
         RequestError::ClientLimit => Response::status_page(503).with_header("Retry-After", "1"),
         _ => Response::status_page(error.status()),
     };
+    let out = writing.buf(&mut cx.pool);
+    let start = out.len();
+    encode::encode(&page, exchange, &cx.preamble, cx.date.bytes(), out)
+        .expect("error pages are valid responses");
     // What can be read of the refused head, for the echoed id and the log line; looked
     // at only when one of them is on.
     let (echo, log) = (cx.config.echo_request_id, cx.config.access_log);
@@ -743,14 +736,10 @@ pub(super) fn reject<H>(
         let raw = rbuf
             .as_deref()
             .map_or_else(Default::default, |buf| raw::scan(buf.filled()));
-        let id = RequestId::of(raw.request_id, cx.worker, cx.seq);
+        let request_id = RequestId::of(raw.request_id, cx.worker, cx.seq);
         cx.seq += 1;
-        let out = writing.buf(&mut cx.pool);
-        let start = out.len();
-        encode::encode(&page, exchange, &cx.preamble, cx.date.bytes(), out)
-            .expect("error pages are valid responses");
         if echo {
-            echo_id(out, start, &page, id);
+            echo_id(out, start, &page, request_id);
         }
         if let Some(format) = log {
             access::write(
@@ -764,8 +753,8 @@ pub(super) fn reject<H>(
                     bytes: if head { 0 } else { page.body_len() },
                     started: Instant::now(),
                     worker: cx.worker,
-                    conn: id_of_conn,
-                    id,
+                    conn: id,
+                    id: request_id,
                     trace: None,
                     user_agent: raw.user_agent,
                     referer: None,
@@ -773,10 +762,6 @@ pub(super) fn reject<H>(
                 },
             );
         }
-    } else {
-        let out = writing.buf(&mut cx.pool);
-        encode::encode(&page, exchange, &cx.preamble, cx.date.bytes(), out)
-            .expect("error pages are valid responses");
     }
     if let Some(buf) = rbuf {
         buf.clear();

@@ -17,6 +17,19 @@ pub const UNIX_PEER: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
     0,
 ));
 
+/// What carries a connection's bytes, as a request needs to know it: whether it came
+/// over TLS, and whether an upgrade can hand its socket over (plain TCP only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Carrier {
+    /// Plain TCP.
+    #[default]
+    Tcp,
+    /// TLS over TCP.
+    Tls,
+    /// A Unix domain socket.
+    Unix,
+}
+
 /// A peer for logs: its address, or `unix`.
 pub(crate) struct Peer(pub(crate) SocketAddr);
 

@@ -1,6 +1,6 @@
 //! How a connection's bytes move: the one small interface a connection reads and writes
-//! through ([`Transport`]), its plain TCP implementation, and (with the `tls` feature) a
-//! TLS one; [`Socket`] is whichever of them a connection has.
+//! through ([`Transport`]), its plain implementation for TCP and Unix domain sockets, and
+//! (with the `tls` feature) a TLS one; [`Socket`] is whichever of them a connection has.
 //!
 //! A connection holds its transport by value, not as a trait object: every call is
 //! resolved at compile time, and the plain path costs what a direct socket call costs
@@ -12,6 +12,8 @@ use std::io;
 
 use mio::net::{TcpStream, UnixStream};
 use mio::{Interest, Registry, Token};
+
+use crate::http::request::Carrier;
 
 pub(crate) mod plain;
 pub(crate) mod sendfile;
@@ -41,35 +43,6 @@ pub(crate) trait Transport {
 
     /// Ends our side of the byte stream: nothing more will be written.
     fn shutdown_write(&mut self) -> io::Result<()>;
-}
-
-/// Registers a type with a poll through the socket its `source()` gives.
-macro_rules! delegate_source {
-    ($t:ty) => {
-        impl mio::event::Source for $t {
-            fn register(
-                &mut self,
-                registry: &Registry,
-                token: Token,
-                interests: Interest,
-            ) -> io::Result<()> {
-                self.source().register(registry, token, interests)
-            }
-
-            fn reregister(
-                &mut self,
-                registry: &Registry,
-                token: Token,
-                interests: Interest,
-            ) -> io::Result<()> {
-                self.source().reregister(registry, token, interests)
-            }
-
-            fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-                self.source().deregister(registry)
-            }
-        }
-    };
 }
 
 /// The socket under a connection, whichever its family.
@@ -133,28 +106,22 @@ impl Socket {
         }
     }
 
-    /// Whether the bytes are TLS records.
-    pub(crate) fn is_tls(&self) -> bool {
-        !matches!(self, Socket::Plain(_) | Socket::Unix(_))
-    }
-
-    /// Whether it can be handed to the application as a plain TCP stream (an upgrade).
-    pub(crate) fn is_plain_tcp(&self) -> bool {
-        matches!(self, Socket::Plain(_))
+    /// What carries the bytes, as a request needs to know it.
+    pub(crate) fn carrier(&self) -> Carrier {
+        match self {
+            Socket::Plain(_) => Carrier::Tcp,
+            Socket::Unix(_) => Carrier::Unix,
+            #[cfg(feature = "tls")]
+            Socket::Tls(_) => Carrier::Tls,
+        }
     }
 
     /// Whether input may wait inside the transport (decrypted, or records read past
-    /// what was asked) that no readiness event will announce.
+    /// what was asked) that no readiness event will announce: TLS only.
     pub(crate) fn holds_input(&self) -> bool {
-        match self {
-            Socket::Plain(_) | Socket::Unix(_) => false,
-            #[cfg(feature = "tls")]
-            Socket::Tls(_) => true,
-        }
+        self.carrier() == Carrier::Tls
     }
 }
-
-delegate_source!(Wire);
 
 macro_rules! each {
     ($self:ident, $io:ident => $call:expr) => {
@@ -197,16 +164,6 @@ impl Transport for Socket {
     }
 }
 
-impl Wire {
-    /// The socket, to register with a poll.
-    fn source(&mut self) -> &mut dyn mio::event::Source {
-        match self {
-            Wire::Tcp(tcp) => tcp,
-            Wire::Unix(unix) => unix,
-        }
-    }
-}
-
 impl Socket {
     /// The socket underneath, to register with a poll.
     fn source(&mut self) -> &mut dyn mio::event::Source {
@@ -219,4 +176,26 @@ impl Socket {
     }
 }
 
-delegate_source!(Socket);
+impl mio::event::Source for Socket {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        self.source().register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        self.source().reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        self.source().deregister(registry)
+    }
+}
