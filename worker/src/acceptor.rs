@@ -532,22 +532,21 @@ impl Loop {
                 return Ok(());
             }
             match self.listeners[i].accept() {
-                #[cfg(feature = "tls")]
-                Ok(Accepted::Tcp(stream, peer))
-                    if self.tls.as_ref().is_some_and(|t| t.is_tls(i)) =>
-                {
-                    bump(&self.stats.accepted);
-                    self.exhausted_logged = false;
-                    self.failures = 0;
-                    if let Some(tls) = &mut self.tls {
-                        tls.begin(stream, peer, i);
-                    }
-                }
                 Ok(accepted) => {
                     bump(&self.stats.accepted);
                     self.exhausted_logged = false;
                     self.failures = 0;
                     let handoff = match accepted {
+                        // A TLS listener's connection goes to the handshake pool first.
+                        #[cfg(feature = "tls")]
+                        Accepted::Tcp(stream, peer)
+                            if self.tls.as_ref().is_some_and(|t| t.is_tls(i)) =>
+                        {
+                            if let Some(tls) = &mut self.tls {
+                                tls.begin(stream, peer, i);
+                            }
+                            continue;
+                        }
                         // TCP_NODELAY comes from the listener (see `listener.rs`).
                         Accepted::Tcp(stream, peer) => Handoff::new(stream, peer, i),
                         Accepted::Unix(stream) => Handoff::unix(stream, i),
