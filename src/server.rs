@@ -537,15 +537,13 @@ impl Builder {
         let workers = self.check()?;
 
         let mut listeners = Vec::with_capacity(self.addrs.len());
-        let mut listener_policies = Vec::with_capacity(self.addrs.len());
-        #[cfg(feature = "tls")]
-        let mut listener_tls = Vec::with_capacity(self.addrs.len());
         let mut options = ListenOptions::default();
         options.backlog = self.backlog;
         options.reuse_port = self.reuse_port;
-        // Which of `addrs` each listener came from (systemd's may be several).
+        // Which of `addrs` each listener came from (systemd's may be several): its error
+        // policy, TLS and PROXY protocol settings are that entry's.
         let mut sources = Vec::with_capacity(self.addrs.len());
-        for (j, (source, policy, _tls)) in self.addrs.iter().enumerate() {
+        for (j, (source, ..)) in self.addrs.iter().enumerate() {
             let before = listeners.len();
             match source {
                 Source::Addr(addr) => {
@@ -555,9 +553,6 @@ impl Builder {
                             source: Arc::new(e),
                         })?;
                     listeners.push(listener.into());
-                    listener_policies.push(policy.clone());
-                    #[cfg(feature = "tls")]
-                    listener_tls.push(_tls.clone());
                 }
                 Source::Unix(path) => {
                     let listener = warden_worker::bind_unix(path, self.unix_mode, self.backlog)
@@ -566,9 +561,6 @@ impl Builder {
                             source: Arc::new(e),
                         })?;
                     listeners.push(listener);
-                    listener_policies.push(policy.clone());
-                    #[cfg(feature = "tls")]
-                    listener_tls.push(None);
                 }
                 Source::Systemd => {
                     let passed = warden_worker::systemd_listeners()
@@ -578,14 +570,14 @@ impl Builder {
                             reason: "systemd_listeners: no sockets were passed (LISTEN_FDS)",
                         });
                     }
-                    listener_policies.extend(passed.iter().map(|_| policy.clone()));
-                    #[cfg(feature = "tls")]
-                    listener_tls.extend(passed.iter().map(|_| None));
                     listeners.extend(passed);
                 }
             }
             sources.extend(std::iter::repeat_n(j, listeners.len() - before));
         }
+        let listener_policies: Vec<_> = sources.iter().map(|&j| self.addrs[j].1.clone()).collect();
+        #[cfg(feature = "tls")]
+        let listener_tls: Vec<_> = sources.iter().map(|&j| self.addrs[j].2.clone()).collect();
         let proxy = self.proxy_by_listener(&sources);
         let draining = Arc::new(AtomicBool::new(false));
         let health = self.health_route.map(|path| (path, Arc::clone(&draining)));
