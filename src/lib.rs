@@ -84,7 +84,7 @@ mod handle;
 mod listeners;
 mod metrics;
 mod server;
-#[cfg(feature = "tls")]
+#[cfg(any(feature = "tls", feature = "tls-ring"))]
 mod tls;
 
 pub use crate::{
@@ -104,5 +104,5 @@ pub use warden_reactor::{
     StatsSnapshot, UNIX_PEER, Unanswerable, Version, content_type_for,
 };
 pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};
-#[cfg(feature = "tls")]
+#[cfg(any(feature = "tls", feature = "tls-ring"))]
 pub use warden_worker::{HandshakeEnd, TlsConfig, TlsError, TlsHandle, TlsSnapshot};

@@ -16,29 +16,29 @@ pub(crate) enum Source {
 }
 
 /// A listener's TLS settings: `None` for plain HTTP.
-#[cfg(feature = "tls")]
+#[cfg(any(feature = "tls", feature = "tls-ring"))]
 pub(crate) type ListenerTls = Option<warden_worker::TlsConfig>;
 /// A listener's TLS settings: none without the `tls` feature.
-#[cfg(not(feature = "tls"))]
+#[cfg(not(any(feature = "tls", feature = "tls-ring")))]
 #[derive(Clone, Debug)]
 pub(crate) struct ListenerTls;
 
 /// A plain listener's TLS settings.
-#[cfg(feature = "tls")]
+#[cfg(any(feature = "tls", feature = "tls-ring"))]
 pub(crate) const PLAIN: ListenerTls = None;
 
 /// Whether a listener speaks TLS.
-#[cfg(feature = "tls")]
+#[cfg(any(feature = "tls", feature = "tls-ring"))]
 pub(crate) fn tls_on(tls: &ListenerTls) -> bool {
     tls.is_some()
 }
 
 /// Whether a listener speaks TLS: never without the `tls` feature.
-#[cfg(not(feature = "tls"))]
+#[cfg(not(any(feature = "tls", feature = "tls-ring")))]
 pub(crate) fn tls_on(_: &ListenerTls) -> bool {
     false
 }
 
 /// A plain listener's TLS settings.
-#[cfg(not(feature = "tls"))]
+#[cfg(not(any(feature = "tls", feature = "tls-ring")))]
 pub(crate) const PLAIN: ListenerTls = ListenerTls;

@@ -221,6 +221,13 @@ pub(crate) fn render(stats: &ServerStats, out: &mut String) {
         );
     }
     m.single(
+        "warden_connections_over_client_limit_total",
+        "counter",
+        "Connections closed as they were accepted, before a byte was read: their address held \
+         max_connections_per_ip connections already.",
+        stats.accept.over_client_limit,
+    );
+    m.single(
         "warden_connections_moved_total",
         "counter",
         "Open connections handed from a stopping worker to its replacement (not closed).",
@@ -242,8 +249,8 @@ pub(crate) fn render(stats: &ServerStats, out: &mut String) {
         &[("cause", "resource_exhaustion")],
         stats.accept.paused_exhausted,
     );
-    #[cfg(feature = "tls")]
-    render_tls(&stats.accept.tls, &mut m);
+    #[cfg(any(feature = "tls", feature = "tls-ring"))]
+    render_tls(&stats.accept.tls, http.tls_client_errors, &mut m);
 
     m.single(
         "warden_workers",
@@ -347,8 +354,8 @@ struct Exposition<'a> {
 }
 
 /// The handshake pool's counters (TLS listeners).
-#[cfg(feature = "tls")]
-fn render_tls(tls: &warden_worker::TlsSnapshot, m: &mut Exposition<'_>) {
+#[cfg(any(feature = "tls", feature = "tls-ring"))]
+fn render_tls(tls: &warden_worker::TlsSnapshot, client_errors: u64, m: &mut Exposition<'_>) {
     m.family(
         "warden_tls_handshakes_total",
         "counter",
@@ -373,6 +380,13 @@ fn render_tls(tls: &warden_worker::TlsSnapshot, m: &mut Exposition<'_>) {
         "counter",
         "Plain HTTP requests sent to a TLS listener (answered 400; counted failed).",
         tls.plain_http,
+    );
+    m.single(
+        "warden_tls_client_errors_total",
+        "counter",
+        "Established TLS connections closed for the client's error: a record that does not \
+         decrypt, a fatal alert, a renegotiation attempt (not failures of the server).",
+        client_errors,
     );
     m.single(
         "warden_tls_handshakes_in_flight",

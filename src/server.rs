@@ -83,7 +83,7 @@ impl Server {
             hubs: Vec::new(),
             unix_mode: None,
             proxied: Vec::new(),
-            #[cfg(feature = "tls")]
+            #[cfg(any(feature = "tls", feature = "tls-ring"))]
             handshakes: warden_worker::HandshakeConfig::default(),
         }
     }
@@ -118,7 +118,7 @@ pub struct Builder {
     /// The trusted PROXY protocol sources of the `addrs` added by `bind_proxied`.
     pub(crate) proxied: Vec<(usize, Vec<warden_reactor::Cidr>)>,
     /// The handshake pool of TLS listeners.
-    #[cfg(feature = "tls")]
+    #[cfg(any(feature = "tls", feature = "tls-ring"))]
     pub(crate) handshakes: warden_worker::HandshakeConfig,
 }
 
@@ -576,7 +576,7 @@ impl Builder {
             sources.extend(std::iter::repeat_n(j, listeners.len() - before));
         }
         let listener_policies: Vec<_> = sources.iter().map(|&j| self.addrs[j].1.clone()).collect();
-        #[cfg(feature = "tls")]
+        #[cfg(any(feature = "tls", feature = "tls-ring"))]
         let listener_tls: Vec<_> = sources.iter().map(|&j| self.addrs[j].2.clone()).collect();
         let proxy = self.proxy_by_listener(&sources);
         let draining = Arc::new(AtomicBool::new(false));
@@ -603,7 +603,7 @@ impl Builder {
         config.blocking = self.blocking;
         config.stall_threshold = self.stall_threshold;
         config.max_requests_per_worker = self.max_requests_per_worker;
-        #[cfg(feature = "tls")]
+        #[cfg(any(feature = "tls", feature = "tls-ring"))]
         {
             config.tls = listener_tls;
             config.handshakes = self.handshakes;

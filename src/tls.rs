@@ -53,6 +53,16 @@ impl Builder {
         self
     }
 
+    /// How long a client of a TLS listener may stay silent after the accept; past it the
+    /// connection is closed and counted as a handshake `timeout`. A ClientHello follows
+    /// the TCP handshake at once, so connections that never speak give their handshake
+    /// place back long before [`Builder::handshake_timeout`]. Default 3 s (at most the
+    /// handshake timeout).
+    pub fn tls_first_byte_timeout(mut self, timeout: Duration) -> Builder {
+        self.handshakes.first_byte_timeout = timeout;
+        self
+    }
+
     /// Threads of the handshake pool. Default: half the CPUs, at least one.
     pub fn handshake_threads(mut self, n: usize) -> Builder {
         self.handshakes.threads = n.max(1);

@@ -2,7 +2,7 @@
 //! bad), handshake timeouts and bounds, garbage and plain HTTP on a TLS port, and
 //! resumption across workers. Serving over TLS (files, streams, pipelining, uploads) is
 //! in `tls_serving.rs`.
-#![cfg(feature = "tls")]
+#![cfg(any(feature = "tls", feature = "tls-ring"))]
 
 mod util;
 
@@ -245,6 +245,93 @@ fn a_handshake_that_never_comes_times_out_and_is_counted() {
     assert_eq!(handshakes(&server, &pki, "timeout"), 1.0);
     // Counted, not reported: slow clients are normal.
     assert!(failures.try_recv().is_err());
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_tls_client_that_never_speaks_is_closed_at_the_first_byte_deadline() {
+    let pki = Pki::new();
+    let (server, _) = tls_server(&pki, |b| {
+        b.handshake_timeout(Duration::from_secs(120))
+            .tls_first_byte_timeout(Duration::from_millis(200))
+    });
+    let silent = TcpStream::connect(server.local_addrs()[0]).expect("connect");
+    // Long before the handshake timeout (and the test's patience).
+    assert!(until_closed(silent).is_empty());
+    assert_eq!(handshakes(&server, &pki, "timeout"), 1.0);
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn silent_connections_of_one_address_cannot_take_every_handshake_place() {
+    // Both deadlines far past the test's patience: only the per-address count, taken as
+    // connections are accepted (before the handshake pool), can keep places free.
+    let pki = Pki::new();
+    let (server, _) = tls_server(&pki, |b| {
+        b.max_connections_per_ip(4)
+            .max_handshakes(16)
+            .handshake_timeout(Duration::from_secs(120))
+            .tls_first_byte_timeout(Duration::from_secs(120))
+    });
+    let addr = server.local_addrs()[0];
+    let mut kept = Vec::new();
+    for i in 0..24 {
+        let silent = TcpStream::connect(addr).expect("connect");
+        if i < 4 {
+            kept.push(silent);
+        } else {
+            assert!(
+                until_closed(silent).is_empty(),
+                "connection {i} is closed at once"
+            );
+        }
+    }
+    // Another address makes its handshake at once and is served.
+    let tcp = util::connect_from("127.0.0.2", addr);
+    let stream = tls::handshake(tcp, &pki.default_client(), "localhost").expect("a handshake");
+    let mut other = Client::over(stream);
+    assert_eq!(other.get_status("/plaintext"), 200);
+    let metrics = other.send(get("/metrics")).reply().expect("metrics").text();
+    let exposition = util::prom::parse(&metrics).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        exposition.value("warden_connections_over_client_limit_total", &[]),
+        20.0
+    );
+    drop(kept);
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_clients_tls_error_is_counted_as_its_own_not_a_failure_of_the_server() {
+    let pki = Pki::new();
+    let (server, _) = tls_server(&pki, |b| b);
+    let failures = server.failures();
+    let addr = server.local_addrs()[0];
+    // An established session, then a record that does not decrypt.
+    let mut stream = tls::connect(addr, &pki.default_client(), "localhost");
+    stream
+        .sock
+        .write_all(b"\x17\x03\x03\x00\x20garbage-garbage-garbage-garbage!")
+        .expect("send");
+    let _ = stream.sock.read(&mut [0u8; 256]);
+    // Another, with a fatal alert of its own (as `openssl s_client` sends one when the
+    // server refuses its renegotiation).
+    let mut stream = tls::connect(addr, &pki.default_client(), "localhost");
+    // A fatal alert record: level 2 (fatal), description 40 (handshake_failure), sent
+    // in the clear as a TLS 1.3 peer may before keys (the server must take it as the end).
+    stream
+        .sock
+        .write_all(b"\x15\x03\x03\x00\x02\x02\x28")
+        .expect("send");
+    let _ = stream.sock.read(&mut [0u8; 256]);
+    util::eventually("both counted", || {
+        metric(&server, &pki, "warden_tls_client_errors_total", &[]) >= 2.0
+    });
+    // Nothing reported: the client's errors are not the server's failures.
+    assert!(
+        failures.try_recv().is_err(),
+        "a client's tls error was reported as a failure"
+    );
     server.shutdown(Duration::ZERO);
 }
 

@@ -1,7 +1,7 @@
 //! Serving over TLS: pipelined requests, large and slowly read answers, files (read and
 //! encrypted in pieces: no sendfile), streamed answers, broadcast subscriptions, streamed
 //! uploads, and Upgrade (refused over TLS, with the failure saying why).
-#![cfg(feature = "tls")]
+#![cfg(any(feature = "tls", feature = "tls-ring"))]
 
 mod util;
 
@@ -234,5 +234,53 @@ fn tls_sessions_move_with_their_connections_across_recycling_and_crashes() {
     assert_eq!(client.get_status("/crash"), 200);
     eventually("restarted", || server.stats().worker_restarts == 1);
     assert_eq!(client.get_status("/json"), 200);
+    server.shutdown(Duration::ZERO);
+}
+
+/// Reads a TLS connection to its end: `Ok` with everything when the server ended it with
+/// a `close_notify`, `Err` with what came when the socket ended without one (a truncation
+/// attack would look the same).
+fn read_to_notified_end(stream: &mut tls::TlsStream) -> Result<Vec<u8>, Vec<u8>> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Ok(got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(got),
+            Err(e) => panic!("read failed: {e}"),
+        }
+    }
+}
+
+#[test]
+fn every_close_the_server_starts_ends_with_close_notify() {
+    let (pki, hub) = (Pki::new(), Broadcast::new(BroadcastConfig::default()));
+    let server = tls_server(&pki, &hub);
+    let addr = server.local_addrs()[0];
+    let cases = [
+        // An answer with `Connection: close`.
+        "GET /plaintext HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+        // HTTP/1.0 without keep-alive.
+        "GET /json HTTP/1.0\r\n\r\n",
+        // A streamed body to an HTTP/1.0 client: delimited by the close alone, so only
+        // the close_notify says it is whole.
+        "GET /rows HTTP/1.0\r\n\r\n",
+    ];
+    for request in cases {
+        let mut stream = tls::connect(addr, &pki.default_client(), "localhost");
+        stream.write_all(request.as_bytes()).expect("send");
+        let got = read_to_notified_end(&mut stream).unwrap_or_else(|got| {
+            panic!(
+                "no close_notify after {request:?}; got {:?}",
+                String::from_utf8_lossy(&got)
+            )
+        });
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1."), "{text}");
+        if request.contains("/rows") {
+            assert!(text.ends_with("row 99\n"), "{text}");
+        }
+    }
     server.shutdown(Duration::ZERO);
 }

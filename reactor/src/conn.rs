@@ -36,7 +36,7 @@ use crate::observe::stats::CloseReason;
 use crate::shared::Shared;
 use crate::supervise::failure::{Failure, FailureKind};
 use crate::timer::{Link, TimerKind};
-use crate::transport::{Socket, Transport};
+use crate::transport::{ClientProtocolError, Socket, Transport};
 
 use self::reading::{Input, READ_BUDGET, Reading, read_limit};
 use self::respond::reject;
@@ -91,8 +91,9 @@ pub(crate) struct Conn {
     unread_response: bool,
     /// The balancer's address, when a PROXY protocol header named the client (`peer`).
     proxy: Option<SocketAddr>,
-    /// Its place in the per-client connection limit.
-    counted: self::client::Counted,
+    /// Its place in the per-client connection limit, if one is kept: given back when the
+    /// connection is dropped.
+    client: Option<crate::clients::ClientSlot>,
     rbuf: Option<ReadBuf>,
     writing: Writing,
     pub(crate) link: Link,
@@ -189,7 +190,7 @@ impl Conn {
             header_for: served.wrapping_sub(1),
             unread_response,
             proxy: None,
-            counted: self::client::Counted::No,
+            client: None,
             rbuf,
             writing,
             link: Link::default(),
@@ -676,6 +677,19 @@ impl Conn {
     /// just traffic.
     fn io_error<H>(&self, op: &str, e: &io::Error, cx: &mut Shared<H>) -> Outcome {
         use io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+        // The client broke its transport's protocol (a TLS record that does not decrypt,
+        // its fatal alert): its error, counted apart, as nginx logs client SSL errors at
+        // info; never a failure of the server.
+        if ClientProtocolError::is(e) {
+            log::debug!(
+                "worker {} {} {}: {op}: {e}; closing",
+                cx.worker,
+                self.id,
+                self.peer
+            );
+            cx.stats.tls_client_error();
+            return Outcome::Close(CloseReason::ClientError);
+        }
         let peer_left = matches!(e.kind(), BrokenPipe | ConnectionReset | ConnectionAborted);
         let pending = !self.writing.is_empty();
         let kind = match (peer_left, op) {

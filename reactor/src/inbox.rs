@@ -10,6 +10,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::Waker;
 use mio::net::{TcpStream, UnixStream};
 
+use crate::clients::ClientSlot;
 use crate::conn::Carried;
 use crate::http::request::UNIX_PEER;
 use crate::transport::{Session, Socket, Wire};
@@ -36,6 +37,9 @@ pub struct Handoff {
     /// header (if one was required), and the balancer's address if the header named a
     /// client. `None` for a freshly accepted socket.
     proxied: Option<Option<SocketAddr>>,
+    /// Its place in the per-client connection limit, taken before it got here; given
+    /// back when the connection ends, wherever it is then.
+    client: Option<ClientSlot>,
 }
 
 /// A handoff taken apart by the reactor that keeps it.
@@ -46,6 +50,7 @@ pub(crate) struct Arrival {
     pub(crate) kept_alive: bool,
     pub(crate) carried: Option<Box<Carried>>,
     pub(crate) proxied: Option<Option<SocketAddr>>,
+    pub(crate) client: Option<ClientSlot>,
 }
 
 impl Handoff {
@@ -68,7 +73,16 @@ impl Handoff {
             carried: None,
             session: None,
             proxied: None,
+            client: None,
         }
+    }
+
+    /// The connection holds this place in its client's count (taken at the accept), if
+    /// one is kept: the reactor keeps it while the connection lives, and it is given back
+    /// once, when the connection ends.
+    pub fn with_client(mut self, client: Option<ClientSlot>) -> Handoff {
+        self.client = client;
+        self
     }
 
     /// A socket whose TLS handshake is done: the reactor reads and writes through
@@ -118,6 +132,7 @@ impl Handoff {
             kept_alive: self.kept_alive,
             carried: self.carried,
             proxied: self.proxied,
+            client: self.client,
         }
     }
 

@@ -83,7 +83,7 @@ pub use crate::{
         upgrade::Upgraded,
         writer::BodyWriter,
     },
-    clients::ClientLimit,
+    clients::{ClientLimit, ClientSlot},
     config::{Config, StreamBodies},
     exit::Exit,
     http::{

@@ -17,7 +17,7 @@ use crate::conn::{Conn, Outcome, ticket_failure};
 use crate::exit::Exit;
 use crate::http::date::DateCache;
 use crate::http::handler::Handler;
-use crate::http::request::ConnId;
+use crate::http::request::{ConnId, UNIX_PEER};
 use crate::http::response::Fault;
 use crate::inbox::{Arrival, Command, Handoff, Inbox, Orphans};
 use crate::observe::stats::{CloseReason, Stats};
@@ -28,7 +28,7 @@ use crate::supervise::activity::Activity;
 use crate::supervise::failure::{Failure, FailureKind};
 use crate::supervise::frame::{self, Supervisor};
 use crate::timer::{Link, Nodes, TimerKind, Timers};
-use crate::transport::Wire;
+use crate::transport::{Transport, Wire};
 
 /// Readiness events taken per `poll` call.
 const EVENTS: usize = 1024;
@@ -240,8 +240,6 @@ impl<H: Handler> Reactor<H> {
                 self.timers.disarm(&mut self.conns, k);
             }
             let mut conn = self.conns.remove(key);
-            // Counted again by the reactor it moves to.
-            conn.uncount(&self.shared);
             if self.poll.registry().deregister(&mut conn.stream).is_err() {
                 // Not ours to hand on any more: close it.
                 self.shared
@@ -257,20 +255,23 @@ impl<H: Handler> Reactor<H> {
                 self.shared.stats.connection_moved();
             }
             let (peer, listener, proxy) = (conn.peer(), conn.listener(), conn.proxy());
+            // Its place in its client's count moves with it (or, if it closes here,
+            // is given back as it drops).
+            let client = conn.take_client();
             if conn.is_idle() {
                 let kept_alive = conn.has_served();
                 conn.release(&mut self.shared, true);
-                moving.push(Handoff::idle(
-                    conn.stream,
-                    peer,
-                    listener,
-                    kept_alive,
-                    proxy,
-                ));
+                let idle = Handoff::idle(conn.stream, peer, listener, kept_alive, proxy);
+                moving.push(idle.with_client(client));
                 continue;
             }
-            if let (stream, Some(carried)) = conn.carry(&mut self.shared) {
-                moving.push(Handoff::carrying(stream, peer, listener, carried, proxy));
+            match conn.carry(&mut self.shared) {
+                (stream, Some(carried)) => {
+                    let busy = Handoff::carrying(stream, peer, listener, carried, proxy);
+                    moving.push(busy.with_client(client));
+                }
+                // Cut here: ended as every close we start is.
+                (mut stream, None) => stream.close(),
             }
         }
         let queue = std::mem::replace(&mut self.inbox, crossbeam_channel::never());
@@ -459,6 +460,7 @@ impl<H: Handler> Reactor<H> {
             kept_alive,
             carried,
             proxied,
+            client,
         } = handoff.into_arrival();
         let entry = self.conns.vacant_entry();
         let key = entry.key();
@@ -495,19 +497,21 @@ impl<H: Handler> Reactor<H> {
             // Busy: go on at once with what it buffered (no readiness event will say so).
             let conn = entry.insert(Conn::resume(stream, peer, id, listener, key, *carried));
             conn.set_proxy(proxied.flatten());
-            conn.count_client(&self.shared, false);
+            conn.set_client(client);
             log::trace!("worker {} {id} {peer}: resumed", self.shared.worker);
             self.drive(key);
             return;
         }
         let holds_input = stream.holds_input();
         let conn = entry.insert(Conn::new(stream, peer, id, listener, key, kept_alive));
+        conn.set_client(client);
         match (proxied, self.shared.config.proxy_protocol.trusted(listener)) {
             // Moved from another reactor: past its header already.
-            (Some(proxy), _) => {
-                conn.set_proxy(proxy);
-                conn.count_client(&self.shared, false);
-            }
+            (Some(proxy), _) => conn.set_proxy(proxy),
+            // A Unix socket's peer has no address to trust or to name: the PROXY
+            // protocol is for TCP listeners (a balancer in front of a Unix socket is on
+            // this machine, and the socket file's permissions say who may connect).
+            (None, Some(_)) if peer == UNIX_PEER => {}
             // Counted once the header names the client.
             (None, Some(trusted)) if trusted.iter().any(|range| range.contains(peer.ip())) => {
                 conn.expect_proxy_header();
@@ -523,7 +527,8 @@ impl<H: Handler> Reactor<H> {
                 self.close(key, CloseReason::ClientError);
                 return;
             }
-            (None, None) => conn.count_client(&self.shared, true),
+            // Counted by the acceptor, before it got here.
+            (None, None) => {}
         }
         log::trace!("worker {} {id} {peer}: accepted", self.shared.worker);
         self.arm(
@@ -612,8 +617,9 @@ impl<H: Handler> Reactor<H> {
             self.timers.disarm(&mut self.conns, k);
         }
         let mut conn = self.conns.remove(key);
-        conn.uncount(&self.shared);
         conn.release(&mut self.shared, false);
+        // Every close we start ends the session properly first (TLS: close_notify).
+        conn.stream.close();
         log::trace!("worker {} {}: closed", self.shared.worker, conn.id());
         // Dropping the stream closes the socket, which also removes it from the epoll
         // set: no deregister syscall needed.
@@ -632,7 +638,6 @@ impl<H: Handler> Reactor<H> {
             self.timers.disarm(&mut self.conns, k);
         }
         let mut conn = self.conns.remove(key);
-        conn.uncount(&self.shared);
         let _ = self.poll.registry().deregister(&mut conn.stream);
         let (peer, id) = (conn.peer(), conn.id());
         let (stream, buffered, upgrade) = conn.into_upgrade(&mut self.shared);

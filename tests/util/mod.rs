@@ -9,7 +9,7 @@ use std::time::Duration;
 use warden::{Builder, Request, Response, Server, ServerHandle};
 
 pub mod prom;
-#[cfg(feature = "tls")]
+#[cfg(any(feature = "tls", feature = "tls-ring"))]
 pub mod tls;
 
 /// Upper bound on any single wait in a test. Tests never rely on it to pass: it only
@@ -117,6 +117,16 @@ impl Client {
 
     pub fn to(server: &ServerHandle) -> Client {
         Client::connect(server.local_addrs()[0])
+    }
+
+    /// A client of `server` whose address is `source` (another loopback address, such
+    /// as 127.0.0.2: a second client, as the server's per-address rules see it).
+    pub fn from(source: &str, server: &ServerHandle) -> Client {
+        let stream = connect_from(source, server.local_addrs()[0]);
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     /// Closes the connection with a reset (SO_LINGER 0): gone, not politely finished.
@@ -335,6 +345,23 @@ pub fn decode_chunk(buf: &[u8]) -> Result<Option<(Option<Vec<u8>>, usize)>, Stri
 /// A request for `path` with a Host header.
 pub fn get(path: &str) -> String {
     format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n")
+}
+
+/// A TCP connection to `addr` from the loopback address `source` (127.0.0.2, ...: Linux
+/// routes all of 127.0.0.0/8 to the loopback device).
+pub fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
+    let source: SocketAddr = format!("{source}:0").parse().expect("a loopback address");
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+    socket
+        .bind(&source.into())
+        .expect("bind the source address");
+    socket
+        .connect(&addr.into())
+        .unwrap_or_else(|e| panic!("connect to {addr} from {source}: {e}"));
+    let stream = TcpStream::from(socket);
+    stream.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    stream
 }
 
 /// Waits until `condition` holds, for counters published by another thread; fails after

@@ -73,7 +73,7 @@ impl Pki {
         roots
             .add(self.ca.der().clone())
             .expect("the ca is a trust anchor");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut config = ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
             .expect("versions")
@@ -107,6 +107,16 @@ pub fn try_connect(
     name: &str,
 ) -> std::io::Result<TlsStream> {
     let tcp = TcpStream::connect(addr)?;
+    handshake(tcp, config, name)
+}
+
+/// Makes a TLS handshake over `tcp` (connected already: from another source address,
+/// say), or says why it failed.
+pub fn handshake(
+    tcp: TcpStream,
+    config: &Arc<ClientConfig>,
+    name: &str,
+) -> std::io::Result<TlsStream> {
     tcp.set_read_timeout(Some(PATIENCE))?;
     let server = ServerName::try_from(name.to_owned()).expect("a server name");
     let conn = ClientConnection::new(Arc::clone(config), server).expect("a client session");

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::{Events, Interest, Poll, Token, Waker};
 use warden_reactor::{
-    Backlog, Failure, FailureKind, Frame, Handoff, Inbox, Orphans, SendError, SlotSignal, Stats,
-    catch, describe_panic, set_supervised,
+    Backlog, ClientLimit, ClientSlot, Failure, FailureKind, Frame, Handoff, Inbox, Orphans,
+    ProxyProtocol, SendError, SlotSignal, Stats, catch, describe_panic, set_supervised,
 };
 
 use crate::busy::Busy;
@@ -131,10 +131,28 @@ impl Leftovers {
 }
 
 /// Settings of the acceptor.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct AcceptorConfig {
     /// The most connections a worker holds before the acceptor stops giving it more.
     pub max_connections_per_worker: usize,
+    /// The most connections one address may hold, counted here as connections are
+    /// accepted: one past it is closed before any thread spends anything on it (a
+    /// handshake, a worker's slot, a buffer). Listeners that take a PROXY protocol
+    /// header leave the count to the reactor, which learns the client from the header.
+    pub client_limit: Option<ClientLimit>,
+    /// Which listeners take a PROXY protocol header.
+    pub proxy_protocol: ProxyProtocol,
+}
+
+impl AcceptorConfig {
+    /// Settings with `max_connections_per_worker` and nothing else.
+    pub fn new(max_connections_per_worker: usize) -> AcceptorConfig {
+        AcceptorConfig {
+            max_connections_per_worker,
+            ..AcceptorConfig::default()
+        }
+    }
 }
 
 /// A running acceptor thread.
@@ -321,6 +339,7 @@ impl PreparedAcceptor {
     pub fn start(self, workers: Vec<WorkerSlot>) -> io::Result<Acceptor> {
         let (control, rx) = crossbeam_channel::unbounded();
         let signal = Arc::clone(&self.signal);
+        let n_listeners = self.listeners.len();
         let mut looper = Loop {
             poll: self.poll,
             listeners: self.listeners,
@@ -329,6 +348,10 @@ impl PreparedAcceptor {
             control: rx,
             state: State::Accepting,
             max_per_worker: self.config.max_connections_per_worker as u64,
+            client_limit: self.config.client_limit,
+            proxied: (0..n_listeners)
+                .map(|i| self.config.proxy_protocol.trusted(i).is_some())
+                .collect(),
             cursor: 0,
             exhausted_logged: false,
             failures: 0,
@@ -387,6 +410,11 @@ struct Loop {
     control: Receiver<Control>,
     state: State,
     max_per_worker: u64,
+    /// The per-client connection limit, counted here for listeners without a PROXY
+    /// protocol header.
+    client_limit: Option<ClientLimit>,
+    /// Which listeners (by index) take a PROXY protocol header.
+    proxied: Vec<bool>,
     /// Where the round robin among equally loaded workers starts next.
     cursor: usize,
     /// A resource-exhaustion episode has been logged; cleared when accepting succeeds.
@@ -537,18 +565,24 @@ impl Loop {
                     self.exhausted_logged = false;
                     self.failures = 0;
                     let handoff = match accepted {
-                        // A TLS listener's connection goes to the handshake pool first.
-                        #[cfg(feature = "tls")]
-                        Accepted::Tcp(stream, peer)
-                            if self.tls.as_ref().is_some_and(|t| t.is_tls(i)) =>
-                        {
-                            if let Some(tls) = &mut self.tls {
-                                tls.begin(stream, peer, i);
+                        Accepted::Tcp(stream, peer) => {
+                            let Ok(client) = self.admit(i, peer) else {
+                                // Dropped: closed before a byte was read.
+                                drop(stream);
+                                continue;
+                            };
+                            // A TLS listener's connection goes to the handshake pool
+                            // first, its place in the count with it.
+                            #[cfg(feature = "tls")]
+                            if let Some(tls) = self.tls.as_mut().filter(|t| t.is_tls(i)) {
+                                tls.begin(stream, peer, i, client);
+                                continue;
                             }
-                            continue;
+                            // TCP_NODELAY comes from the listener (see `listener.rs`).
+                            Handoff::new(stream, peer, i).with_client(client)
                         }
-                        // TCP_NODELAY comes from the listener (see `listener.rs`).
-                        Accepted::Tcp(stream, peer) => Handoff::new(stream, peer, i),
+                        // Every Unix socket client is the same "address": a per-client
+                        // limit would cap them all together.
                         Accepted::Unix(stream) => Handoff::unix(stream, i),
                     };
                     self.dispatch(handoff, self.max_per_worker);
@@ -561,6 +595,29 @@ impl Loop {
                 // EINVAL (the listener was shut down), EBADF, ENOTSOCK, ...: retrying at
                 // once would spin; the caller backs off, reports, and gives up if it lasts.
                 Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Takes a place in the per-client count for a connection from `peer` on listener
+    /// `i`: `Ok(None)` when nothing is counted (no limit, or the listener's PROXY
+    /// protocol header will name the client), `Err` past the limit.
+    fn admit(&self, i: usize, peer: SocketAddr) -> Result<Option<ClientSlot>, ()> {
+        let Some(limit) = &self.client_limit else {
+            return Ok(None);
+        };
+        if self.proxied.get(i).copied().unwrap_or(false) {
+            return Ok(None);
+        }
+        match limit.admit(peer.ip()) {
+            Some(slot) => Ok(Some(slot)),
+            None => {
+                bump(&self.stats.over_client_limit);
+                log::debug!(
+                    "{peer}: past {} connections from its address; closed",
+                    limit.max()
+                );
+                Err(())
             }
         }
     }

@@ -18,6 +18,7 @@ pub struct AcceptStats {
     pub(crate) accepted: AtomicU64,
     pub(crate) paused_full: AtomicU64,
     pub(crate) paused_exhausted: AtomicU64,
+    pub(crate) over_client_limit: AtomicU64,
     /// The handshake pool's counters.
     #[cfg(feature = "tls")]
     pub(crate) tls: TlsStats,
@@ -34,6 +35,9 @@ pub struct AcceptSnapshot {
     /// Times accepting paused because the process or system ran out of descriptors or
     /// memory (EMFILE, ENFILE, ENOBUFS, ENOMEM).
     pub paused_exhausted: u64,
+    /// Connections closed as they were accepted: their address held
+    /// `max_connections_per_ip` already.
+    pub over_client_limit: u64,
     /// TLS handshakes.
     #[cfg(feature = "tls")]
     pub tls: TlsSnapshot,
@@ -46,6 +50,7 @@ impl AcceptStats {
             accepted: self.accepted.load(Ordering::Relaxed),
             paused_full: self.paused_full.load(Ordering::Relaxed),
             paused_exhausted: self.paused_exhausted.load(Ordering::Relaxed),
+            over_client_limit: self.over_client_limit.load(Ordering::Relaxed),
             #[cfg(feature = "tls")]
             tls: self.tls.snapshot(),
         }

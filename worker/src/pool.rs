@@ -206,6 +206,8 @@ impl WorkerPool {
             listeners,
             AcceptorConfig {
                 max_connections_per_worker: config.max_connections_per_worker,
+                client_limit: config.reactor.max_connections_per_ip.clone(),
+                proxy_protocol: config.reactor.proxy_protocol.clone(),
             },
         )
         .map_err(StartError::Acceptor)?;

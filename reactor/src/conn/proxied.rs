@@ -38,8 +38,8 @@ impl Conn {
                 }
                 self.reading = Reading::Head;
                 // The client is known only now.
-                self.count_client(cx, true);
-                true
+                self.admit_named_client(cx);
+                matches!(self.reading, Reading::Head)
             }
             Err(e) => {
                 log::debug!(

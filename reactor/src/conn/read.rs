@@ -140,7 +140,6 @@ impl Conn {
         if matches!(self.reading, Reading::Proxy) && !self.take_proxy_header(cx) {
             return false;
         }
-        let over_limit = self.is_over_limit();
         let Conn {
             rbuf,
             writing,
@@ -187,12 +186,6 @@ impl Conn {
                     let data = buf.filled();
                     let mut slots = parse::slots();
                     let head = match parse::parse_head(data, &mut slots, cx.config.limits()) {
-                        Ok(Status::Complete(_)) if over_limit => {
-                            let e = RequestError::ClientLimit;
-                            *reading =
-                                Reading::rejected(reject(cx, Some(buf), writing, e, id, peer));
-                            return false;
-                        }
                         Ok(Status::Complete(head)) => head,
                         Ok(Status::Partial) => return false,
                         Err(e) => {

@@ -219,6 +219,7 @@ pub struct Stats {
     subscribers_cut: AtomicU64,
     proxy_untrusted: AtomicU64,
     proxy_bad_header: AtomicU64,
+    tls_client_errors: AtomicU64,
     /// The reactor answered its share and waits for its streams before it is recycled:
     /// new connections had better go elsewhere.
     recycling: AtomicBool,
@@ -263,6 +264,9 @@ pub struct StatsSnapshot {
     /// Connections from a trusted source closed for a missing or malformed PROXY
     /// protocol header.
     pub proxy_bad_header: u64,
+    /// TLS connections closed for the client's error after the handshake: a record that
+    /// does not decrypt, a fatal alert, a renegotiation attempt.
+    pub tls_client_errors: u64,
     /// From the start of the loop turn in which a request was complete to its response
     /// being queued for writing (for a deferred request: from the dispatch to its answer
     /// being queued).
@@ -296,6 +300,7 @@ impl StatsSnapshot {
         self.subscribers_cut += other.subscribers_cut;
         self.proxy_untrusted += other.proxy_untrusted;
         self.proxy_bad_header += other.proxy_bad_header;
+        self.tls_client_errors += other.tls_client_errors;
         self.request_duration.add(&other.request_duration);
         self.handler_duration.add(&other.handler_duration);
     }
@@ -329,6 +334,7 @@ impl Stats {
             subscribers_cut: load(&self.subscribers_cut),
             proxy_untrusted: load(&self.proxy_untrusted),
             proxy_bad_header: load(&self.proxy_bad_header),
+            tls_client_errors: load(&self.tls_client_errors),
             request_duration: self.request_duration.snapshot(),
             handler_duration: self.handler_duration.snapshot(),
         }
@@ -440,6 +446,11 @@ impl Stats {
     /// A trusted source's connection began without a valid PROXY protocol header.
     pub(crate) fn proxy_bad_header(&self) {
         bump(&self.proxy_bad_header, 1);
+    }
+
+    /// A TLS client broke the protocol after its handshake.
+    pub(crate) fn tls_client_error(&self) {
+        bump(&self.tls_client_errors, 1);
     }
 
     /// The reactor is due for recycling and waits only for what cannot move.

@@ -43,6 +43,33 @@ pub(crate) trait Transport {
 
     /// Ends our side of the byte stream: nothing more will be written.
     fn shutdown_write(&mut self) -> io::Result<()>;
+
+    /// The connection is about to be closed by us: says so in the protocol, if it has a
+    /// way (TLS's `close_notify`), so that the client can tell our end from a cut. Best
+    /// effort, never blocking; once only, however many times it is called.
+    fn close(&mut self) {}
+}
+
+/// The client broke the protocol of its transport (a TLS record that does not decrypt,
+/// a fatal alert, a renegotiation attempt): carried inside the `io::Error` of a read, so
+/// that the connection counts it as the client's error, not as a failure of the server.
+#[derive(Debug)]
+pub(crate) struct ClientProtocolError(pub(crate) String);
+
+impl std::fmt::Display for ClientProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ClientProtocolError {}
+
+impl ClientProtocolError {
+    /// Whether `e` is one.
+    pub(crate) fn is(e: &io::Error) -> bool {
+        e.get_ref()
+            .is_some_and(|inner| inner.is::<ClientProtocolError>())
+    }
 }
 
 /// The socket under a connection, whichever its family.
@@ -84,7 +111,7 @@ impl Socket {
             (Wire::Unix(unix), None) => Socket::Unix(unix),
             #[cfg(feature = "tls")]
             (Wire::Tcp(tcp), Some(session)) => {
-                Socket::Tls(Box::new(tls::TlsStream { tcp, session }))
+                Socket::Tls(Box::new(tls::TlsStream::new(tcp, session)))
             }
             #[cfg(feature = "tls")]
             (Wire::Unix(_), Some(_)) => unreachable!("TLS sessions come over TCP only"),
@@ -100,7 +127,7 @@ impl Socket {
             Socket::Unix(unix) => (Wire::Unix(unix), None),
             #[cfg(feature = "tls")]
             Socket::Tls(tls) => {
-                let tls::TlsStream { tcp, session } = *tls;
+                let (tcp, session) = tls.into_parts();
                 (Wire::Tcp(tcp), Some(session))
             }
         }
@@ -161,6 +188,10 @@ impl Transport for Socket {
 
     fn shutdown_write(&mut self) -> io::Result<()> {
         each!(self, io => io.shutdown_write())
+    }
+
+    fn close(&mut self) {
+        each!(self, io => io.close())
     }
 }
 

@@ -14,7 +14,7 @@ use std::os::unix::fs::FileExt;
 use mio::net::TcpStream;
 use rustls::ServerConnection;
 
-use crate::transport::Transport;
+use crate::transport::{ClientProtocolError, Transport};
 
 /// One TLS record's worth of plaintext: how much of a file one call reads and encrypts.
 /// A file is never held in memory whole; this is the most of it at any time.
@@ -25,9 +25,51 @@ const FILE_PIECE: usize = 16 * 1024;
 pub(crate) struct TlsStream {
     pub(crate) tcp: TcpStream,
     pub(crate) session: Box<ServerConnection>,
+    /// Where our side of the session is.
+    ending: Ending,
+}
+
+/// How far our side of a session has ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// Open both ways.
+    Open,
+    /// Our `close_notify` is queued (and written if the socket took it): nothing more is
+    /// ever written, and it is never sent twice.
+    Notified,
+    /// The session failed (the client's bad record or alert): no `close_notify` follows a
+    /// fatal alert.
+    Failed,
 }
 
 impl TlsStream {
+    /// An established session over `tcp`.
+    pub(crate) fn new(tcp: TcpStream, session: Box<ServerConnection>) -> TlsStream {
+        TlsStream {
+            tcp,
+            session,
+            ending: Ending::Open,
+        }
+    }
+
+    /// The socket and its session, to move to another thread (still open).
+    pub(crate) fn into_parts(self) -> (TcpStream, Box<ServerConnection>) {
+        (self.tcp, self.session)
+    }
+
+    /// Queues our `close_notify` and writes what the socket takes now: "Each party MUST
+    /// send a close_notify alert before closing its write side of the connection"
+    /// (RFC 8446, 6.1). Without it, a client cannot tell a body we ended from one cut
+    /// short (a close-delimited body, HTTP/1.0's way, depends on it). Best effort: a
+    /// full socket loses it.
+    fn notify_close(&mut self) {
+        if self.ending == Ending::Open {
+            self.ending = Ending::Notified;
+            self.session.send_close_notify();
+        }
+        let _ = self.write_records();
+    }
+
     /// Writes encrypted output until none is left (`Ok`) or the socket is full
     /// (`WouldBlock`).
     fn write_records(&mut self) -> io::Result<()> {
@@ -84,9 +126,15 @@ impl Transport for TlsStream {
                 Err(e) => return Err(e),
             }
             if let Err(e) = self.session.process_new_packets() {
-                // The alert rustls queued says why; the connection ends either way.
+                // The client's doing (a record that does not decrypt, its own fatal
+                // alert, a renegotiation): the alert rustls queued says why, and the
+                // connection ends either way.
+                self.ending = Ending::Failed;
                 let _ = self.write_records();
-                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    ClientProtocolError(format!("tls: {e}")),
+                ));
             }
             // Records that answer records (a key update) go out with the next write if
             // the socket is full now.
@@ -137,11 +185,11 @@ impl Transport for TlsStream {
     }
 
     fn shutdown_write(&mut self) -> io::Result<()> {
-        // "Each party MUST send a close_notify alert before closing its write side of
-        // the connection" (RFC 8446, 6.1). Best effort: a full socket loses it, and the
-        // client sees the TCP end, which HTTP/1.1's own framing makes safe.
-        self.session.send_close_notify();
-        let _ = self.write_records();
+        self.notify_close();
         self.tcp.shutdown(Shutdown::Write)
+    }
+
+    fn close(&mut self) {
+        self.notify_close();
     }
 }

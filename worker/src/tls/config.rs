@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use rustls::ServerConfig;
+
+use super::provider;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -263,7 +265,7 @@ impl TlsConfig {
     }
 
     fn with_files(files: Files) -> Result<TlsConfig, TlsError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(provider::default_provider());
         let current = Arc::new(RwLock::new(Arc::new(Certificates::load(
             &files, &provider,
         )?)));
@@ -282,7 +284,7 @@ impl TlsConfig {
         server.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
         // One ticket key for every thread of the server, rotated by rustls (every six
         // hours, the previous key still accepted for the next period).
-        server.ticketer = rustls::crypto::ring::Ticketer::new().map_err(config)?;
+        server.ticketer = provider::Ticketer::new().map_err(config)?;
         Ok(TlsConfig {
             inner: Arc::new(Inner {
                 provider,

@@ -25,7 +25,9 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use rustls::server::ServerConnection;
 use rustls::{HandshakeKind, ServerConfig};
 use slab::Slab;
-use warden_reactor::{Failure, FailureKind, Frame, Handoff, SlotSignal, catch, describe_panic};
+use warden_reactor::{
+    ClientSlot, Failure, FailureKind, Frame, Handoff, SlotSignal, catch, describe_panic,
+};
 
 use crate::counters::{AcceptStats, FailureSink};
 use crate::tls::stats::HandshakeEnd;
@@ -52,6 +54,10 @@ pub struct HandshakeConfig {
     /// How long a handshake may take from the accept; past it the connection is closed
     /// and counted (`timeout`). Default 10 s.
     pub timeout: Duration,
+    /// How long a client may take to send its first byte (a ClientHello follows the TCP
+    /// handshake at once); past it the connection is closed and counted (`timeout`), so
+    /// connections that never speak free their place long before `timeout`. Default 3 s.
+    pub first_byte_timeout: Duration,
 }
 
 impl Default for HandshakeConfig {
@@ -60,6 +66,7 @@ impl Default for HandshakeConfig {
             threads: thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             max_in_flight: 512,
             timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -81,6 +88,11 @@ struct Start {
     config: Arc<ServerConfig>,
     accepted: Instant,
     place: Place,
+    /// Its place in the per-client connection limit, if one is kept.
+    client: Option<ClientSlot>,
+    /// A test's way to make the lane that takes it panic.
+    #[cfg(test)]
+    poison: bool,
 }
 
 /// One handshake's place in the acceptor's count: given back exactly once, when the
@@ -115,6 +127,10 @@ pub(crate) struct Handshaker {
     next: usize,
     done: Sender<Handshaken>,
     wake: Arc<SlotSignal>,
+    /// What a lane is made of: kept to replace a lane whose thread panicked.
+    config: HandshakeConfig,
+    stats: Arc<AcceptStats>,
+    sink: FailureSink,
 }
 
 struct LaneHandle {
@@ -132,57 +148,75 @@ impl Handshaker {
         done: Sender<Handshaken>,
         wake: Arc<SlotSignal>,
     ) -> io::Result<Handshaker> {
-        let mut lanes = Vec::with_capacity(config.threads.max(1));
-        for n in 0..config.threads.max(1) {
-            let poll = Poll::new()?;
-            let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
-            let (tx, rx) = crossbeam_channel::unbounded();
-            let mut lane = Lane {
-                poll,
-                rx,
-                conns: Slab::new(),
-                deadlines: VecDeque::new(),
-                serial: 0,
-                timeout: config.timeout,
-                stats: Arc::clone(&stats),
-            };
-            let sink = Arc::clone(&sink);
-            let thread = thread::Builder::new()
-                .name(format!("warden-tls-{n}"))
-                .spawn(move || {
-                    if let Err(payload) = catch(|| lane.run(&sink)) {
-                        let mut failure = Failure::new(FailureKind::Panic, "");
-                        describe_panic(payload.as_ref(), &mut failure);
-                        failure.message =
-                            format!("a tls handshake thread panicked: {}", failure.message);
-                        failure.frame = Frame::Server;
-                        sink(failure, false);
-                    }
-                })?;
-            lanes.push(LaneHandle {
-                tx,
-                waker,
-                thread: Some(thread),
-            });
-        }
-        Ok(Handshaker {
-            lanes,
+        let mut handshaker = Handshaker {
+            lanes: Vec::with_capacity(config.threads.max(1)),
             next: 0,
             done,
             wake,
+            config,
+            stats,
+            sink,
+        };
+        for n in 0..config.threads.max(1) {
+            let lane = handshaker.spawn_lane(n)?;
+            handshaker.lanes.push(lane);
+        }
+        Ok(handshaker)
+    }
+
+    /// Starts lane `n`'s thread. A panic in it is reported; its handshakes are closed
+    /// (their places given back as they drop), and the lane is replaced when the
+    /// acceptor next finds it gone.
+    fn spawn_lane(&self, n: usize) -> io::Result<LaneHandle> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKE)?);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut lane = Lane {
+            poll,
+            rx,
+            conns: Slab::new(),
+            deadlines: VecDeque::new(),
+            first_bytes: VecDeque::new(),
+            serial: 0,
+            timeout: self.config.timeout,
+            first_byte_timeout: self.config.first_byte_timeout.min(self.config.timeout),
+            stats: Arc::clone(&self.stats),
+        };
+        let sink = Arc::clone(&self.sink);
+        let thread = thread::Builder::new()
+            .name(format!("warden-tls-{n}"))
+            .spawn(move || {
+                if let Err(payload) = catch(|| lane.run(&sink)) {
+                    let mut failure = Failure::new(FailureKind::Panic, "");
+                    describe_panic(payload.as_ref(), &mut failure);
+                    failure.message = format!(
+                        "a tls handshake thread panicked: {}; its handshakes are closed and \
+                         the thread is replaced",
+                        failure.message
+                    );
+                    failure.frame = Frame::Server;
+                    sink(failure, false);
+                }
+            })?;
+        Ok(LaneHandle {
+            tx,
+            waker,
+            thread: Some(thread),
         })
     }
 
-    /// Hands a freshly accepted connection to a lane. `false` if no lane is left (each
-    /// stopped after a panic, reported): the connection is closed, its place given back.
+    /// Hands a freshly accepted connection to a lane, with its place in the per-client
+    /// count. A lane whose thread is gone (it panicked) is replaced first; `false` only if
+    /// no thread can be started: the connection is closed, its places given back.
     pub(crate) fn begin(
         &mut self,
         stream: TcpStream,
         peer: SocketAddr,
         listener: usize,
         config: Arc<ServerConfig>,
+        client: Option<ClientSlot>,
     ) -> bool {
-        let mut start = Start {
+        let start = Start {
             stream,
             peer,
             listener,
@@ -193,10 +227,18 @@ impl Handshaker {
                 wake: Arc::clone(&self.wake),
                 given: false,
             },
+            client,
+            #[cfg(test)]
+            poison: false,
         };
-        for _ in 0..self.lanes.len() {
-            let lane = &self.lanes[self.next];
-            self.next = (self.next + 1) % self.lanes.len();
+        self.send(start)
+    }
+
+    fn send(&mut self, mut start: Start) -> bool {
+        let n = self.next;
+        self.next = (self.next + 1) % self.lanes.len();
+        for _ in 0..2 {
+            let lane = &self.lanes[n];
             match lane.tx.send(start) {
                 Ok(()) => {
                     if let Err(e) = lane.waker.wake() {
@@ -206,8 +248,42 @@ impl Handshaker {
                 }
                 Err(returned) => start = returned.into_inner(),
             }
+            // Its thread is gone (the panic was reported): a new one takes its place.
+            match self.spawn_lane(n) {
+                Ok(lane) => {
+                    let old = std::mem::replace(&mut self.lanes[n], lane);
+                    if let Some(thread) = old.thread {
+                        let _ = thread.join();
+                    }
+                    log::warn!("tls: handshake thread {n} replaced");
+                }
+                Err(e) => {
+                    log::error!("tls: cannot replace handshake thread {n}: {e}");
+                    return false;
+                }
+            }
         }
         false
+    }
+
+    /// Sends a connection that makes the lane taking it panic (a test's fault).
+    #[cfg(test)]
+    fn begin_poisoned(&mut self, stream: TcpStream, peer: SocketAddr, config: Arc<ServerConfig>) {
+        let start = Start {
+            stream,
+            peer,
+            listener: 0,
+            config,
+            accepted: Instant::now(),
+            place: Place {
+                done: self.done.clone(),
+                wake: Arc::clone(&self.wake),
+                given: false,
+            },
+            client: None,
+            poison: true,
+        };
+        assert!(self.send(start));
     }
 }
 
@@ -254,6 +330,7 @@ struct Pending {
     serial: u64,
     phase: Phase,
     place: Place,
+    client: Option<ClientSlot>,
 }
 
 /// What driving a handshake came to.
@@ -278,8 +355,11 @@ struct Lane {
     conns: Slab<Pending>,
     /// When each handshake times out, in order (the timeout is the same for all).
     deadlines: VecDeque<(Instant, usize, u64)>,
+    /// When each connection must have sent its first byte, in order.
+    first_bytes: VecDeque<(Instant, usize, u64)>,
     serial: u64,
     timeout: Duration,
+    first_byte_timeout: Duration,
     stats: Arc<AcceptStats>,
 }
 
@@ -287,10 +367,11 @@ impl Lane {
     fn run(&mut self, sink: &FailureSink) {
         let mut events = Events::with_capacity(256);
         loop {
-            let timeout = self
-                .deadlines
-                .front()
-                .map(|&(at, ..)| at.saturating_duration_since(Instant::now()));
+            let next = match (self.deadlines.front(), self.first_bytes.front()) {
+                (Some(&(a, ..)), Some(&(b, ..))) => Some(a.min(b)),
+                (a, b) => a.or(b).map(|&(at, ..)| at),
+            };
+            let timeout = next.map(|at| at.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
                     let mut failure = Failure::new(
@@ -325,6 +406,10 @@ impl Lane {
                 Err(TryRecvError::Empty) => return true,
                 Err(TryRecvError::Disconnected) => return false,
             };
+            #[cfg(test)]
+            if start.poison {
+                panic!("a poisoned connection (a test's fault)");
+            }
             self.stats.tls.started();
             let session = match ServerConnection::new(start.config) {
                 Ok(session) => session,
@@ -356,9 +441,15 @@ impl Lane {
                 serial: self.serial,
                 phase: Phase::Fresh,
                 place: start.place,
+                client: start.client,
             });
             self.deadlines
                 .push_back((start.accepted + self.timeout, key, self.serial));
+            self.first_bytes.push_back((
+                start.accepted + self.first_byte_timeout,
+                key,
+                self.serial,
+            ));
         }
     }
 
@@ -385,9 +476,10 @@ impl Lane {
                     listener,
                     session,
                     place,
+                    client,
                     ..
                 } = pending;
-                let handoff = Handoff::tls(stream, peer, listener, session);
+                let handoff = Handoff::tls(stream, peer, listener, session).with_client(client);
                 place.give_back(Handshaken::Ready(Box::new(handoff)));
             }
             Step::EstablishedThenGone(why) => {
@@ -409,8 +501,28 @@ impl Lane {
         }
     }
 
-    /// Closes what passed its deadline.
+    /// Closes what passed its deadline: silent since the accept past the first-byte
+    /// deadline, or handshaking past the handshake deadline.
     fn expire(&mut self, now: Instant) {
+        while let Some(&(at, key, serial)) = self.first_bytes.front() {
+            if at > now {
+                break;
+            }
+            self.first_bytes.pop_front();
+            if self
+                .conns
+                .get(key)
+                .is_some_and(|p| p.serial == serial && p.phase == Phase::Fresh)
+            {
+                let pending = self.conns.remove(key);
+                self.stats.tls.ended(HandshakeEnd::Timeout);
+                log::debug!(
+                    "tls: {} sent nothing in {:?}; closed",
+                    pending.peer,
+                    self.first_byte_timeout
+                );
+            }
+        }
         while let Some(&(at, key, serial)) = self.deadlines.front() {
             if at > now {
                 return;

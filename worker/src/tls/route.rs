@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, TryRecvError};
 use mio::net::TcpStream;
 use rustls::ServerConfig;
-use warden_reactor::Handoff;
+use warden_reactor::{ClientSlot, Handoff};
 
 use crate::tls::config::TlsConfig;
 use crate::tls::handshake::{Handshaken, Handshaker};
@@ -63,12 +63,21 @@ impl TlsRoute {
     }
 
     /// Starts the handshake of a connection accepted on TLS listener `i`.
-    pub(crate) fn begin(&mut self, stream: TcpStream, peer: SocketAddr, i: usize) {
+    pub(crate) fn begin(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        i: usize,
+        client: Option<ClientSlot>,
+    ) {
         let Some(Some(config)) = self.configs.get(i) else {
             unreachable!("only TLS listeners' connections are routed here");
         };
         self.in_flight += 1;
-        if !self.handshaker.begin(stream, peer, i, Arc::clone(config)) {
+        if !self
+            .handshaker
+            .begin(stream, peer, i, Arc::clone(config), client)
+        {
             log::error!("tls: no handshake thread left; closing the connection of {peer}");
         }
     }
