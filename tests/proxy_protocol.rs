@@ -198,3 +198,15 @@ fn a_proxied_listener_beside_a_direct_one() {
     closed_silently(bare.stream);
     server.shutdown(Duration::ZERO);
 }
+
+#[test]
+fn a_range_written_as_ipv4_mapped_ipv6_trusts_the_ipv4_peer() {
+    // `::ffff:127.0.0.1/128` is 127.0.0.1: before, it never matched and every connection
+    // of the balancer was refused as untrusted.
+    let server = server(&["::ffff:127.0.0.1/128"]);
+    let mut c = Client::to(&server);
+    c.send("PROXY TCP4 203.0.113.5 198.51.100.1 40000 80\r\n");
+    let reply = c.send(get("/who")).reply().expect("an answer");
+    assert!(reply.text().starts_with("peer=203.0.113.5:40000"), "{}", reply.text());
+    server.shutdown(Duration::ZERO);
+}

@@ -183,3 +183,21 @@ os.execve(sys.argv[1], [sys.argv[1], "--systemd-socket", "--workers", "1"], env)
     assert!(path.exists(), "the socket file is systemd's to keep");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_proxy_protocol_leaves_unix_socket_listeners_alone() {
+    // `proxy_protocol` for every listener: TCP clients must come from a trusted balancer
+    // with a header; a Unix socket's peer has no address to trust, and before this its
+    // every client was closed unanswered.
+    let dir = dir("proxied");
+    let path = dir.join("w.sock");
+    let trusted: warden::Cidr = "10.0.0.0/8".parse().expect("a range");
+    let server = serve(|b| b.bind("127.0.0.1:0").bind_unix(&path).proxy_protocol([trusted]));
+    let mut unix = client(&path);
+    let reply = unix.send(get("/who")).reply().expect("an answer over the unix socket");
+    assert_eq!(reply.text(), "peer=0.0.0.0:0 unix=true");
+    // TCP from an untrusted source is still refused.
+    let mut tcp = Client::to(&server);
+    assert!(tcp.send(get("/who")).reply().is_none());
+    server.shutdown(Duration::ZERO);
+}

@@ -48,12 +48,11 @@ impl Cidr {
         (prefix <= width).then_some(Cidr { addr, prefix })
     }
 
-    /// Whether `ip` is in the range.
+    /// Whether `ip` is in the range. An IPv4 address and its IPv6-mapped form
+    /// (`::ffff:a.b.c.d`) are the same address, on either side: a range written either
+    /// way matches a peer seen either way (a dual-stack socket shows IPv4 peers mapped).
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
+        let ip = ip.to_canonical();
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 same_prefix(&net.octets(), &ip.octets(), self.prefix)
@@ -61,7 +60,12 @@ impl Cidr {
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
                 same_prefix(&net.octets(), &ip.octets(), self.prefix)
             }
-            _ => false,
+            // A range written in IPv6 that covers mapped addresses (`::ffff:10.0.0.0/104`,
+            // `::/0`): compared in the mapped form.
+            (IpAddr::V6(net), IpAddr::V4(ip)) => {
+                same_prefix(&net.octets(), &ip.to_ipv6_mapped().octets(), self.prefix)
+            }
+            (IpAddr::V4(_), IpAddr::V6(_)) => false,
         }
     }
 }
@@ -149,6 +153,13 @@ mod tests {
             ("::/0", "::1", true),
             ("10.0.0.0/8", "::ffff:10.0.0.1", true),
             ("10.0.0.0/8", "::1", false),
+            // Written mapped, matching the peer either way.
+            ("::ffff:127.0.0.1/128", "127.0.0.1", true),
+            ("::ffff:127.0.0.1/128", "::ffff:127.0.0.1", true),
+            ("::ffff:127.0.0.1/128", "127.0.0.2", false),
+            ("::ffff:10.0.0.0/104", "10.9.9.9", true),
+            ("::ffff:10.0.0.0/104", "11.0.0.1", false),
+            ("::/0", "192.0.2.1", true),
             ("::1", "127.0.0.1", false),
         ];
         for (range, ip, inside) in cases {

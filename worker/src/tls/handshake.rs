@@ -239,7 +239,14 @@ impl Handshaker {
         self.next = (self.next + 1) % self.lanes.len();
         for _ in 0..2 {
             let lane = &self.lanes[n];
-            match lane.tx.send(start) {
+            // A thread that ended (it panicked) is replaced before anything is sent to it.
+            let ended = lane.thread.as_ref().is_none_or(JoinHandle::is_finished);
+            let sent = if ended {
+                Err(crossbeam_channel::SendError(start))
+            } else {
+                lane.tx.send(start)
+            };
+            match sent {
                 Ok(()) => {
                     if let Err(e) = lane.waker.wake() {
                         log::warn!("waking a tls handshake thread failed: {e}");
@@ -626,6 +633,109 @@ fn linger(stream: &mut TcpStream) -> Step {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Step::Wait,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Step::Failed(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use std::net::{TcpListener, TcpStream as StdStream};
+    use std::sync::Mutex;
+
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+    use rustls::{ClientConfig, ClientConnection, RootCertStore};
+
+    use crate::tls::provider;
+
+    /// A server config for `localhost` and a client config that trusts it.
+    fn configs() -> (Arc<ServerConfig>, Arc<ClientConfig>) {
+        let key = rcgen::KeyPair::generate().expect("a key");
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("a certificate");
+        let der = CertificateDer::from(cert.der().to_vec());
+        let provider = Arc::new(provider::default_provider());
+        let server = ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![der.clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("a server config");
+        let mut roots = RootCertStore::empty();
+        roots.add(der).expect("a root");
+        let client = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        (Arc::new(server), Arc::new(client))
+    }
+
+    /// A connected pair: the client's socket and the server's, non-blocking for a lane.
+    fn pair(listener: &TcpListener) -> (StdStream, TcpStream, SocketAddr) {
+        let client = StdStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        client
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let (server, peer) = listener.accept().expect("accept");
+        server.set_nonblocking(true).expect("non-blocking");
+        (client, TcpStream::from_std(server), peer)
+    }
+
+    #[test]
+    fn a_lane_that_panics_is_replaced_and_the_next_handshake_is_made() {
+        let (server, client) = configs();
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let poll = Poll::new().expect("a poll");
+        let wake = Arc::new(SlotSignal::new(
+            Waker::new(poll.registry(), Token(0)).expect("a waker"),
+        ));
+        let reported = Arc::new(Mutex::new(Vec::<Failure>::new()));
+        let sink: FailureSink = {
+            let reported = Arc::clone(&reported);
+            Arc::new(move |failure, _| reported.lock().expect("lock").push(failure))
+        };
+        let (done, ended) = crossbeam_channel::unbounded();
+        let config = HandshakeConfig {
+            threads: 1,
+            ..HandshakeConfig::default()
+        };
+        let mut pool = Handshaker::start(config, Arc::default(), sink, done, wake)
+            .expect("the pool starts");
+
+        // The only lane panics; the connection it held is given back, and the panic is
+        // reported.
+        let (_victim, stream, peer) = pair(&listener);
+        pool.begin_poisoned(stream, peer, Arc::clone(&server));
+        match ended.recv_timeout(Duration::from_secs(20)) {
+            Ok(Handshaken::Gone) => {}
+            other => panic!("the poisoned connection's place: {other:?}"),
+        }
+        let start = Instant::now();
+        while !pool.lanes[0].thread.as_ref().is_some_and(JoinHandle::is_finished) {
+            assert!(start.elapsed() < Duration::from_secs(20), "the lane never ended");
+            thread::sleep(Duration::from_millis(2));
+        }
+        let message = reported.lock().expect("lock")[0].message.clone();
+        assert!(message.contains("panicked"), "{message}");
+
+        // Before, every TLS connection from now on was closed: no lane was left.
+        let (mut tcp, stream, peer) = pair(&listener);
+        assert!(pool.begin(stream, peer, 0, server, None), "a lane takes it");
+        let name = ServerName::try_from("localhost").expect("a name");
+        let mut session = ClientConnection::new(client, name).expect("a client session");
+        while session.is_handshaking() {
+            session.complete_io(&mut tcp).expect("the handshake");
+        }
+        match ended.recv_timeout(Duration::from_secs(20)) {
+            Ok(Handshaken::Ready(handoff)) => assert!(handoff.is_tls()),
+            other => panic!("the handshake after the panic: {other:?}"),
         }
     }
 }
