@@ -95,17 +95,51 @@ pub fn bind_unix(path: &Path, mode: Option<u32>, backlog: i32) -> io::Result<Lis
     }
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
     socket.set_nonblocking(true)?;
-    socket.bind(&SockAddr::unix(path)?)?;
+    match mode {
+        None => socket.bind(&SockAddr::unix(path)?)?,
+        Some(mode) => bind_with_mode(&socket, path, mode)?,
+    }
     let meta = std::fs::symlink_metadata(path)?;
     let file = SocketFile {
         path: path.to_owned(),
         ino: (meta.dev(), meta.ino()),
     };
-    if let Some(mode) = mode {
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    }
     socket.listen(backlog)?;
     Ok(Listener::Unix(socket.into(), Some(file)))
+}
+
+/// Binds `socket` at `path` with the file mode `mode`, without a moment in which the file
+/// is at `path` with another mode, and without a `chmod` by path where others can write:
+/// in a shared directory (`/run`, `/tmp`) a `chmod` after `bind` follows whatever another
+/// user put at `path` in between (a symlink to a file of ours). The socket is bound in a
+/// private directory made beside `path` (mode 0700: nobody else can enter it), its mode
+/// set there, and it is renamed into place, which is atomic on one filesystem. A umask
+/// around `bind` would do it too, but the umask is the whole process's, and other threads
+/// of an application create files.
+fn bind_with_mode(socket: &Socket, path: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let private = parent.join(format!(
+        ".warden-bind-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::DirBuilder::new().mode(0o700).create(&private)?;
+    let inside = private.join("s");
+    let bound = (|| {
+        socket.bind(&SockAddr::unix(&inside)?)?;
+        std::fs::set_permissions(&inside, std::fs::Permissions::from_mode(mode))?;
+        std::fs::rename(&inside, path)
+    })();
+    if bound.is_err() {
+        let _ = std::fs::remove_file(&inside);
+    }
+    let _ = std::fs::remove_dir(&private);
+    bound
 }
 
 #[cfg(test)]
@@ -130,6 +164,14 @@ mod tests {
         let e = bind_unix(&path, None, 16).expect_err("a live socket");
         assert_eq!(e.kind(), io::ErrorKind::AddrInUse);
         assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+        // Bound beside the path in a private directory, which is gone.
+        let parent = path.parent().expect("a parent");
+        let leftovers: Vec<_> = std::fs::read_dir(parent)
+            .expect("list")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".warden-bind"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
         drop(listener);
         assert!(!path.exists(), "removed when closed");
 
