@@ -335,3 +335,44 @@ fn a_wrong_method_on_a_known_route_is_405_with_allow() {
     assert_eq!(client.get_status("/nothing-here"), 404);
     server.kill();
 }
+
+#[test]
+fn sighup_on_a_plain_server_is_taken_not_fatal() {
+    // Before, only a server with TLS handled SIGHUP: a plain one died of it (exit 129,
+    // no drain, a Unix socket file left behind).
+    let server = Binary::start("", &["--workers", "1"]);
+    let mut client = Client::connect(server.addr);
+    assert_eq!(client.get_status("/plaintext"), 200);
+    signal(&server, "HUP");
+    // Still serving, on the same connection and on new ones.
+    assert_eq!(client.get_status("/json"), 200);
+    assert_eq!(Client::connect(server.addr).get_status("/plaintext"), 200);
+    signal(&server, "TERM");
+    let (status, log) = server.exit();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("nothing to reload"), "{log}");
+}
+
+#[test]
+fn shutdown_grace_reaches_the_recycling_of_workers() {
+    // A worker recycled after one request waits for its streams at most the grace, then
+    // cuts them. Before, the flag reached only the signal drain: recycling waited 30 s.
+    let server = Binary::start(
+        "",
+        &[
+            "--workers",
+            "1",
+            "--max-requests-per-worker",
+            "1",
+            "--shutdown-grace-ms",
+            "200",
+        ],
+    );
+    let mut follower = Client::connect(server.addr);
+    follower.send(get("/topics/news"));
+    let head = follower.head_reply().expect("the subscription");
+    assert_eq!(head.status, 200);
+    // Cut long before 30 s (and before the test's patience).
+    let _ = follower.read_to_close();
+    assert_eq!(Client::connect(server.addr).get_status("/plaintext"), 200);
+}

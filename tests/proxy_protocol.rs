@@ -207,6 +207,10 @@ fn a_range_written_as_ipv4_mapped_ipv6_trusts_the_ipv4_peer() {
     let mut c = Client::to(&server);
     c.send("PROXY TCP4 203.0.113.5 198.51.100.1 40000 80\r\n");
     let reply = c.send(get("/who")).reply().expect("an answer");
-    assert!(reply.text().starts_with("peer=203.0.113.5:40000"), "{}", reply.text());
+    assert!(
+        reply.text().starts_with("peer=203.0.113.5:40000"),
+        "{}",
+        reply.text()
+    );
     server.shutdown(Duration::ZERO);
 }

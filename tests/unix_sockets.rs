@@ -192,9 +192,16 @@ fn the_proxy_protocol_leaves_unix_socket_listeners_alone() {
     let dir = dir("proxied");
     let path = dir.join("w.sock");
     let trusted: warden::Cidr = "10.0.0.0/8".parse().expect("a range");
-    let server = serve(|b| b.bind("127.0.0.1:0").bind_unix(&path).proxy_protocol([trusted]));
+    let server = serve(|b| {
+        b.bind("127.0.0.1:0")
+            .bind_unix(&path)
+            .proxy_protocol([trusted])
+    });
     let mut unix = client(&path);
-    let reply = unix.send(get("/who")).reply().expect("an answer over the unix socket");
+    let reply = unix
+        .send(get("/who"))
+        .reply()
+        .expect("an answer over the unix socket");
     assert_eq!(reply.text(), "peer=0.0.0.0:0 unix=true");
     // TCP from an untrusted source is still refused.
     let mut tcp = Client::to(&server);

@@ -589,6 +589,7 @@ fn main() -> ExitCode {
         );
     }
     builder = builder
+        .shutdown_grace(options.shutdown_grace)
         .stream_bodies(streams::streams_body)
         .on_error(on_error)
         .fault_injection(options.fault_routes)
@@ -653,13 +654,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(tls) = &tls {
-        let reload = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
-            .and_then(|hup| tls::reload_on_sighup(hup, tls.handle()));
-        if let Err(e) = reload {
-            eprintln!("warden: cannot handle SIGHUP: {e}");
-            return ExitCode::FAILURE;
-        }
+    // SIGHUP reloads what can be reloaded; it never kills the server (its default).
+    let reload = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
+        .and_then(|hup| tls::reload_on_sighup(hup, tls.as_ref().map(|t| t.handle())));
+    if let Err(e) = reload {
+        eprintln!("warden: cannot handle SIGHUP: {e}");
+        return ExitCode::FAILURE;
     }
     let server = match builder.serve(routes) {
         Ok(server) => server,

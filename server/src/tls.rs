@@ -82,19 +82,26 @@ impl TlsOptions {
     }
 }
 
-/// Reloads the certificates on every `SIGHUP`. A reload that fails keeps the old ones;
-/// the failure is reported on the server's error channel (and so logged).
+/// Takes every `SIGHUP` (whose default action would kill the process without a drain):
+/// reloads the certificates if the server has TLS listeners, else says there is nothing
+/// to reload. A reload that fails keeps the old certificates; the failure is reported on
+/// the server's error channel (and so logged).
 pub fn reload_on_sighup(
     mut signals: signal_hook::iterator::Signals,
-    handle: TlsHandle,
+    handle: Option<TlsHandle>,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("warden-sighup".to_owned())
         .spawn(move || {
             for _ in signals.forever() {
-                log::warn!("SIGHUP: reloading the TLS certificates");
-                if handle.reload().is_ok() {
-                    log::warn!("TLS certificates reloaded");
+                match &handle {
+                    Some(handle) => {
+                        log::warn!("SIGHUP: reloading the TLS certificates");
+                        if handle.reload().is_ok() {
+                            log::warn!("TLS certificates reloaded");
+                        }
+                    }
+                    None => log::warn!("SIGHUP: nothing to reload (no TLS listener); ignored"),
                 }
             }
         })?;

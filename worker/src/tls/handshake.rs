@@ -706,8 +706,8 @@ mod tests {
             threads: 1,
             ..HandshakeConfig::default()
         };
-        let mut pool = Handshaker::start(config, Arc::default(), sink, done, wake)
-            .expect("the pool starts");
+        let mut pool =
+            Handshaker::start(config, Arc::default(), sink, done, wake).expect("the pool starts");
 
         // The only lane panics; the connection it held is given back, and the panic is
         // reported.
@@ -718,8 +718,15 @@ mod tests {
             other => panic!("the poisoned connection's place: {other:?}"),
         }
         let start = Instant::now();
-        while !pool.lanes[0].thread.as_ref().is_some_and(JoinHandle::is_finished) {
-            assert!(start.elapsed() < Duration::from_secs(20), "the lane never ended");
+        while !pool.lanes[0]
+            .thread
+            .as_ref()
+            .is_some_and(JoinHandle::is_finished)
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the lane never ended"
+            );
             thread::sleep(Duration::from_millis(2));
         }
         let message = reported.lock().expect("lock")[0].message.clone();
