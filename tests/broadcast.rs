@@ -200,10 +200,10 @@ fn topics_are_bounded() {
     let _b = subscribe(&server, "b", None);
     let mut client = Client::to(&server);
     assert_eq!(client.get_status("/topics/c"), 503, "a third topic");
-    assert_eq!(
+    assert!(matches!(
         hub.publish("c", &Event::new("x")),
-        Err(PublishError::TooManyTopics { max: 2 })
-    );
+        Err(PublishError::TooManyTopics { max: 2, .. })
+    ));
     assert!(hub.publish("a", &Event::new("x")).is_ok(), "a known topic");
 }
 

@@ -56,7 +56,6 @@ impl Subscriptions {
                 conns: Slab::new(),
             }
         });
-        topic.count(true);
         followed.conns.insert((key, id))
     }
 
@@ -67,9 +66,8 @@ impl Subscriptions {
         let Some(followed) = self.by_topic.get_mut(&at) else {
             return;
         };
-        if followed.conns.try_remove(place).is_some() {
-            topic.count(false);
-        }
+        // Counted out by the subscriber's own membership, when it drops.
+        followed.conns.try_remove(place);
         if followed.conns.is_empty() {
             topic.unlisten(&followed.notified);
             self.by_topic.remove(&at);

@@ -1,14 +1,14 @@
 //! Fan-out: publish an event once, and every subscriber's loop sends it from one shared
 //! copy ([`Broadcast`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::answer::sse::{Event, check, encode};
-use crate::answer::topic::Topic;
+use crate::answer::topic::{IdleKey, Member, Topic};
 use crate::http::request::Request;
 use crate::http::response::Response;
 
@@ -16,8 +16,10 @@ use crate::http::response::Response;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BroadcastConfig {
-    /// Events kept per topic, for subscribers that come back with `Last-Event-ID`.
-    /// Default 1024.
+    /// Events a topic offers to subscribers that come back with `Last-Event-ID`: the
+    /// newest this many, and no more than `max_lag` bytes of them. (A live subscriber
+    /// that is behind keeps the events it still needs, within `max_lag`: it is cut for
+    /// its lag in bytes only.) Default 1024.
     pub history: usize,
     /// Topics at once; a new one past it is refused (publish: an error; subscribe: 503).
     /// Default 1024.
@@ -25,8 +27,9 @@ pub struct BroadcastConfig {
     /// Bytes a subscriber may fall behind (published, not yet sent to it) before it is cut:
     /// its connection closes, and it is counted. Default 1 MiB.
     pub max_lag: usize,
-    /// A topic with no subscriber and no event for this long is forgotten (its history
-    /// with it) when room for a new topic is needed. Default 5 minutes.
+    /// When room for a new topic is needed, a topic nobody follows is forgotten (its
+    /// history with it): at once if it never had an event, else once it has had no
+    /// event and no subscriber for this long. Default 5 minutes.
     pub topic_idle: Duration,
 }
 
@@ -46,9 +49,14 @@ impl Default for BroadcastConfig {
 #[non_exhaustive]
 pub enum PublishError {
     /// The topic is new and `max_topics` are in use (none idle long enough to forget).
+    #[non_exhaustive]
     TooManyTopics {
         /// The limit.
         max: usize,
+        /// When a topic can be forgotten at the soonest, if nothing changes meanwhile (a
+        /// 503's `Retry-After`): the oldest idle topic's time left, or `topic_idle` when
+        /// every topic has subscribers.
+        retry_after: Duration,
     },
     /// The event's type holds a line break, or the topic's name is empty or longer than
     /// 256 bytes.
@@ -64,9 +72,10 @@ pub enum PublishError {
 impl fmt::Display for PublishError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PublishError::TooManyTopics { max } => {
-                write!(f, "too many topics: {max} are in use")
-            }
+            PublishError::TooManyTopics { max, retry_after } => write!(
+                f,
+                "too many topics: {max} are in use; one may be forgotten in {retry_after:?}"
+            ),
             PublishError::Invalid(why) => write!(f, "not published: {why}"),
             PublishError::TooLarge { max } => {
                 write!(
@@ -87,13 +96,22 @@ impl std::error::Error for PublishError {}
 /// cursor into the topic's events). A publish wakes each loop with subscribers to the
 /// topic once.
 ///
-/// Events get ids 1, 2, 3, ... per topic, and the newest `history` are kept. A subscriber
-/// that sends `Last-Event-ID: N` first gets every kept event after N, then live ones. When
-/// N is older than what is kept, it gets what is kept (the events in between are gone);
-/// when N is newer than the topic's last id, the ids have begun again (the server
-/// restarted), and it gets everything kept, so a client that filters by id misses nothing
-/// new. A replay is at most `max_lag` bytes: the newest events that fit. A subscriber that falls `max_lag` bytes behind is cut; one that leaves is removed
-/// at once; an idle stream gets a comment line every keep-alive interval
+/// Events get ids 1, 2, 3, ... per topic, and the newest `history` (within `max_lag`
+/// bytes) are offered to a subscriber that comes back. A subscriber that sends
+/// `Last-Event-ID: N` first gets every kept event after N, then live ones. When N is older
+/// than what is kept, it gets what is kept (the events in between are gone); when N is
+/// newer than the topic's last id, the ids have begun again (the server restarted), and it
+/// gets everything kept, so a client that filters by id misses nothing new. A replay is at
+/// most `max_lag` bytes: the newest events that fit.
+///
+/// `Last-Event-ID` is read as the spec's ids are written here: digits only (surrounding
+/// spaces ignored). Digits past the largest id (2^64 - 1) read as the largest id, so any
+/// such value replays everything kept, as one just past the last id does. Anything else
+/// (`-1`, `+1`, `1.5`, letters, an empty value) is no id: the subscriber starts with live
+/// events. With two such headers, the first is read.
+///
+/// A subscriber that falls `max_lag` bytes behind is cut (never sooner: the events it
+/// still needs are kept for it); one that leaves is removed at once; an idle stream gets a comment line every keep-alive interval
 /// ([`Config::sse_keepalive`](crate::Config::sse_keepalive)). A drain ends every
 /// subscription with its last chunk.
 ///
@@ -117,10 +135,47 @@ pub struct Broadcast {
     hub: Arc<Hub>,
 }
 
-struct Hub {
+pub(crate) struct Hub {
     config: BroadcastConfig,
-    topics: Mutex<HashMap<Box<str>, Arc<Topic>>>,
+    topics: Mutex<Topics>,
     published: AtomicU64,
+}
+
+/// The topics of a hub, behind its lock.
+#[derive(Default)]
+struct Topics {
+    by_name: HashMap<Box<str>, Arc<Topic>>,
+    /// The topics nobody follows, in the order they are forgotten when room is needed:
+    /// first those that never had an event, then the longest idle. A publish since an
+    /// entry was made is found when the entry comes up (it is then put back in its
+    /// place), so publishing never takes the hub's lock; joining and leaving do.
+    idle: BTreeMap<IdleKey, Box<str>>,
+    /// The next topic's serial.
+    serial: u64,
+}
+
+impl Hub {
+    /// The last subscriber of `topic` left: it goes into the idle order (if it is still
+    /// this hub's and still unfollowed: someone may have joined meanwhile).
+    pub(crate) fn unfollowed(&self, topic: &Arc<Topic>) {
+        let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
+        let ours = topics
+            .by_name
+            .get(&topic.name)
+            .is_some_and(|t| Arc::ptr_eq(t, topic));
+        if !ours {
+            return;
+        }
+        let mut state = topic.lock();
+        if state.subscribers > 0 {
+            return;
+        }
+        let key = state.idle_key_now(topic.serial);
+        if let Some(old) = state.idle_key.replace(key) {
+            topics.idle.remove(&old);
+        }
+        topics.idle.insert(key, topic.name.clone());
+    }
 }
 
 /// A hub's counters.
@@ -136,7 +191,7 @@ pub struct BroadcastStats {
 /// What a subscribing request hands its loop: the topic and where to start.
 #[derive(Debug)]
 pub(crate) struct Subscription {
-    pub(crate) topic: Arc<Topic>,
+    pub(crate) topic: Member,
     /// The id of the first event to send.
     pub(crate) next: u64,
     pub(crate) max_lag: usize,
@@ -148,43 +203,94 @@ impl Broadcast {
         Broadcast {
             hub: Arc::new(Hub {
                 config,
-                topics: Mutex::new(HashMap::new()),
+                topics: Mutex::new(Topics::default()),
                 published: AtomicU64::new(0),
             }),
         }
     }
 
-    fn topics(&self) -> MutexGuard<'_, HashMap<Box<str>, Arc<Topic>>> {
+    fn topics(&self) -> MutexGuard<'_, Topics> {
         self.hub.topics.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The topic `name`, made if new and there is room.
-    fn topic(&self, name: &str) -> Result<Arc<Topic>, PublishError> {
+    /// The topic `name`, made if new and there is room, with the hub's lock still held
+    /// (so a subscriber can be counted in before the topic could be forgotten).
+    fn topic<'h>(
+        &'h self,
+        name: &str,
+    ) -> Result<(Arc<Topic>, MutexGuard<'h, Topics>), PublishError> {
         if name.is_empty() || name.len() > 256 {
             return Err(PublishError::Invalid(
                 "a topic's name is 1 to 256 bytes long",
             ));
         }
         let mut topics = self.topics();
-        if let Some(topic) = topics.get(name) {
-            return Ok(Arc::clone(topic));
+        if let Some(topic) = topics.by_name.get(name) {
+            return Ok((Arc::clone(topic), topics));
         }
         let max = self.hub.config.max_topics;
-        if topics.len() >= max {
-            // Forget what nobody follows and nobody has published to for long: random
-            // names cannot use up the topics for good.
-            let idle = self.hub.config.topic_idle;
-            topics.retain(|_, topic| {
-                let state = topic.lock();
-                state.subscribers > 0 || state.last_active.elapsed() < idle
-            });
+        if topics.by_name.len() >= max {
+            self.make_room(&mut topics)?;
         }
-        if topics.len() >= max {
-            return Err(PublishError::TooManyTopics { max });
+        topics.serial += 1;
+        let topic = Arc::new(Topic::new(
+            name,
+            topics.serial,
+            Arc::downgrade(&self.hub),
+        ));
+        // Nobody follows it yet: it is a candidate to forget from the start (one that
+        // never gets an event goes first).
+        let key = topic.lock().idle_key_now(topic.serial);
+        topic.lock().idle_key = Some(key);
+        topics.idle.insert(key, name.into());
+        topics.by_name.insert(name.into(), Arc::clone(&topic));
+        Ok((topic, topics))
+    }
+
+    /// Forgets one topic nobody follows: one that never had an event, else the longest
+    /// idle if it has been idle for `topic_idle`. O(log n) per entry looked at, and an
+    /// entry is looked at again only after a publish moved it.
+    fn make_room(&self, topics: &mut Topics) -> Result<(), PublishError> {
+        let idle_for = self.hub.config.topic_idle;
+        while let Some((&key, name)) = topics.idle.first_key_value() {
+            let name = name.clone();
+            let Some(topic) = topics.by_name.get(&name).map(Arc::clone) else {
+                topics.idle.remove(&key);
+                continue;
+            };
+            let mut state = topic.lock();
+            if state.idle_key != Some(key) || state.subscribers > 0 {
+                // A stale entry (the topic is followed, or has a newer one).
+                topics.idle.remove(&key);
+                continue;
+            }
+            let now = state.idle_key_now(topic.serial);
+            if now != key {
+                // Published to since: back in its place.
+                topics.idle.remove(&key);
+                topics.idle.insert(now, name);
+                state.idle_key = Some(now);
+                continue;
+            }
+            let (had_events, since, _) = key;
+            let idle = since.elapsed();
+            if had_events && idle < idle_for {
+                return Err(PublishError::TooManyTopics {
+                    max: self.hub.config.max_topics,
+                    retry_after: idle_for - idle,
+                });
+            }
+            state.idle_key = None;
+            drop(state);
+            topics.idle.remove(&key);
+            topics.by_name.remove(&name);
+            return Ok(());
         }
-        let topic = Arc::new(Topic::new(name));
-        topics.insert(name.into(), Arc::clone(&topic));
-        Ok(topic)
+        // Every topic has subscribers: one may be forgotten `topic_idle` after they leave.
+        Err(PublishError::TooManyTopics {
+            max: self.hub.config.max_topics,
+            retry_after: idle_for,
+        })
     }
 
     /// Publishes `event` to `topic` and returns its id there. The event's own id, if it has
@@ -209,8 +315,9 @@ impl Broadcast {
         if event.data.len() + 8 * lines + kind + 64 > max {
             return Err(PublishError::TooLarge { max });
         }
-        let topic = self.topic(topic)?;
-        let id = topic.publish(self.hub.config.history, |id, out| {
+        let (topic, topics) = self.topic(topic)?;
+        drop(topics);
+        let id = topic.publish(self.hub.config.history, max, |id, out| {
             let id = id.to_string();
             encode(&event.with_id(&id), out);
         });
@@ -222,33 +329,50 @@ impl Broadcast {
     /// the topic's events as they are published (after the kept ones `Last-Event-ID`
     /// asks for), served by the request's own loop until the client leaves, falls too far
     /// behind, or the server drains. Return what it returns from the handler. A HEAD
-    /// request gets the head alone; a new topic past `max_topics` gets 503.
+    /// request gets the head alone (and makes no topic); a new topic past `max_topics`
+    /// gets 503 with a `Retry-After` that says when one may be forgotten.
     ///
     /// # Panics
     ///
     /// If the request was made outside a reactor, or was deferred already (as
     /// [`Request::defer`]).
     pub fn subscribe(&self, req: &Request<'_>, topic: &str) -> Response {
-        let topic = match self.topic(topic) {
-            Ok(topic) => topic,
-            Err(PublishError::TooManyTopics { .. }) => {
-                return Response::status_page(503).with_header("Retry-After", "1");
+        if req.method() == "HEAD" {
+            // The head says what a GET would get; nothing is followed, nothing is made.
+            let detached = Arc::new(Topic::new(topic, 0, std::sync::Weak::new()));
+            let member = {
+                let mut state = detached.lock();
+                detached.join(&mut state, 1)
+            };
+            return req.subscribe_to(Subscription {
+                topic: member,
+                next: 1,
+                max_lag: self.hub.config.max_lag,
+            });
+        }
+        let (topic, topics) = match self.topic(topic) {
+            Ok(found) => found,
+            Err(PublishError::TooManyTopics { retry_after, .. }) => {
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                let mut buf = itoa::Buffer::new();
+                return Response::status_page(503)
+                    .with_header("Retry-After", buf.format(secs.max(1)).to_owned());
             }
             // A name that cannot be a topic's.
             Err(_) => return Response::status_page(404),
         };
-        let last_seen = req
-            .header_str("last-event-id")
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        let last_seen = req.header_str("last-event-id").and_then(last_event_id);
         let max_lag = self.hub.config.max_lag as u64;
-        let next = {
-            let state = topic.lock();
+        let (member, next) = {
+            let mut topics = topics;
+            let mut state = topic.lock();
+            let from = state.replay_from(self.hub.config.history);
             let mut next = match last_seen {
                 None => state.next_id,
                 // Newer than anything published: the ids began again (a restart).
-                Some(n) if n >= state.next_id => state.first_id(),
+                Some(n) if n >= state.next_id => from,
                 // Older than what is kept: what is kept.
-                Some(n) => (n + 1).max(state.first_id()),
+                Some(n) => (n + 1).max(from),
             };
             // A replay is a backlog like any other: no more than `max_lag` of it, the
             // newest events, or the subscriber would be cut at once.
@@ -259,10 +383,15 @@ impl Broadcast {
             {
                 next += 1;
             }
-            next
+            // Counted in under the hub's lock: the topic cannot be forgotten between
+            // being found here and being followed by the loop.
+            if let Some(key) = state.idle_key.take() {
+                topics.idle.remove(&key);
+            }
+            (topic.join(&mut state, next), next)
         };
         req.subscribe_to(Subscription {
-            topic,
+            topic: member,
             next,
             max_lag: self.hub.config.max_lag,
         })
@@ -272,9 +401,18 @@ impl Broadcast {
     pub fn stats(&self) -> BroadcastStats {
         BroadcastStats {
             published: self.hub.published.load(Ordering::Relaxed),
-            topics: self.topics().len() as u64,
+            topics: self.topics().by_name.len() as u64,
         }
     }
+}
+
+/// A `Last-Event-ID` value: digits only, those past the largest id read as the largest.
+fn last_event_id(value: &str) -> Option<u64> {
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse().unwrap_or(u64::MAX))
 }
 
 impl fmt::Debug for Broadcast {
@@ -300,10 +438,13 @@ mod tests {
         assert_eq!(hub.publish("a", &Event::new("1")), Ok(1));
         assert_eq!(hub.publish("b", &Event::new("1")), Ok(1));
         assert_eq!(hub.publish("a", &Event::new("2")), Ok(2), "a known topic");
-        assert_eq!(
-            hub.publish("c", &Event::new("1")),
-            Err(PublishError::TooManyTopics { max: 2 })
-        );
+        match hub.publish("c", &Event::new("1")) {
+            Err(PublishError::TooManyTopics { max, retry_after }) => {
+                assert_eq!(max, 2);
+                assert!(retry_after > Duration::from_secs(3590), "{retry_after:?}");
+            }
+            other => panic!("{other:?}"),
+        }
         let hub = Broadcast::new(BroadcastConfig {
             max_topics: 2,
             topic_idle: Duration::ZERO,
@@ -314,6 +455,40 @@ mod tests {
         }
         assert!(hub.stats().topics <= 2);
         assert_eq!(hub.stats().published, 4);
+    }
+
+    #[test]
+    fn last_event_id_is_digits_and_overflow_reads_as_the_largest() {
+        let cases = [
+            ("5", Some(5)),
+            (" 7 ", Some(7)),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("99999999999999999999999", Some(u64::MAX)),
+            ("-1", None),
+            ("+1", None),
+            ("1.5", None),
+            ("abc", None),
+            ("", None),
+        ];
+        for (value, id) in cases {
+            assert_eq!(last_event_id(value), id, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn topics_that_never_had_an_event_go_first() {
+        let hub = Broadcast::new(BroadcastConfig {
+            max_topics: 2,
+            topic_idle: Duration::from_secs(3600),
+            ..BroadcastConfig::default()
+        });
+        assert_eq!(hub.publish("kept", &Event::new("1")), Ok(1));
+        drop(hub.topic("empty").expect("made"));
+        // Full, and "kept" is not idle long enough: "empty" goes.
+        assert_eq!(hub.publish("new", &Event::new("1")), Ok(1));
+        let topics = hub.topics();
+        assert!(topics.by_name.contains_key("kept") && topics.by_name.contains_key("new"));
+        assert_eq!(topics.idle.len(), 2, "one entry per unfollowed topic");
     }
 
     #[test]
@@ -340,7 +515,8 @@ mod tests {
         // Data lines are split wherever a line break is; the id is the hub's.
         hub.publish("t", &Event::new("one\r\ntwo\rthree\nfour").id("77"))
             .expect("published");
-        let topic = hub.topic("t").expect("known");
+        let (topic, topics) = hub.topic("t").expect("known");
+        drop(topics);
         let state = topic.lock();
         let sent = state.event(1).expect("kept").wire(false).to_vec();
         assert_eq!(

@@ -5,13 +5,21 @@
 //! id and where it ends in the topic's byte count: a subscriber is only a cursor (the next
 //! id, and how much of that event is sent), its lag the bytes between its cursor and the
 //! topic's end, and replaying from `Last-Event-ID` a lookup by id in the history.
+//!
+//! What is kept agrees with both bounds a subscriber meets: an event is dropped once the
+//! events after it add up to `max_lag` bytes (whoever still needs it is past its lag and
+//! is cut anyway: nothing older than a replay could send is kept), or once more than
+//! `history` are kept and every live subscriber is past it. So a live subscriber is cut
+//! only for its lag in bytes, never because a burst of small events outran a count.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::ops::Range;
+use std::ops::{Deref, Range};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
+
+use crate::answer::broadcast::Hub;
 
 /// One published event, encoded.
 pub(crate) struct Encoded {
@@ -56,9 +64,19 @@ pub(crate) struct TopicState {
     pub(crate) listeners: Vec<Listener>,
     /// Subscribers in every loop.
     pub(crate) subscribers: usize,
+    /// Where live subscribers stand (the next id each will send, as last seen), with how
+    /// many stand there: events before the first are needed by none of them.
+    cursors: BTreeMap<u64, u32>,
     /// The last publish or subscription: a topic idle long enough may be forgotten.
     pub(crate) last_active: Instant,
+    /// Its entry in the hub's order of topics nobody follows, if it is there.
+    pub(crate) idle_key: Option<IdleKey>,
 }
+
+/// Where a topic nobody follows stands in the hub's order of candidates to forget:
+/// topics that never had an event first, then by last activity (as of when the entry
+/// was made; a publish since is found when the entry comes up), then the topic's serial.
+pub(crate) type IdleKey = (bool, Instant, u64);
 
 impl TopicState {
     /// The id of the oldest event kept (the next one when none is).
@@ -70,6 +88,35 @@ impl TopicState {
     pub(crate) fn event(&self, id: u64) -> Option<&Arc<Encoded>> {
         let at = id.checked_sub(self.first_id())?;
         self.history.get(usize::try_from(at).ok()?)
+    }
+
+    /// The id of the oldest event a replay offers: at most the newest `history`.
+    pub(crate) fn replay_from(&self, history: usize) -> u64 {
+        self.first_id()
+            .max(self.next_id.saturating_sub(history.max(1) as u64))
+    }
+
+    /// A subscriber's cursor moves from `from` (`None`: it is new) to `to`.
+    pub(crate) fn move_cursor(&mut self, from: Option<u64>, to: Option<u64>) {
+        if from == to {
+            return;
+        }
+        if let Some(from) = from
+            && let Some(n) = self.cursors.get_mut(&from)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.cursors.remove(&from);
+            }
+        }
+        if let Some(to) = to {
+            *self.cursors.entry(to).or_insert(0) += 1;
+        }
+    }
+
+    /// The key this topic has in the hub's idle order now.
+    pub(crate) fn idle_key_now(&self, serial: u64) -> IdleKey {
+        (self.next_id > 1, self.last_active, serial)
     }
 
     /// The topic's byte count where the event with `id` begins (`None` once it is no
@@ -86,20 +133,28 @@ impl TopicState {
 /// One topic of a [`Broadcast`](crate::Broadcast).
 pub(crate) struct Topic {
     pub(crate) name: Box<str>,
+    /// Its serial in the hub: tells it from a later topic of the same name.
+    pub(crate) serial: u64,
+    /// The hub, told when the last subscriber leaves (the topic may then be forgotten).
+    hub: Weak<Hub>,
     state: Mutex<TopicState>,
 }
 
 impl Topic {
-    pub(crate) fn new(name: &str) -> Topic {
+    pub(crate) fn new(name: &str, serial: u64, hub: Weak<Hub>) -> Topic {
         Topic {
             name: name.into(),
+            serial,
+            hub,
             state: Mutex::new(TopicState {
                 next_id: 1,
                 history: VecDeque::new(),
                 bytes: 0,
                 listeners: Vec::new(),
                 subscribers: 0,
+                cursors: BTreeMap::new(),
                 last_active: Instant::now(),
+                idle_key: None,
             }),
         }
     }
@@ -121,20 +176,27 @@ impl Topic {
             .retain(|l| !Arc::ptr_eq(&l.notified, notified));
     }
 
-    /// Counts a subscriber in (`true`) or out.
-    pub(crate) fn count(&self, joined: bool) {
-        let mut state = self.lock();
-        if joined {
-            state.subscribers += 1;
-        } else {
-            state.subscribers = state.subscribers.saturating_sub(1);
-        }
+    /// Counts a subscriber in, standing at `next`: the caller holds the hub's lock, so
+    /// the topic cannot be forgotten between being found and being followed.
+    pub(crate) fn join(self: &Arc<Topic>, state: &mut TopicState, next: u64) -> Member {
+        state.subscribers += 1;
         state.last_active = Instant::now();
+        state.move_cursor(None, Some(next));
+        Member {
+            topic: Arc::clone(self),
+            cursor: std::cell::Cell::new(next),
+        }
     }
-
-    /// Keeps the next event, whose lines `encode` appends given its id, at most `history`
-    /// kept, and wakes every listening loop that is not already told. Returns its id.
-    pub(crate) fn publish(&self, history: usize, encode: impl FnOnce(u64, &mut Vec<u8>)) -> u64 {
+    /// Keeps the next event, whose lines `encode` appends given its id, and wakes every
+    /// listening loop that is not already told. Returns its id. What is kept follows the
+    /// module's rule: past `max_lag` bytes after an event, it goes; past `history` events,
+    /// the oldest go once no live subscriber stands at them.
+    pub(crate) fn publish(
+        &self,
+        history: usize,
+        max_lag: usize,
+        encode: impl FnOnce(u64, &mut Vec<u8>),
+    ) -> u64 {
         let mut payload = Vec::new();
         let mut state = self.lock();
         let id = state.next_id;
@@ -153,7 +215,16 @@ impl Topic {
             end: state.bytes,
         };
         state.history.push_back(Arc::new(event));
-        while state.history.len() > history.max(1) {
+        let needed_from = state.cursors.keys().next().copied().unwrap_or(u64::MAX);
+        while state.history.len() > 1 {
+            let front = state.history.front().expect("more than one kept");
+            // A subscriber at the front has more than `max_lag` bytes to send after
+            // whatever it sent of it: it is cut, and a replay could not send it either.
+            let unsendable = state.bytes - front.end >= max_lag as u64;
+            let surplus = state.history.len() > history.max(1) && front.id < needed_from;
+            if !(unsendable || surplus) {
+                break;
+            }
             state.history.pop_front();
         }
         state.last_active = Instant::now();
@@ -163,6 +234,57 @@ impl Topic {
             }
         }
         id
+    }
+}
+
+/// A subscriber's membership of its topic: counted in when made (under the hub's lock),
+/// its cursor among the topic's, and counted out when dropped, however the subscription
+/// ends (the client leaves, is cut, the loop stops, the response is never sent).
+pub(crate) struct Member {
+    topic: Arc<Topic>,
+    /// Its cursor as the topic knows it (a `Cell`: moved while the topic, borrowed
+    /// through this, is locked).
+    cursor: std::cell::Cell<u64>,
+}
+
+impl Member {
+    /// Tells the topic the subscriber now stands at `next` (under the topic's lock, which
+    /// the caller holds as `state`).
+    pub(crate) fn stand_at(&self, state: &mut TopicState, next: u64) {
+        state.move_cursor(Some(self.cursor.get()), Some(next));
+        self.cursor.set(next);
+    }
+}
+
+impl Deref for Member {
+    type Target = Arc<Topic>;
+
+    fn deref(&self) -> &Arc<Topic> {
+        &self.topic
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let last = {
+            let mut state = self.topic.lock();
+            state.subscribers = state.subscribers.saturating_sub(1);
+            state.last_active = Instant::now();
+            state.move_cursor(Some(self.cursor.get()), None);
+            state.subscribers == 0
+        };
+        if last && let Some(hub) = self.topic.hub.upgrade() {
+            hub.unfollowed(&self.topic);
+        }
+    }
+}
+
+impl fmt::Debug for Member {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Member")
+            .field("topic", &self.topic.name)
+            .field("cursor", &self.cursor.get())
+            .finish()
     }
 }
 
@@ -184,9 +306,9 @@ mod tests {
 
     #[test]
     fn ids_count_from_one_and_the_history_keeps_the_newest() {
-        let topic = Topic::new("t");
+        let topic = Topic::new("t", 0, Weak::new());
         for i in 1..=5u64 {
-            let id = topic.publish(3, |id, out| {
+            let id = topic.publish(3, 1 << 20, |id, out| {
                 out.extend_from_slice(format!("data: {id}\n\n").as_bytes())
             });
             assert_eq!(id, i);
@@ -204,8 +326,38 @@ mod tests {
     }
 
     #[test]
+    fn history_is_bounded_in_bytes_and_never_outruns_a_live_subscriber() {
+        let topic = Arc::new(Topic::new("t", 0, Weak::new()));
+        // 900-byte events under a 2 KB lag: at most what a replay could send is kept.
+        for _ in 0..10 {
+            topic.publish(100, 2000, |_, out| out.extend_from_slice(&[b'x'; 900]));
+        }
+        assert!(topic.lock().history.len() <= 3, "{:?}", topic);
+        // A count of 4, a live subscriber at 11: small events past the count stay while
+        // it needs them (it is far below its lag).
+        let member = {
+            let mut state = topic.lock();
+            let next = state.next_id;
+            topic.join(&mut state, next)
+        };
+        for _ in 0..50 {
+            topic.publish(4, 1 << 20, |_, out| out.extend_from_slice(b"data: x\n\n"));
+        }
+        {
+            let mut state = topic.lock();
+            assert_eq!(state.first_id(), 11, "kept for the subscriber");
+            // Once it has moved on, the next publish trims to the count.
+            member.stand_at(&mut state, 61);
+        }
+        topic.publish(4, 1 << 20, |_, out| out.extend_from_slice(b"data: x\n\n"));
+        assert_eq!(topic.lock().history.len(), 4);
+        drop(member);
+        assert_eq!(topic.lock().subscribers, 0);
+    }
+
+    #[test]
     fn a_publish_rings_each_listener_once_until_it_looks() {
-        let topic = Topic::new("t");
+        let topic = Topic::new("t", 0, Weak::new());
         let rung = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let notified = Arc::new(AtomicBool::new(false));
         let counter = Arc::clone(&rung);
@@ -215,15 +367,15 @@ mod tests {
                 counter.fetch_add(1, Ordering::SeqCst);
             }),
         });
-        topic.publish(10, |_, out| out.extend_from_slice(b"data: a\n\n"));
-        topic.publish(10, |_, out| out.extend_from_slice(b"data: b\n\n"));
+        topic.publish(10, 1 << 20, |_, out| out.extend_from_slice(b"data: a\n\n"));
+        topic.publish(10, 1 << 20, |_, out| out.extend_from_slice(b"data: b\n\n"));
         assert_eq!(rung.load(Ordering::SeqCst), 1, "one wake-up in flight");
         notified.store(false, Ordering::SeqCst); // the loop looked
-        topic.publish(10, |_, out| out.extend_from_slice(b"data: c\n\n"));
+        topic.publish(10, 1 << 20, |_, out| out.extend_from_slice(b"data: c\n\n"));
         assert_eq!(rung.load(Ordering::SeqCst), 2);
         topic.unlisten(&notified);
         notified.store(false, Ordering::SeqCst);
-        topic.publish(10, |_, out| out.extend_from_slice(b"data: d\n\n"));
+        topic.publish(10, 1 << 20, |_, out| out.extend_from_slice(b"data: d\n\n"));
         assert_eq!(rung.load(Ordering::SeqCst), 2, "no listener left");
     }
 }

@@ -5,7 +5,7 @@ use std::io::{self, IoSlice};
 use std::sync::Arc;
 
 use crate::answer::broadcast::Subscription;
-use crate::answer::topic::{Encoded, Topic};
+use crate::answer::topic::{Encoded, Member};
 use crate::observe::stats::Stats;
 use crate::transport::Transport;
 
@@ -17,10 +17,11 @@ pub(super) const KEEPALIVE_CHUNKED: &[u8] = b"3\r\n:\n\n\r\n";
 /// The same comment for an HTTP/1.0 subscriber, whose body the close ends.
 pub(super) const KEEPALIVE_PLAIN: &[u8] = b":\n\n";
 
-/// Where a subscriber stands in its topic. Every idle subscriber holds one: 32 bytes.
+/// Where a subscriber stands in its topic. Every idle subscriber holds one: 48 bytes.
 #[derive(Debug)]
 pub(crate) struct Subscriber {
-    pub(super) topic: Arc<Topic>,
+    /// Its membership of the topic: counted out when dropped.
+    pub(super) topic: Member,
     /// The id of the next event to send.
     next: u64,
     /// Bytes of that event already sent (an event is far below 4 GiB).
@@ -67,7 +68,9 @@ impl Subscriber {
         loop {
             let mut batch: [Option<Arc<Encoded>>; BATCH] = Default::default();
             let count = {
-                let state = self.topic.lock();
+                let mut state = self.topic.lock();
+                // Where it stands, for what the topic keeps.
+                self.topic.stand_at(&mut state, self.next);
                 // Behind what the topic keeps, or more than its bound behind its end.
                 let Some(start) = state.start_of(self.next) else {
                     return Ok(Flow::Lagged);
