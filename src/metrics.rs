@@ -95,6 +95,7 @@ impl ServerStats {
             let stats = hub.stats();
             self.broadcast.published += stats.published;
             self.broadcast.topics += stats.topics;
+            self.broadcast.kept_bytes += stats.kept_bytes;
         }
         self
     }
@@ -160,6 +161,12 @@ pub(crate) fn render(stats: &ServerStats, out: &mut String) {
         "counter",
         "Events published to the broadcast hubs given to the server.",
         stats.broadcast.published,
+    );
+    m.single(
+        "warden_broadcast_history_bytes",
+        "gauge",
+        "Bytes of the events the broadcast topics keep (for replays and subscribers behind).",
+        stats.broadcast.kept_bytes,
     );
     m.single(
         "warden_broadcast_cut_total",

@@ -299,3 +299,129 @@ fn a_replay_longer_than_the_lag_bound_keeps_its_newest_events_and_the_subscriber
     assert_eq!(next_event(&mut client), "id: 21\ndata: live\n\n");
     assert_eq!(server.stats().http.subscribers_cut, 0);
 }
+
+/// A metric of `server`, read over a socket.
+fn metric(server: &ServerHandle, name: &str) -> f64 {
+    let mut client = Client::to(server);
+    let text = client
+        .send(get("/metrics"))
+        .reply()
+        .expect("metrics")
+        .text();
+    util::prom::parse(&text)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .value(name, &[])
+}
+
+#[test]
+fn a_topics_history_is_bounded_in_bytes_as_well() {
+    // 120 events of 9 KB under a 100 KB lag: a replay could send 11 of them, so no more
+    // is kept. Before, all 120 were (1 MB; 105 MB with 900 KB events).
+    let hub = Broadcast::new(config(|c| {
+        c.history = 1000;
+        c.max_lag = 100_000;
+    }));
+    let server = hub_server(&hub, 1, |b| b.metrics_route("/metrics"));
+    let big = "x".repeat(9_000);
+    for _ in 0..120 {
+        hub.publish("big", &Event::new(&big)).expect("published");
+    }
+    let kept = metric(&server, "warden_broadcast_history_bytes");
+    assert!(kept <= 110_000.0, "{kept} bytes kept");
+    assert!(kept >= 9_000.0, "the newest is kept: {kept}");
+    // A client that comes back gets the newest events, whole, the last one last.
+    let mut back = subscribe(&server, "big", Some(1));
+    let mut replayed = 0;
+    loop {
+        let event = next_event(&mut back);
+        replayed += 1;
+        assert!(replayed <= 12, "more replayed than fits the lag");
+        if event.starts_with("id: 120\n") {
+            break;
+        }
+    }
+    assert!(replayed >= 10, "the newest that fit: {replayed}");
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn empty_topics_never_lock_out_a_real_one_and_retry_after_is_true() {
+    let hub = Broadcast::new(config(|c| {
+        c.max_topics = 4;
+        c.topic_idle = Duration::from_secs(3600);
+    }));
+    let server = hub_server(&hub, 1, |b| b);
+    // HEAD to three names, and a subscriber that leaves at once.
+    for name in ["h1", "h2", "h3"] {
+        let mut head = Client::to(&server);
+        head.send(format!("HEAD /topics/{name} HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert_eq!(head.head_reply().expect("a head").status, 200);
+    }
+    drop(subscribe(&server, "gone", None));
+    waiting_until_subscribed(&server, 0);
+    // Before, all four were topics, idle for an hour yet: this got 503 for 5 minutes.
+    assert_eq!(hub.publish("real", &Event::new("1")), Ok(1));
+    // Topics with events, all four idle but not long: a fifth is refused, saying when.
+    for name in ["b", "c", "d"] {
+        hub.publish(name, &Event::new("1")).expect("room");
+    }
+    let mut refused = Client::to(&server);
+    let reply = refused
+        .send(get("/topics/fifth"))
+        .reply()
+        .expect("an answer");
+    assert_eq!(reply.status, 503);
+    let retry: u64 = reply
+        .header("retry-after")
+        .expect("a Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!((3000..=3600).contains(&retry), "Retry-After: {retry}");
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_subscriber_that_keeps_up_is_never_cut_by_a_burst_of_small_events() {
+    // 2,000 tiny events in a burst against a history of 16: the reading subscriber is
+    // far below its 1 MiB lag, so it gets every one. Before, its place fell out of the
+    // count-bounded history and it was cut before it got one.
+    let hub = Broadcast::new(config(|c| c.history = 16));
+    let server = hub_server(&hub, 1, |b| b);
+    let mut client = subscribe(&server, "burst", None);
+    waiting_until_subscribed(&server, 1);
+    for _ in 0..2000 {
+        hub.publish("burst", &Event::new("x")).expect("published");
+    }
+    for id in 1..=2000u64 {
+        let event = next_event(&mut client);
+        assert_eq!(event, format!("id: {id}\ndata: x\n\n"));
+    }
+    assert_eq!(server.stats().http.subscribers_cut, 0);
+    server.shutdown(Duration::ZERO);
+}
+
+#[test]
+fn a_last_event_id_past_u64_reads_as_the_largest_id() {
+    let hub = Broadcast::new(config(|c| c.history = 2));
+    let server = hub_server(&hub, 1, |b| b);
+    for text in ["one", "two", "three"] {
+        hub.publish("t", &Event::new(text)).expect("published");
+    }
+    // Both are past the last id (the ids began again): everything kept is replayed.
+    for id in ["18446744073709551615", "99999999999999999999999"] {
+        let mut client = Client::to(&server);
+        client.send(format!(
+            "GET /topics/t HTTP/1.1\r\nHost: a\r\nLast-Event-ID: {id}\r\n\r\n"
+        ));
+        assert_eq!(client.head_reply().expect("a head").status, 200);
+        assert_eq!(next_event(&mut client), "id: 2\ndata: two\n\n", "{id}");
+    }
+    // Not digits: no id, live events only.
+    let mut signed = Client::to(&server);
+    signed.send("GET /topics/t HTTP/1.1\r\nHost: a\r\nLast-Event-ID: +1\r\n\r\n");
+    assert_eq!(signed.head_reply().expect("a head").status, 200);
+    waiting_until_subscribed(&server, 1);
+    hub.publish("t", &Event::new("four")).expect("published");
+    assert_eq!(next_event(&mut signed), "id: 4\ndata: four\n\n");
+    server.shutdown(Duration::ZERO);
+}

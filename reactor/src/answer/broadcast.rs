@@ -186,6 +186,8 @@ pub struct BroadcastStats {
     pub published: u64,
     /// Topics known now.
     pub topics: u64,
+    /// Bytes of the events the topics keep now (for replays and behind subscribers).
+    pub kept_bytes: u64,
 }
 
 /// What a subscribing request hands its loop: the topic and where to start.
@@ -233,11 +235,7 @@ impl Broadcast {
             self.make_room(&mut topics)?;
         }
         topics.serial += 1;
-        let topic = Arc::new(Topic::new(
-            name,
-            topics.serial,
-            Arc::downgrade(&self.hub),
-        ));
+        let topic = Arc::new(Topic::new(name, topics.serial, Arc::downgrade(&self.hub)));
         // Nobody follows it yet: it is a candidate to forget from the start (one that
         // never gets an event goes first).
         let key = topic.lock().idle_key_now(topic.serial);
@@ -399,9 +397,11 @@ impl Broadcast {
 
     /// The hub's counters.
     pub fn stats(&self) -> BroadcastStats {
+        let topics = self.topics();
         BroadcastStats {
             published: self.hub.published.load(Ordering::Relaxed),
-            topics: self.topics().by_name.len() as u64,
+            topics: topics.by_name.len() as u64,
+            kept_bytes: topics.by_name.values().map(|t| t.lock().kept_bytes).sum(),
         }
     }
 }

@@ -60,6 +60,8 @@ pub(crate) struct TopicState {
     pub(crate) history: VecDeque<Arc<Encoded>>,
     /// Bytes published on the topic, as chunks.
     pub(crate) bytes: u64,
+    /// Bytes of the events kept (their chunks).
+    pub(crate) kept_bytes: u64,
     /// One per loop with subscribers.
     pub(crate) listeners: Vec<Listener>,
     /// Subscribers in every loop.
@@ -150,6 +152,7 @@ impl Topic {
                 next_id: 1,
                 history: VecDeque::new(),
                 bytes: 0,
+                kept_bytes: 0,
                 listeners: Vec::new(),
                 subscribers: 0,
                 cursors: BTreeMap::new(),
@@ -214,6 +217,7 @@ impl Topic {
             chunk: chunk.into_boxed_slice(),
             end: state.bytes,
         };
+        state.kept_bytes += event.chunk.len() as u64;
         state.history.push_back(Arc::new(event));
         let needed_from = state.cursors.keys().next().copied().unwrap_or(u64::MAX);
         while state.history.len() > 1 {
@@ -225,7 +229,8 @@ impl Topic {
             if !(unsendable || surplus) {
                 break;
             }
-            state.history.pop_front();
+            let gone = state.history.pop_front().expect("more than one kept");
+            state.kept_bytes -= gone.chunk.len() as u64;
         }
         state.last_active = Instant::now();
         for listener in &state.listeners {
