@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# TLS benchmarks: warden against nginx (OpenSSL) and actix-web (rustls with ring, as
-# warden), one worker each, in one run on this machine. Prints Markdown tables.
+# TLS benchmarks: warden against nginx (OpenSSL) and actix-web (rustls with aws-lc-rs,
+# as warden), one worker each, in one run on this machine. Prints Markdown tables.
 #
 #   benches/tls.sh                      # everything, 10 s per run
 #   DURATION=5 benches/tls.sh           # shorter runs (seconds)

@@ -96,13 +96,17 @@ impl Builder {
     }
 
     /// At most `n` connections from one client address at once, across every worker
-    /// (nginx's `limit_conn`; off by default). The address is the client a PROXY
-    /// protocol header names, when there is one. A connection past the limit is let in
-    /// and its first request answered `503` with `Retry-After: 1` and `Connection:
-    /// close` (a browser then shows an error rather than a reset), counted in
-    /// `warden_http_refused_requests_total{status="503"}` and logged like every refusal. The
-    /// counts live in one table shared by the workers, touched when a connection opens
-    /// and closes, never per request; an address leaves it with its last connection.
+    /// (nginx's `limit_conn`; off by default). The acceptor counts a connection as it
+    /// accepts it: one past the limit is closed before a byte is read or a handshake made
+    /// (counted in `warden_connections_over_client_limit_total`), so silent connections
+    /// of one address cannot fill a worker or the TLS handshake pool. Behind a PROXY
+    /// protocol balancer the address is the client the header names: past the limit,
+    /// that connection is answered `503` with `Retry-After: 1` as soon as the header is
+    /// read (the balancer relays it), counted in
+    /// `warden_http_refused_requests_total{status="503"}`, and closed. The counts live in
+    /// one table shared by the workers, touched when a connection opens and closes,
+    /// never per request; an address leaves it with its last connection. Unix socket
+    /// clients are not counted.
     pub fn max_connections_per_ip(mut self, n: u32) -> Builder {
         self.config.max_connections_per_ip = Some(ClientLimit::new(n));
         self

@@ -103,8 +103,10 @@ pub struct Config {
     pub proxy_protocol: ProxyProtocol,
     /// The most connections one client address may hold, counted across every reactor
     /// given a clone of the same [`ClientLimit`] (the address a PROXY protocol header
-    /// names, when there is one). Past it, a new connection's first request is answered
-    /// `503` with `Retry-After` and `Connection: close`. `None` (the default): no limit.
+    /// names, when there is one). The acceptor counts direct connections (see
+    /// [`ClientSlot`](crate::ClientSlot)); the reactor counts the clients PROXY protocol
+    /// headers name, and answers one past the limit `503` with `Retry-After` at once, then
+    /// closes. `None` (the default): no limit.
     pub max_connections_per_ip: Option<ClientLimit>,
     /// Honour the [`Fault`](crate::Fault)s that responses stage. For tests of supervision
     /// only; off by default, so a handler cannot crash a production worker on purpose.

@@ -93,7 +93,7 @@ pub(crate) struct Conn {
     proxy: Option<SocketAddr>,
     /// Its place in the per-client connection limit, if one is kept: given back when the
     /// connection is dropped.
-    client: Option<crate::clients::ClientSlot>,
+    client: Option<Box<crate::clients::ClientSlot>>,
     rbuf: Option<ReadBuf>,
     writing: Writing,
     pub(crate) link: Link,

@@ -38,8 +38,9 @@ pub struct Handoff {
     /// client. `None` for a freshly accepted socket.
     proxied: Option<Option<SocketAddr>>,
     /// Its place in the per-client connection limit, taken before it got here; given
-    /// back when the connection ends, wherever it is then.
-    client: Option<ClientSlot>,
+    /// back when the connection ends, wherever it is then. Boxed: only servers with a
+    /// limit have one, and a handoff travels through channels by value.
+    client: Option<Box<ClientSlot>>,
 }
 
 /// A handoff taken apart by the reactor that keeps it.
@@ -50,7 +51,7 @@ pub(crate) struct Arrival {
     pub(crate) kept_alive: bool,
     pub(crate) carried: Option<Box<Carried>>,
     pub(crate) proxied: Option<Option<SocketAddr>>,
-    pub(crate) client: Option<ClientSlot>,
+    pub(crate) client: Option<Box<ClientSlot>>,
 }
 
 impl Handoff {
@@ -81,7 +82,7 @@ impl Handoff {
     /// one is kept: the reactor keeps it while the connection lives, and it is given back
     /// once, when the connection ends.
     pub fn with_client(mut self, client: Option<ClientSlot>) -> Handoff {
-        self.client = client;
+        self.client = client.map(Box::new);
         self
     }
 
@@ -198,6 +199,9 @@ impl Inbox {
     ///
     /// If the reactor has stopped, the socket comes back in the error, still open, so the
     /// caller can give it to another reactor.
+    // The error hands the whole connection back (crossbeam's `SendError<T>(pub T)`):
+    // about 128 bytes, moved once per connection and only when a reactor has stopped.
+    #[allow(clippy::result_large_err)]
     pub fn send(&self, stream: TcpStream, peer: SocketAddr) -> Result<(), SendError> {
         self.hand_off(Handoff::new(stream, peer, 0))
     }
@@ -207,6 +211,7 @@ impl Inbox {
     /// # Errors
     ///
     /// As [`Inbox::send`]: the socket comes back if the reactor has stopped.
+    #[allow(clippy::result_large_err)] // as `send`
     pub fn hand_off(&self, handoff: Handoff) -> Result<(), SendError> {
         match self.tx.send(Command::Connection(handoff)) {
             Ok(()) => {

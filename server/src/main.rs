@@ -78,8 +78,9 @@ OPTIONS:
                                  connection from CIDR (repeatable), and refuse other
                                  sources; the header's client becomes the peer everywhere
                                  [default: off]
-    --max-connections-per-ip N   connections one client address may hold; past it, the
-                                 first request is answered 503 [default: no limit]
+    --max-connections-per-ip N   connections one client address may hold; past it, a
+                                 connection is closed as it is accepted (a client named
+                                 by a PROXY header: answered 503) [default: no limit]
     --tls-cert FILE              serve TLS on every --addr with this certificate chain
                                  (PEM, leaf first); needs --tls-key [default: plain HTTP]
     --tls-key FILE               the certificate's private key (PEM: PKCS#8, PKCS#1, SEC1)
@@ -87,6 +88,8 @@ OPTIONS:
                                  (*.example.com covers one label) (repeatable)
     --tls-handshake-timeout-ms N a TLS handshake taking longer is closed and counted
                                  [default: 10000]
+    --tls-first-byte-timeout-ms N  a TLS client silent this long after the accept is
+                                 closed and counted (a handshake timeout) [default: 3000]
     --max-handshakes N           TLS handshakes in flight at once; more connections wait
                                  in the accept queue [default: 512]
                                  SIGHUP reloads every certificate and key file; a reload

@@ -14,6 +14,7 @@ pub struct TlsOptions {
     /// `NAME,CERT,KEY` of each `--tls-sni`.
     pub sni: Vec<(String, PathBuf, PathBuf)>,
     pub handshake_timeout: Option<Duration>,
+    pub first_byte_timeout: Option<Duration>,
     pub max_handshakes: Option<usize>,
 }
 
@@ -43,6 +44,9 @@ impl TlsOptions {
             }
             "--tls-handshake-timeout-ms" => {
                 self.handshake_timeout = Some(Duration::from_millis(number(value()?)?));
+            }
+            "--tls-first-byte-timeout-ms" => {
+                self.first_byte_timeout = Some(Duration::from_millis(number(value()?)?));
             }
             "--max-handshakes" => self.max_handshakes = Some(number(value()?)? as usize),
             _ => return Ok(false),
@@ -74,6 +78,9 @@ impl TlsOptions {
     pub fn configure(&self, mut builder: Builder) -> Builder {
         if let Some(t) = self.handshake_timeout {
             builder = builder.handshake_timeout(t);
+        }
+        if let Some(t) = self.first_byte_timeout {
+            builder = builder.tls_first_byte_timeout(t);
         }
         if let Some(n) = self.max_handshakes {
             builder = builder.max_handshakes(n);

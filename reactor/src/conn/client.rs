@@ -11,12 +11,12 @@ use super::respond::reject;
 impl Conn {
     /// The connection holds `client`'s place from now on (taken by the acceptor, or by
     /// the reactor it moves from); it is given back when the connection is dropped.
-    pub(crate) fn set_client(&mut self, client: Option<ClientSlot>) {
+    pub(crate) fn set_client(&mut self, client: Option<Box<ClientSlot>>) {
         self.client = client;
     }
 
     /// Takes its place away, to move with it to another reactor.
-    pub(crate) fn take_client(&mut self) -> Option<ClientSlot> {
+    pub(crate) fn take_client(&mut self) -> Option<Box<ClientSlot>> {
         self.client.take()
     }
 
@@ -29,7 +29,7 @@ impl Conn {
             return;
         };
         match limit.admit(self.peer.ip()) {
-            Some(slot) => self.client = Some(slot),
+            Some(slot) => self.client = Some(Box::new(slot)),
             None => {
                 log::debug!(
                     "worker {} {} {}: past {} connections from its address",
