@@ -616,15 +616,23 @@ fn without_tests(code: &str) -> String {
         let mut end = item.len();
         for (i, c) in item.char_indices() {
             match c {
-                '{' => depth += 1,
-                '}' => {
+                '{' | '(' | '[' => depth += 1,
+                // A closing bracket at depth 0 ends the enclosing item: the marked item
+                // (a field, a variant, a statement) ended just before it.
+                '}' | ')' | ']' if depth == 0 => {
+                    end = i;
+                    break;
+                }
+                '}' | ')' | ']' => {
                     depth -= 1;
-                    if depth == 0 {
+                    if depth == 0 && c == '}' {
                         end = i + 1;
                         break;
                     }
                 }
-                ';' if depth == 0 => {
+                // A field or a variant ends at its comma, an item or a statement at its
+                // semicolon.
+                ';' | ',' if depth == 0 => {
                     end = i + 1;
                     break;
                 }

@@ -38,6 +38,7 @@
 // One block in `listener.rs` takes systemd's descriptors, and says why that is sound.
 #![deny(unsafe_code)]
 
+mod accept_error;
 mod acceptor;
 mod blocking;
 mod busy;

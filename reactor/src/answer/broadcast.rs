@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::answer::sse::{Event, check, encode};
-use crate::answer::topic::{IdleKey, Member, Topic};
+use crate::answer::topic::{Followers, IdleKey, Member, Topic};
 use crate::http::request::Request;
 use crate::http::response::Response;
 
@@ -135,7 +135,7 @@ pub struct Broadcast {
     hub: Arc<Hub>,
 }
 
-pub(crate) struct Hub {
+struct Hub {
     config: BroadcastConfig,
     topics: Mutex<Topics>,
     published: AtomicU64,
@@ -154,10 +154,10 @@ struct Topics {
     serial: u64,
 }
 
-impl Hub {
+impl Followers for Hub {
     /// The last subscriber of `topic` left: it goes into the idle order (if it is still
     /// this hub's and still unfollowed: someone may have joined meanwhile).
-    pub(crate) fn unfollowed(&self, topic: &Arc<Topic>) {
+    fn unfollowed(&self, topic: &Arc<Topic>) {
         let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
         let ours = topics
             .by_name
@@ -235,7 +235,8 @@ impl Broadcast {
             self.make_room(&mut topics)?;
         }
         topics.serial += 1;
-        let topic = Arc::new(Topic::new(name, topics.serial, Arc::downgrade(&self.hub)));
+        let hub: std::sync::Weak<dyn Followers> = Arc::downgrade(&self.hub) as std::sync::Weak<Hub>;
+        let topic = Arc::new(Topic::new(name, topics.serial, Some(hub)));
         // Nobody follows it yet: it is a candidate to forget from the start (one that
         // never gets an event goes first).
         let key = topic.lock().idle_key_now(topic.serial);
@@ -337,7 +338,7 @@ impl Broadcast {
     pub fn subscribe(&self, req: &Request<'_>, topic: &str) -> Response {
         if req.method() == "HEAD" {
             // The head says what a GET would get; nothing is followed, nothing is made.
-            let detached = Arc::new(Topic::new(topic, 0, std::sync::Weak::new()));
+            let detached = Arc::new(Topic::new(topic, 0, None));
             let member = {
                 let mut state = detached.lock();
                 detached.join(&mut state, 1)

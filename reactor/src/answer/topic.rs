@@ -19,8 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
-use crate::answer::broadcast::Hub;
-
 /// One published event, encoded.
 pub(crate) struct Encoded {
     /// Its id in the topic: 1, 2, 3, ...
@@ -132,18 +130,25 @@ impl TopicState {
     }
 }
 
+/// What a topic tells its hub: the last subscriber left (the topic may be forgotten).
+pub(crate) trait Followers: Send + Sync {
+    /// `topic` has no subscriber any more.
+    fn unfollowed(&self, topic: &Arc<Topic>);
+}
+
 /// One topic of a [`Broadcast`](crate::Broadcast).
 pub(crate) struct Topic {
     pub(crate) name: Box<str>,
     /// Its serial in the hub: tells it from a later topic of the same name.
     pub(crate) serial: u64,
     /// The hub, told when the last subscriber leaves (the topic may then be forgotten).
-    hub: Weak<Hub>,
+    hub: Option<Weak<dyn Followers>>,
     state: Mutex<TopicState>,
 }
 
 impl Topic {
-    pub(crate) fn new(name: &str, serial: u64, hub: Weak<Hub>) -> Topic {
+    /// A topic of `hub` (`None`: of no hub, as the one a HEAD request's head is for).
+    pub(crate) fn new(name: &str, serial: u64, hub: Option<Weak<dyn Followers>>) -> Topic {
         Topic {
             name: name.into(),
             serial,
@@ -278,7 +283,7 @@ impl Drop for Member {
             state.move_cursor(Some(self.cursor.get()), None);
             state.subscribers == 0
         };
-        if last && let Some(hub) = self.topic.hub.upgrade() {
+        if last && let Some(hub) = self.topic.hub.as_ref().and_then(Weak::upgrade) {
             hub.unfollowed(&self.topic);
         }
     }
@@ -311,7 +316,7 @@ mod tests {
 
     #[test]
     fn ids_count_from_one_and_the_history_keeps_the_newest() {
-        let topic = Topic::new("t", 0, Weak::new());
+        let topic = Topic::new("t", 0, None);
         for i in 1..=5u64 {
             let id = topic.publish(3, 1 << 20, |id, out| {
                 out.extend_from_slice(format!("data: {id}\n\n").as_bytes())
@@ -332,7 +337,7 @@ mod tests {
 
     #[test]
     fn history_is_bounded_in_bytes_and_never_outruns_a_live_subscriber() {
-        let topic = Arc::new(Topic::new("t", 0, Weak::new()));
+        let topic = Arc::new(Topic::new("t", 0, None));
         // 900-byte events under a 2 KB lag: at most what a replay could send is kept.
         for _ in 0..10 {
             topic.publish(100, 2000, |_, out| out.extend_from_slice(&[b'x'; 900]));
@@ -362,7 +367,7 @@ mod tests {
 
     #[test]
     fn a_publish_rings_each_listener_once_until_it_looks() {
-        let topic = Topic::new("t", 0, Weak::new());
+        let topic = Topic::new("t", 0, None);
         let rung = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let notified = Arc::new(AtomicBool::new(false));
         let counter = Arc::clone(&rung);
