@@ -216,7 +216,20 @@ impl Handshaker {
         config: Arc<ServerConfig>,
         client: Option<ClientSlot>,
     ) -> bool {
-        let start = Start {
+        let start = self.starting(stream, peer, listener, config, client);
+        self.send(start)
+    }
+
+    /// A connection to send to a lane, holding a place in the count from now on.
+    fn starting(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        listener: usize,
+        config: Arc<ServerConfig>,
+        client: Option<ClientSlot>,
+    ) -> Start {
+        Start {
             stream,
             peer,
             listener,
@@ -230,8 +243,7 @@ impl Handshaker {
             client,
             #[cfg(test)]
             poison: false,
-        };
-        self.send(start)
+        }
     }
 
     fn send(&mut self, mut start: Start) -> bool {
@@ -276,20 +288,8 @@ impl Handshaker {
     /// Sends a connection that makes the lane taking it panic (a test's fault).
     #[cfg(test)]
     fn begin_poisoned(&mut self, stream: TcpStream, peer: SocketAddr, config: Arc<ServerConfig>) {
-        let start = Start {
-            stream,
-            peer,
-            listener: 0,
-            config,
-            accepted: Instant::now(),
-            place: Place {
-                done: self.done.clone(),
-                wake: Arc::clone(&self.wake),
-                given: false,
-            },
-            client: None,
-            poison: true,
-        };
+        let mut start = self.starting(stream, peer, 0, config, None);
+        start.poison = true;
         assert!(self.send(start));
     }
 }
