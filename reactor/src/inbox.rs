@@ -81,8 +81,13 @@ impl Handoff {
     /// The connection holds this place in its client's count (taken at the accept), if
     /// one is kept: the reactor keeps it while the connection lives, and it is given back
     /// once, when the connection ends.
-    pub fn with_client(mut self, client: Option<ClientSlot>) -> Handoff {
-        self.client = client.map(Box::new);
+    pub fn with_client(self, client: Option<ClientSlot>) -> Handoff {
+        self.with_boxed_client(client.map(Box::new))
+    }
+
+    /// As [`Handoff::with_client`], for a place already boxed (a connection moving on).
+    pub(crate) fn with_boxed_client(mut self, client: Option<Box<ClientSlot>>) -> Handoff {
+        self.client = client;
         self
     }
 

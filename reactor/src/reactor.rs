@@ -262,13 +262,13 @@ impl<H: Handler> Reactor<H> {
                 let kept_alive = conn.has_served();
                 conn.release(&mut self.shared, true);
                 let idle = Handoff::idle(conn.stream, peer, listener, kept_alive, proxy);
-                moving.push(idle.with_client(client.map(|c| *c)));
+                moving.push(idle.with_boxed_client(client));
                 continue;
             }
             match conn.carry(&mut self.shared) {
                 (stream, Some(carried)) => {
                     let busy = Handoff::carrying(stream, peer, listener, carried, proxy);
-                    moving.push(busy.with_client(client.map(|c| *c)));
+                    moving.push(busy.with_boxed_client(client));
                 }
                 // Cut here: ended as every close we start is.
                 (mut stream, None) => stream.close(),

@@ -177,10 +177,10 @@ pub(crate) fn publish(req: &Request<'_>) -> Response {
     }
     match hub(BroadcastConfig::default()).publish(topic, &event) {
         Ok(id) => Response::text(format!("id={id}\n")).with_status(202),
-        Err(warden::PublishError::TooManyTopics { retry_after, .. }) => {
-            // When a topic may be forgotten at the soonest, in whole seconds.
-            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-            Response::status_page(503).with_header("Retry-After", secs.max(1).to_string())
+        Err(e @ warden::PublishError::TooManyTopics { .. }) => {
+            // When a topic may be forgotten at the soonest.
+            let secs = e.retry_after_secs().unwrap_or(1);
+            Response::status_page(503).with_header("Retry-After", secs.to_string())
         }
         Err(e @ warden::PublishError::TooLarge { .. }) => {
             Response::text(format!("{e}\n")).with_status(413)

@@ -11,11 +11,12 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use mio::{Events, Interest, Poll, Token, Waker};
 use warden_reactor::{
-    Backlog, ClientLimit, ClientSlot, Failure, FailureKind, Frame, Handoff, Inbox, Orphans,
-    ProxyProtocol, SendError, SlotSignal, Stats, catch, describe_panic, set_supervised,
+    Backlog, ClientLimit, Failure, FailureKind, Frame, Handoff, Inbox, Orphans, ProxyProtocol,
+    SendError, SlotSignal, Stats, catch, describe_panic, set_supervised,
 };
 
 use crate::accept_error::{is_one_clients, is_resource_exhaustion};
+use crate::admission::{Admission, Admitter};
 use crate::busy::Busy;
 use crate::counters::{AcceptStats, FailureSink, bump};
 use crate::listening::{Accepted, Listening};
@@ -349,10 +350,11 @@ impl PreparedAcceptor {
             control: rx,
             state: State::Accepting,
             max_per_worker: self.config.max_connections_per_worker as u64,
-            client_limit: self.config.client_limit,
-            proxied: (0..n_listeners)
-                .map(|i| self.config.proxy_protocol.trusted(i).is_some())
-                .collect(),
+            admission: Admitter::new(
+                self.config.client_limit,
+                &self.config.proxy_protocol,
+                n_listeners,
+            ),
             cursor: 0,
             exhausted_logged: false,
             failures: 0,
@@ -411,11 +413,8 @@ struct Loop {
     control: Receiver<Control>,
     state: State,
     max_per_worker: u64,
-    /// The per-client connection limit, counted here for listeners without a PROXY
-    /// protocol header.
-    client_limit: Option<ClientLimit>,
-    /// Which listeners (by index) take a PROXY protocol header.
-    proxied: Vec<bool>,
+    /// The per-client connection limit, as the acceptor keeps it.
+    admission: Admitter,
     /// Where the round robin among equally loaded workers starts next.
     cursor: usize,
     /// A resource-exhaustion episode has been logged; cleared when accepting succeeds.
@@ -567,10 +566,14 @@ impl Loop {
                     self.failures = 0;
                     let handoff = match accepted {
                         Accepted::Tcp(stream, peer) => {
-                            let Ok(client) = self.admit(i, peer) else {
-                                // Dropped: closed before a byte was read.
-                                drop(stream);
-                                continue;
+                            let client = match self.admission.admit(i, peer, &self.stats) {
+                                Admission::Uncounted => None,
+                                Admission::Counted(slot) => Some(slot),
+                                Admission::Refused => {
+                                    // Dropped: closed before a byte was read.
+                                    drop(stream);
+                                    continue;
+                                }
                             };
                             // A TLS listener's connection goes to the handshake pool
                             // first, its place in the count with it.
@@ -596,29 +599,6 @@ impl Loop {
                 // EINVAL (the listener was shut down), EBADF, ENOTSOCK, ...: retrying at
                 // once would spin; the caller backs off, reports, and gives up if it lasts.
                 Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Takes a place in the per-client count for a connection from `peer` on listener
-    /// `i`: `Ok(None)` when nothing is counted (no limit, or the listener's PROXY
-    /// protocol header will name the client), `Err` past the limit.
-    fn admit(&self, i: usize, peer: SocketAddr) -> Result<Option<ClientSlot>, ()> {
-        let Some(limit) = &self.client_limit else {
-            return Ok(None);
-        };
-        if self.proxied.get(i).copied().unwrap_or(false) {
-            return Ok(None);
-        }
-        match limit.admit(peer.ip()) {
-            Some(slot) => Ok(Some(slot)),
-            None => {
-                bump(&self.stats.over_client_limit);
-                log::debug!(
-                    "{peer}: past {} connections from its address; closed",
-                    limit.max()
-                );
-                Err(())
             }
         }
     }

@@ -40,6 +40,7 @@
 
 mod accept_error;
 mod acceptor;
+mod admission;
 mod blocking;
 mod busy;
 mod counters;

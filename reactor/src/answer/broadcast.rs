@@ -89,6 +89,20 @@ impl fmt::Display for PublishError {
 
 impl std::error::Error for PublishError {}
 
+impl PublishError {
+    /// For [`PublishError::TooManyTopics`]: its `retry_after` in whole seconds, rounded
+    /// up and at least 1, as a 503's `Retry-After` header gives it. `None` for the others.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            PublishError::TooManyTopics { retry_after, .. } => {
+                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                Some(secs.max(1))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// A hub of event streams: [`Broadcast::publish`] an event to a topic from any thread, and
 /// [`Broadcast::subscribe`] a request to a topic in a handler. The subscription is served
 /// by the request's own worker loop, as Server-Sent Events: no thread per subscriber, and
@@ -239,8 +253,12 @@ impl Broadcast {
         let topic = Arc::new(Topic::new(name, topics.serial, Some(hub)));
         // Nobody follows it yet: it is a candidate to forget from the start (one that
         // never gets an event goes first).
-        let key = topic.lock().idle_key_now(topic.serial);
-        topic.lock().idle_key = Some(key);
+        let key = {
+            let mut state = topic.lock();
+            let key = state.idle_key_now(topic.serial);
+            state.idle_key = Some(key);
+            key
+        };
         topics.idle.insert(key, name.into());
         topics.by_name.insert(name.into(), Arc::clone(&topic));
         Ok((topic, topics))
@@ -351,11 +369,11 @@ impl Broadcast {
         }
         let (topic, topics) = match self.topic(topic) {
             Ok(found) => found,
-            Err(PublishError::TooManyTopics { retry_after, .. }) => {
-                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            Err(e @ PublishError::TooManyTopics { .. }) => {
+                let secs = e.retry_after_secs().expect("TooManyTopics has one");
                 let mut buf = itoa::Buffer::new();
                 return Response::status_page(503)
-                    .with_header("Retry-After", buf.format(secs.max(1)).to_owned());
+                    .with_header("Retry-After", buf.format(secs).to_owned());
             }
             // A name that cannot be a topic's.
             Err(_) => return Response::status_page(404),
