@@ -355,8 +355,9 @@ fn sighup_on_a_plain_server_is_taken_not_fatal() {
 
 #[test]
 fn shutdown_grace_reaches_the_recycling_of_workers() {
-    // A worker recycled after one request waits for its streams at most the grace, then
-    // cuts them. Before, the flag reached only the signal drain: recycling waited 30 s.
+    // A worker recycled after its one request waits for the answers still running at
+    // most the grace, then cuts them. Before, the flag reached only the signal drain:
+    // recycling waited 30 s, and the slow answer below came after 15 s.
     let server = Binary::start(
         "",
         &[
@@ -368,11 +369,16 @@ fn shutdown_grace_reaches_the_recycling_of_workers() {
             "200",
         ],
     );
-    let mut follower = Client::connect(server.addr);
-    follower.send(get("/topics/news"));
-    let head = follower.head_reply().expect("the subscription");
-    assert_eq!(head.status, 200);
-    // Cut long before 30 s (and before the test's patience).
-    let _ = follower.read_to_close();
+    let mut slow = Client::connect(server.addr);
+    slow.send(get("/sleep?ms=15000"));
+    let mut quick = Client::connect(server.addr);
+    assert_eq!(quick.get_status("/plaintext"), 200);
+    // Cut at the grace: no answer, long before the 15 s (and the test's patience).
+    let answer = slow.reply();
+    assert!(
+        answer.as_ref().is_none_or(|r| r.status != 200),
+        "the slow answer was waited for: {:?}",
+        answer.map(|r| r.text())
+    );
     assert_eq!(Client::connect(server.addr).get_status("/plaintext"), 200);
 }

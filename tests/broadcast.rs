@@ -54,9 +54,12 @@ fn subscribe(server: &ServerHandle, topic: &str, last_id: Option<u64>) -> Client
     client
 }
 
-/// The next event on `client`'s stream, as text (keep-alive comments skipped).
+/// The next event on `client`'s stream, as text (keep-alive comments skipped, but not
+/// for longer than [`PATIENCE`]: they would keep a read timeout from ever firing).
 fn next_event(client: &mut Client) -> String {
+    let start = std::time::Instant::now();
     loop {
+        assert!(start.elapsed() < PATIENCE, "no event, only keep-alive comments");
         let chunk = client.chunk().expect("an event");
         let text = String::from_utf8(chunk).expect("text");
         if !text.starts_with(':') {
