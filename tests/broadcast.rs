@@ -59,7 +59,10 @@ fn subscribe(server: &ServerHandle, topic: &str, last_id: Option<u64>) -> Client
 fn next_event(client: &mut Client) -> String {
     let start = std::time::Instant::now();
     loop {
-        assert!(start.elapsed() < PATIENCE, "no event, only keep-alive comments");
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no event, only keep-alive comments"
+        );
         let chunk = client.chunk().expect("an event");
         let text = String::from_utf8(chunk).expect("text");
         if !text.starts_with(':') {

@@ -12,7 +12,7 @@
 //! `history` are kept and every live subscriber is past it. So a live subscriber is cut
 //! only for its lag in bytes, never because a burst of small events outran a count.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::ops::{Deref, Range};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -64,9 +64,11 @@ pub(crate) struct TopicState {
     pub(crate) listeners: Vec<Listener>,
     /// Subscribers in every loop.
     pub(crate) subscribers: usize,
-    /// Where live subscribers stand (the next id each will send, as last seen), with how
-    /// many stand there: events before the first are needed by none of them.
-    cursors: BTreeMap<u64, u32>,
+    /// How many live subscribers stand at each kept event (the next id each will send,
+    /// as last seen), and in the last slot at `next_id`: one slot per event kept, plus
+    /// one. An event at the front with nobody at it is needed by none of them. Moving a
+    /// cursor is two counter updates, on the fan-out path of every delivery.
+    waiting: VecDeque<u32>,
     /// The last publish or subscription: a topic idle long enough may be forgotten.
     pub(crate) last_active: Instant,
     /// Its entry in the hub's order of topics nobody follows, if it is there.
@@ -96,22 +98,25 @@ impl TopicState {
             .max(self.next_id.saturating_sub(history.max(1) as u64))
     }
 
-    /// A subscriber's cursor moves from `from` (`None`: it is new) to `to`.
+    /// A subscriber's cursor moves from `from` (`None`: it is new) to `to` (`None`: it
+    /// leaves). A cursor at an event no longer kept is not counted anywhere: that
+    /// subscriber is past its lag and is cut.
     pub(crate) fn move_cursor(&mut self, from: Option<u64>, to: Option<u64>) {
         if from == to {
             return;
         }
-        if let Some(from) = from
-            && let Some(n) = self.cursors.get_mut(&from)
-        {
-            *n -= 1;
-            if *n == 0 {
-                self.cursors.remove(&from);
-            }
+        if let Some(n) = from.and_then(|id| self.waiting_at(id)) {
+            *n = n.saturating_sub(1);
         }
-        if let Some(to) = to {
-            *self.cursors.entry(to).or_insert(0) += 1;
+        if let Some(n) = to.and_then(|id| self.waiting_at(id)) {
+            *n += 1;
         }
+    }
+
+    /// The count of subscribers standing at `id`, if it is kept (or is `next_id`).
+    fn waiting_at(&mut self, id: u64) -> Option<&mut u32> {
+        let at = id.checked_sub(self.first_id())?;
+        self.waiting.get_mut(usize::try_from(at).ok()?)
     }
 
     /// The key this topic has in the hub's idle order now.
@@ -160,7 +165,7 @@ impl Topic {
                 kept_bytes: 0,
                 listeners: Vec::new(),
                 subscribers: 0,
-                cursors: BTreeMap::new(),
+                waiting: VecDeque::from([0]),
                 last_active: Instant::now(),
                 idle_key: None,
             }),
@@ -224,17 +229,19 @@ impl Topic {
         };
         state.kept_bytes += event.chunk.len() as u64;
         state.history.push_back(Arc::new(event));
-        let needed_from = state.cursors.keys().next().copied().unwrap_or(u64::MAX);
+        // The slot for the id after this one (who stood at this one stays counted there).
+        state.waiting.push_back(0);
         while state.history.len() > 1 {
             let front = state.history.front().expect("more than one kept");
             // A subscriber at the front has more than `max_lag` bytes to send after
             // whatever it sent of it: it is cut, and a replay could not send it either.
             let unsendable = state.bytes - front.end >= max_lag as u64;
-            let surplus = state.history.len() > history.max(1) && front.id < needed_from;
+            let surplus = state.history.len() > history.max(1) && state.waiting[0] == 0;
             if !(unsendable || surplus) {
                 break;
             }
             let gone = state.history.pop_front().expect("more than one kept");
+            state.waiting.pop_front();
             state.kept_bytes -= gone.chunk.len() as u64;
         }
         state.last_active = Instant::now();
