@@ -98,11 +98,14 @@ pub use crate::{
 };
 pub use warden_reactor::{
     AccessLog, AnswerError, BodyReader, BodyWriter, Broadcast, BroadcastConfig, BroadcastStats,
+    Broker, BrokerError, BrokerStats, EventId, Feed, Notice, Outgoing, Replay, Session, Stored,
     Cidr, CidrError, CloseReason, Config, ConnId, Event, EventStream, Failure, FailureKind, Fault,
     Frame, Handler, HistogramSnapshot, INFLOW_BOUND, InvalidResponse, OwnedRequest, PublishError,
     Readiness, Request, RequestError, RequestId, Responder, Response, Restart, STREAM_BOUND,
     StatsSnapshot, UNIX_PEER, Unanswerable, Version, content_type_for,
 };
 pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};
+#[cfg(feature = "redis")]
+pub use warden_reactor::{RedisBroker, RedisConfig};
 #[cfg(any(feature = "tls", feature = "tls-ring"))]
 pub use warden_worker::{HandshakeEnd, TlsConfig, TlsError, TlsHandle, TlsSnapshot};

@@ -10,7 +10,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use warden_reactor::{
-    Broadcast, BroadcastStats, CloseReason, DURATION_BUCKETS, FailureKind, HistogramSnapshot,
+    Broadcast, BroadcastStats, BrokerStats, CloseReason, DURATION_BUCKETS, FailureKind, HistogramSnapshot,
     METHODS, REFUSAL_STATUSES, STATUS_CLASSES, StatsSnapshot,
 };
 use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, PoolStats, WorkerStats};
@@ -96,6 +96,17 @@ impl ServerStats {
             self.broadcast.published += stats.published;
             self.broadcast.topics += stats.topics;
             self.broadcast.kept_bytes += stats.kept_bytes;
+            if let Some(broker) = stats.broker {
+                let sum = self.broadcast.broker.get_or_insert_with(|| {
+                    let mut all = BrokerStats::default();
+                    all.up = true;
+                    all
+                });
+                sum.up &= broker.up;
+                sum.reconnects += broker.reconnects;
+                sum.publish_errors += broker.publish_errors;
+                sum.backfilled += broker.backfilled;
+            }
         }
         self
     }
@@ -168,6 +179,35 @@ pub(crate) fn render(stats: &ServerStats, out: &mut String) {
         "Bytes of the events the broadcast topics keep (for replays and subscribers behind).",
         stats.broadcast.kept_bytes,
     );
+    if let Some(broker) = stats.broadcast.broker {
+        m.single(
+            "warden_broker_up",
+            "gauge",
+            "1 while the broadcast broker's feed is subscribed and every topic's copy is up to \
+             date (topics are served); 0 while it is being reached again (503).",
+            u64::from(broker.up),
+        );
+        m.single(
+            "warden_broker_reconnects_total",
+            "counter",
+            "Times the subscription to the broadcast broker was made again after it broke or \
+             was found wedged.",
+            broker.reconnects,
+        );
+        m.single(
+            "warden_broker_publish_errors_total",
+            "counter",
+            "Publishes refused (503) because the broadcast broker was unreachable or slow.",
+            broker.publish_errors,
+        );
+        m.single(
+            "warden_broker_backfilled_total",
+            "counter",
+            "Events fetched from the broadcast broker to fill a gap (after a reconnection, or \
+             one seen in the feed).",
+            broker.backfilled,
+        );
+    }
     m.single(
         "warden_broadcast_cut_total",
         "counter",

@@ -12,6 +12,7 @@ mod carried;
 mod client;
 mod proxied;
 mod read;
+mod reject;
 mod reading;
 mod respond;
 mod subscriber;
@@ -39,7 +40,7 @@ use crate::timer::{Link, TimerKind};
 use crate::transport::{ClientProtocolError, Socket, Transport};
 
 use self::reading::{Input, READ_BUDGET, Reading, read_limit};
-use self::respond::reject;
+use self::reject::reject;
 use self::subscriber::{Flow, KEEPALIVE_CHUNKED, KEEPALIVE_PLAIN};
 use self::write::{Flushed, Writing};
 

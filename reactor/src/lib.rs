@@ -46,6 +46,7 @@
 // The layers, lowest first (http, supervise, observe, answer; transport beside answer);
 // each folder's own page says what it may use. `tests/layers.rs` holds them to it.
 mod answer;
+mod broadcast;
 mod http;
 mod observe;
 mod supervise;
@@ -71,7 +72,6 @@ mod transport;
 
 pub use crate::{
     answer::{
-        broadcast::{Broadcast, BroadcastConfig, BroadcastStats, PublishError},
         file::content_type_for,
         inflow::{BodyReader, INFLOW_BOUND},
         job::{Job, JobEnd, Offload},
@@ -82,6 +82,10 @@ pub use crate::{
         ticket::Unanswerable,
         upgrade::Upgraded,
         writer::BodyWriter,
+    },
+    broadcast::{
+        Broadcast, BroadcastConfig, BroadcastStats, Broker, BrokerError, BrokerStats, EventId,
+        Feed, Notice, Outgoing, PublishError, Replay, Session, Stored,
     },
     clients::{ClientLimit, ClientSlot},
     config::{Config, StreamBodies},
@@ -120,3 +124,6 @@ pub use crate::{
 
 /// `mio`, re-exported so that callers hand sockets over with the same version.
 pub use mio;
+
+#[cfg(feature = "redis")]
+pub use crate::broadcast::{RedisBroker, RedisConfig};

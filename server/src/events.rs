@@ -8,10 +8,13 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::ErrorKind;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use warden::{Broadcast, BroadcastConfig, Event, EventStream, Readiness, Request, Response};
+use warden::{
+    Broadcast, BroadcastConfig, Event, EventStream, PublishError, Readiness, RedisBroker, RedisConfig,
+    Request, Response,
+};
 
 use crate::streams::{Driver, Registered, Streams, query};
 
@@ -151,18 +154,35 @@ pub(crate) const TOPICS: &str = "/topics/";
 /// The process's broadcast hub.
 static HUB: OnceLock<Broadcast> = OnceLock::new();
 
-/// The hub, made with `config` on the first call.
-pub(crate) fn hub(config: BroadcastConfig) -> &'static Broadcast {
-    HUB.get_or_init(|| Broadcast::new(config))
+/// Makes the process's hub: of its own, or sharing its topics through the Redis at
+/// `broker` (`redis://HOST:PORT[/DB]`). Returns at once either way: a broker that cannot
+/// be reached yet is tried again, and topics are served once it answers.
+pub(crate) fn init(config: BroadcastConfig, broker: Option<&str>) -> Result<&'static Broadcast, String> {
+    let hub = match broker {
+        None => Broadcast::new(config),
+        Some(url) => {
+            let broker = RedisBroker::new(RedisConfig::new(url))
+                .map_err(|e| format!("--broker: {e}"))?;
+            Broadcast::with_broker(config, Arc::new(broker))
+                .map_err(|e| format!("--broker: {e}"))?
+        }
+    };
+    Ok(HUB.get_or_init(|| hub))
+}
+
+/// The hub (one of its own with the defaults if `init` was not called).
+fn hub() -> &'static Broadcast {
+    HUB.get_or_init(|| Broadcast::new(BroadcastConfig::default()))
 }
 
 /// `GET /topics/NAME`: the connection follows topic NAME.
 pub(crate) fn subscribe(req: &Request<'_>) -> Response {
     let topic = req.path().strip_prefix(TOPICS).unwrap_or_default();
-    hub(BroadcastConfig::default()).subscribe(req, topic)
+    hub().subscribe(req, topic)
 }
 
-/// `POST /topics/NAME[?event=TYPE]`: the body, as one event; 202 with its id.
+/// `POST /topics/NAME[?event=TYPE]`: the body, as one event; 202 with its id once the hub
+/// (or its broker) has taken it.
 pub(crate) fn publish(req: &Request<'_>) -> Response {
     let topic = req.path().strip_prefix(TOPICS).unwrap_or_default();
     let Ok(data) = std::str::from_utf8(req.body()) else {
@@ -175,14 +195,28 @@ pub(crate) fn publish(req: &Request<'_>) -> Response {
     if let Some(kind) = kind {
         event = event.event(kind);
     }
-    match hub(BroadcastConfig::default()).publish(topic, &event) {
+    let (pending, responder) = req.defer();
+    hub().publish_with(topic, &event, move |result| {
+        // An error: the client left or its deadline passed; nobody to tell.
+        let _ = responder.send(published(result));
+    });
+    pending
+}
+
+/// The answer to a publish.
+fn published(result: Result<warden::EventId, PublishError>) -> Response {
+    match result {
         Ok(id) => Response::text(format!("id={id}\n")).with_status(202),
-        Err(e @ warden::PublishError::TooManyTopics { .. }) => {
-            // When a topic may be forgotten at the soonest.
+        Err(
+            e @ (PublishError::TooManyTopics { .. } | PublishError::Unavailable { .. }),
+        ) => {
+            // When a topic may be forgotten at the soonest, or the broker tried again.
             let secs = e.retry_after_secs().unwrap_or(1);
-            Response::status_page(503).with_header("Retry-After", secs.to_string())
+            Response::text(format!("{e}\n"))
+                .with_status(503)
+                .with_header("Retry-After", secs.to_string())
         }
-        Err(e @ warden::PublishError::TooLarge { .. }) => {
+        Err(e @ PublishError::TooLarge { .. }) => {
             Response::text(format!("{e}\n")).with_status(413)
         }
         Err(e) => Response::text(format!("{e}\n")).with_status(400),

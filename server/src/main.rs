@@ -70,6 +70,10 @@ OPTIONS:
     --topic-history N            events kept per topic for Last-Event-ID [default: 1024]
     --max-topics N               topics at once; a new one past it gets 503 [default: 1024]
     --subscriber-max-lag BYTES   a subscriber further behind is cut [default: 1048576]
+    --broker redis://HOST:PORT[/DB]
+                                 share the topics with every server given the same
+                                 Redis 7 (or Valkey): ids EPOCH:N, history in Redis
+                                 [default: topics of this process only]
     --sse-keepalive-ms N         a comment line to idle subscribers this often
                                  [default: 15000]
     --stall-threshold-ms N       a handler running on an event loop longer is logged and
@@ -159,6 +163,8 @@ struct Options {
     blocking_timeout: Option<Duration>,
     stall_threshold: Option<Duration>,
     broadcast: BroadcastConfig,
+    /// The Redis the topics are shared through.
+    broker: Option<String>,
     sse_keepalive: Option<Duration>,
     access_log: Option<warden::AccessLog>,
     echo_request_id: bool,
@@ -197,6 +203,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
         blocking_timeout: None,
         stall_threshold: None,
         broadcast: BroadcastConfig::default(),
+        broker: None,
         sse_keepalive: None,
         access_log: None,
         echo_request_id: false,
@@ -304,6 +311,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>,
             "--topic-history" => o.broadcast.history = number(value()?)? as usize,
             "--max-topics" => o.broadcast.max_topics = number(value()?)? as usize,
             "--subscriber-max-lag" => o.broadcast.max_lag = number(value()?)? as usize,
+            "--broker" => o.broker = Some(value()?),
             "--sse-keepalive-ms" => {
                 o.sse_keepalive =
                     Some(Duration::from_millis(number(value()?)?).max(Duration::from_millis(1)));
@@ -451,7 +459,7 @@ fn stats_json(server: &ServerHandle) -> String {
             r#""dropped_failure_reports":{},"loop_stalls":{},"worker_recycles":{},"#,
             r#""blocking":{{"busy":{},"idle":{},"lost":{},"queued":{},"done":{},"rejected":{},"#,
             r#""timed_out":{},"panicked":{},"abandoned":{}}},"#,
-            r#""broadcast":{{"subscribers":{},"published":{},"cut":{},"topics":{}}},"#,
+            r#""broadcast":{{"subscribers":{},"published":{},"cut":{},"topics":{},"broker":{}}},"#,
             r#""workers":[{}]}}"#
         ),
         stats.accepted,
@@ -486,6 +494,13 @@ fn stats_json(server: &ServerHandle) -> String {
         stats.broadcast.published,
         stats.http.subscribers_cut,
         stats.broadcast.topics,
+        stats.broadcast.broker.map_or_else(
+            || "null".to_owned(),
+            |b| format!(
+                r#"{{"up":{},"reconnects":{},"publish_errors":{},"backfilled":{}}}"#,
+                b.up, b.reconnects, b.publish_errors, b.backfilled
+            )
+        ),
         workers.join(",")
     )
 }
@@ -615,7 +630,13 @@ fn main() -> ExitCode {
     if let Some(n) = options.max_requests {
         builder = builder.max_requests_per_worker(n, options.max_requests_jitter);
     }
-    let hub = events::hub(options.broadcast.clone());
+    let hub = match events::init(options.broadcast.clone(), options.broker.as_deref()) {
+        Ok(hub) => hub,
+        Err(message) => {
+            eprintln!("warden: {message}");
+            return ExitCode::from(2);
+        }
+    };
     builder = builder.broadcast(hub);
     if let Some(interval) = options.sse_keepalive {
         builder = builder.sse_keepalive(interval);

@@ -12,7 +12,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::answer::broadcast::Subscription;
+use crate::answer::topic::Subscription;
 use crate::answer::door::Door;
 use crate::answer::inflow::Inflow;
 use crate::answer::job::Offload;

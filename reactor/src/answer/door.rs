@@ -12,7 +12,7 @@ use mio::Waker;
 
 use crate::answer::stream::StreamGuard;
 use crate::answer::ticket::Ticket;
-use crate::answer::topic::Topic;
+use crate::answer::topic::{Subscription, Topic};
 use crate::http::response::Response;
 use crate::supervise::failure::Failure;
 
@@ -90,4 +90,7 @@ pub(crate) enum Answer {
     Stream(Response, StreamGuard),
     /// A streamed response has news: more body, or its end.
     Ready,
+    /// The request subscribes to a broadcast topic: its event-stream head is sent, then
+    /// the topic's events.
+    Subscribe(Box<Subscription>),
 }

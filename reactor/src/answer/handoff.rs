@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::answer::broadcast::Subscription;
+use crate::answer::topic::Subscription;
 use crate::answer::dispatch::{Deferral, Dispatch};
 use crate::answer::inflow::{BodyReader, Inflow};
 use crate::answer::job::{Job, Offload, Work};

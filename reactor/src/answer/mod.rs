@@ -15,7 +15,6 @@
 //! of a request handed to its handler), `handoff` (the `Request` methods); `file` stands
 //! apart (its bytes are sent by the transport, with sendfile(2) on plain TCP).
 
-pub(crate) mod broadcast;
 pub(crate) mod dispatch;
 pub(crate) mod door;
 pub(crate) mod file;
@@ -23,6 +22,7 @@ pub(crate) mod handoff;
 pub(crate) mod inflow;
 pub(crate) mod job;
 pub(crate) mod ready;
+pub(crate) mod reset;
 pub(crate) mod responder;
 pub(crate) mod sse;
 pub(crate) mod stream;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::answer::door::{Answer, Delivery, Door};
 use crate::answer::stream::{Stream, StreamGuard};
+use crate::answer::topic::Subscription;
 use crate::answer::ticket::{ANSWERED, Ticket, Unanswerable, unanswerable};
 use crate::http::owned::OwnedRequest;
 use crate::http::response::Response;
@@ -122,6 +123,17 @@ impl Responder {
             .map_err(|delivery| match delivery {
                 Delivery::Answer { answer, .. } => (Unanswerable::Gone, answer),
                 Delivery::Topic(_) => unreachable!("deliver hands back what it was given"),
+            })
+    }
+
+    /// Makes the connection a subscriber of a broadcast topic (the subscription comes
+    /// back when the request can no longer be answered; dropping it counts it out).
+    pub(crate) fn subscribe(mut self, subscription: Subscription) -> Result<(), Box<Subscription>> {
+        self.done = true;
+        self.deliver(Answer::Subscribe(Box::new(subscription)))
+            .map_err(|(_, answer)| match answer {
+                Answer::Subscribe(subscription) => subscription,
+                _ => unreachable!("deliver hands back what it was given"),
             })
     }
 

@@ -19,10 +19,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Instant;
 
+use crate::answer::reset::Reset;
+
+/// Where a kept event came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// Published to this hub: its id is its position.
+    Local,
+    /// Taken from a broker: its id there, `EPOCH:N`.
+    Broker {
+        /// The broker's epoch of the topic (a new one each time the broker lost it).
+        epoch: u64,
+        /// Its number in the epoch: 1, 2, 3, ...
+        n: u64,
+    },
+    /// A reset told to the live subscribers (the stream has a gap there).
+    Reset,
+}
+
 /// One published event, encoded.
 pub(crate) struct Encoded {
-    /// Its id in the topic: 1, 2, 3, ...
+    /// Its position in the topic: 1, 2, 3, ... (its id too, unless it came from a broker).
     pub(crate) id: u64,
+    /// Where it came from.
+    pub(crate) origin: Origin,
     /// The chunk: `size CRLF payload CRLF`.
     pub(crate) chunk: Box<[u8]>,
     /// Where the payload (the text/event-stream lines) lies in `chunk`: what an HTTP/1.0
@@ -73,6 +93,29 @@ pub(crate) struct TopicState {
     pub(crate) last_active: Instant,
     /// Its entry in the hub's order of topics nobody follows, if it is there.
     pub(crate) idle_key: Option<IdleKey>,
+    /// For a topic whose events come from a broker: where this copy stands there.
+    pub(crate) mirror: Option<Mirror>,
+}
+
+/// Where a topic copied from a broker stands: the epoch and number of the last event
+/// taken. Events are taken in order, each once; a gap is fetched again or told.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Mirror {
+    /// The broker's epoch of the topic (`None`: the broker had no event of it yet).
+    pub(crate) epoch: Option<u64>,
+    /// The number of the last event taken in that epoch (0: none).
+    pub(crate) last_n: u64,
+}
+
+/// What a subscribing request hands its loop: the topic and where to start.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    pub(crate) topic: Member,
+    /// The position of the first event to send.
+    pub(crate) next: u64,
+    pub(crate) max_lag: usize,
+    /// Said before the first event: the stream does not go on from where the client was.
+    pub(crate) reset: Option<Reset>,
 }
 
 /// Where a topic nobody follows stands in the hub's order of candidates to forget:
@@ -168,6 +211,7 @@ impl Topic {
                 waiting: VecDeque::from([0]),
                 last_active: Instant::now(),
                 idle_key: None,
+                mirror: None,
             }),
         }
     }
@@ -200,18 +244,32 @@ impl Topic {
             cursor: std::cell::Cell::new(next),
         }
     }
-    /// Keeps the next event, whose lines `encode` appends given its id, and wakes every
-    /// listening loop that is not already told. Returns its id. What is kept follows the
-    /// module's rule: past `max_lag` bytes after an event, it goes; past `history` events,
-    /// the oldest go once no live subscriber stands at them.
+    /// Keeps the next event, whose lines `encode` appends given its position, and wakes
+    /// every listening loop that is not already told. Returns its position. What is kept
+    /// follows the module's rule: past `max_lag` bytes after an event, it goes; past
+    /// `history` events, the oldest go once no live subscriber stands at them.
     pub(crate) fn publish(
         &self,
         history: usize,
         max_lag: usize,
         encode: impl FnOnce(u64, &mut Vec<u8>),
     ) -> u64 {
-        let mut payload = Vec::new();
         let mut state = self.lock();
+        state.append(history, max_lag, Origin::Local, encode)
+    }
+}
+
+impl TopicState {
+    /// [`Topic::publish`] under the lock the caller holds, for an event from `origin`.
+    pub(crate) fn append(
+        &mut self,
+        history: usize,
+        max_lag: usize,
+        origin: Origin,
+        encode: impl FnOnce(u64, &mut Vec<u8>),
+    ) -> u64 {
+        let mut payload = Vec::new();
+        let state = self;
         let id = state.next_id;
         state.next_id += 1;
         encode(id, &mut payload);
@@ -223,6 +281,7 @@ impl Topic {
         state.bytes += chunk.len() as u64;
         let event = Encoded {
             id,
+            origin,
             payload: size.len()..size.len() + payload.len(),
             chunk: chunk.into_boxed_slice(),
             end: state.bytes,

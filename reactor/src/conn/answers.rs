@@ -3,6 +3,7 @@
 
 use crate::answer::door::Answer;
 use crate::answer::stream::{End, StreamGuard};
+use crate::answer::topic::Subscription;
 use crate::buf::ReadBuf;
 use crate::http::handler::Handler;
 use crate::http::response::Response;
@@ -27,6 +28,7 @@ impl Conn {
             Answer::Panicked(failure) => Err(*failure),
             Answer::Stream(head, stream) => return self.begin_stream(head, stream, cx),
             Answer::Ready => return self.drive(cx),
+            Answer::Subscribe(subscription) => return self.begin_subscription(*subscription, cx),
         };
         self.conclude(answer, cx)
     }
@@ -58,6 +60,29 @@ impl Conn {
                     self.reading = Reading::Closing { linger: !last, why };
                 }
             }
+        }
+        self.served += 1;
+        self.drive(cx)
+    }
+
+    /// A subscription completed off the loop has come: encode its head, then send the
+    /// topic's events as they are published.
+    fn begin_subscription<H: Handler>(
+        &mut self,
+        subscription: Subscription,
+        cx: &mut Shared<H>,
+    ) -> Outcome {
+        self.cut_upload();
+        let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
+        else {
+            unreachable!("only a dispatched connection gets a subscription");
+        };
+        cx.stats.settled();
+        let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
+        match pending.subscribe(cx, &mut self.writing, subscription, last) {
+            Ok(subscriber) => self.reading = Reading::Subscribed(Box::new(subscriber)),
+            Err(Some(why)) => self.reading = Reading::Closing { linger: !last, why },
+            Err(None) => {}
         }
         self.served += 1;
         self.drive(cx)

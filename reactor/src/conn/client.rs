@@ -6,7 +6,7 @@ use crate::shared::Shared;
 
 use super::Conn;
 use super::reading::Reading;
-use super::respond::reject;
+use super::reject::reject;
 
 impl Conn {
     /// The connection holds `client`'s place from now on (taken by the acceptor, or by

@@ -20,7 +20,8 @@ use crate::timer::TimerKind;
 use crate::transport::Transport;
 
 use super::reading::{BodyProgress, Input, READ_BUDGET, Reading, read_limit};
-use super::respond::{Origin, Reply, reject, respond};
+use super::reject::reject;
+use super::respond::{Origin, Reply, respond};
 use super::upload::{Incoming, Step, Upload};
 use super::{Conn, Outcome};
 

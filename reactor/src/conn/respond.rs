@@ -12,14 +12,13 @@ use crate::answer::inflow::Inflow;
 use crate::answer::sse::event_stream_head;
 use crate::answer::stream::StreamGuard;
 use crate::answer::ticket::Ticket;
+use crate::answer::topic::Subscription;
 use crate::answer::upgrade::Upgrade;
 use crate::buf::Pool;
-use crate::buf::ReadBuf;
 use crate::http::encode::{self, Exchange, Length};
-use crate::http::error::{InvalidResponse, RequestError};
+use crate::http::error::InvalidResponse;
 use crate::http::handler::Handler;
 use crate::http::parse::{Answering, Head, Version};
-use crate::http::raw;
 use crate::http::request::{self, Carrier, ConnId, Request};
 use crate::http::request_id::RequestId;
 use crate::http::response::{FileBody, Response};
@@ -208,6 +207,19 @@ impl Pending {
     /// The connection closes after the answer: its request's body was not all read.
     pub(super) fn close_after(&mut self) {
         self.exchange.close = true;
+    }
+
+    /// Encodes the event-stream head of a subscription that came for this request. `Ok`
+    /// with the subscriber; `Err` with whether, and why, the connection closes instead.
+    pub(super) fn subscribe<H>(
+        &self,
+        cx: &mut Shared<H>,
+        out: &mut Writing,
+        subscription: Subscription,
+        last: bool,
+    ) -> Result<Subscriber, Option<CloseReason>> {
+        let (context, exchange) = self.answering(cx, last);
+        subscribe(cx, out, exchange, subscription, &context)
     }
 
     /// Encodes the head of a streamed response for this request. `Ok` with whether the
@@ -418,37 +430,9 @@ fn unusual<H>(
             }
         }
         (Deferral::Subscribe(subscription), Ok(response)) if response.is_placeholder() => {
-            let length = streamed_length(context.version);
-            match encode_head(
-                cx,
-                out,
-                exchange,
-                &event_stream_head(),
-                length,
-                context,
-                Logged::WithHead,
-            ) {
-                Ok(close) => {
-                    if exchange.answering == Answering::Head {
-                        // The head is all a HEAD request gets.
-                        close.then_some(CloseReason::Done)
-                    } else {
-                        let origin = context.origin;
-                        let place = cx.subscriptions.add(
-                            &subscription.topic,
-                            origin.key,
-                            origin.id,
-                            &cx.dispatch.door,
-                        );
-                        cx.stats.subscription(true);
-                        return Reply::Subscribed(Box::new(Subscriber::new(
-                            *subscription,
-                            length == Length::Chunked,
-                            place,
-                        )));
-                    }
-                }
-                Err(e) => fail(cx, out, exchange, invalid(e), context),
+            match subscribe(cx, out, exchange, *subscription, context) {
+                Ok(subscriber) => return Reply::Subscribed(Box::new(subscriber)),
+                Err(close) => close,
             }
         }
         (Deferral::Overloaded, Ok(response)) if response.is_placeholder() => {
@@ -503,6 +487,35 @@ fn conclude<H>(
         Err(failure) => failure,
     };
     fail(cx, out, exchange, failure, context)
+}
+
+/// Encodes the event-stream head of a subscription and makes the connection its
+/// subscriber (a HEAD request gets the head alone). `Err` with how the connection closes
+/// when it is not a subscriber after all.
+fn subscribe<H>(
+    cx: &mut Shared<H>,
+    out: &mut Writing,
+    exchange: Exchange,
+    subscription: Subscription,
+    context: &Context<'_>,
+) -> Result<Subscriber, Option<CloseReason>> {
+    let length = streamed_length(context.version);
+    let head = event_stream_head();
+    match encode_head(cx, out, exchange, &head, length, context, Logged::WithHead) {
+        // The head is all a HEAD request gets.
+        Ok(close) if exchange.answering == Answering::Head => {
+            Err(close.then_some(CloseReason::Done))
+        }
+        Ok(_) => {
+            let origin = context.origin;
+            let place =
+                cx.subscriptions
+                    .add(&subscription.topic, origin.key, origin.id, &cx.dispatch.door);
+            cx.stats.subscription(true);
+            Ok(Subscriber::new(subscription, length == Length::Chunked, place))
+        }
+        Err(e) => Err(fail(cx, out, exchange, invalid(e), context)),
+    }
 }
 
 /// How a body streamed after its head is delimited: chunks on HTTP/1.1; on HTTP/1.0, which
@@ -584,7 +597,7 @@ fn send_file_body(out: &mut Writing, pool: &mut Pool, file: &FileBody, exchange:
 /// has its own. Rare (off by default), so the head is patched rather than the encoder
 /// made to carry the id on every request.
 #[cold]
-fn echo_id(out: &mut Vec<u8>, start: usize, response: &Response, id: RequestId<'_>) {
+pub(super) fn echo_id(out: &mut Vec<u8>, start: usize, response: &Response, id: RequestId<'_>) {
     if response
         .headers()
         .any(|(name, _)| name.eq_ignore_ascii_case("x-request-id"))
@@ -683,94 +696,6 @@ fn fail_with<H>(
             )
             .expect("the 500 page is a valid response")
         }
-    }
-}
-
-/// Answers a request that cannot be served with its error status; returns what the
-/// close will be counted as. The caller stops reading ([`Reading::rejected`]): "never
-/// serve bytes that follow a framing error".
-///
-/// [`Reading::rejected`]: super::reading::Reading
-pub(super) fn reject<H>(
-    cx: &mut Shared<H>,
-    rbuf: Option<&mut ReadBuf>,
-    writing: &mut Writing,
-    error: RequestError,
-    id: ConnId,
-    peer: SocketAddr,
-) -> CloseReason {
-    log::debug!(
-        "worker {} {id} {peer}: {error}; answering {} and closing",
-        cx.worker,
-        error.status()
-    );
-    // A HEAD request's error page is headers only too, or a keep-alive client would read
-    // its body as the start of the next response. The request line is at the front of
-    // the buffer in every case that ends here.
-    let head = rbuf
-        .as_deref()
-        .is_some_and(|buf| buf.filled().starts_with(b"HEAD "));
-    let exchange = Exchange {
-        answering: if head {
-            Answering::Head
-        } else {
-            Answering::Other
-        },
-        close: true,
-        http10_keep_alive: false,
-    };
-    let page = match error {
-        // "The server MAY send a Retry-After header field to suggest an appropriate
-        // amount of time for the client to wait before retrying the request" (503).
-        RequestError::ClientLimit => Response::status_page(503).with_header("Retry-After", "1"),
-        _ => Response::status_page(error.status()),
-    };
-    let out = writing.buf(&mut cx.pool);
-    let start = out.len();
-    encode::encode(&page, exchange, &cx.preamble, cx.date.bytes(), out)
-        .expect("error pages are valid responses");
-    // What can be read of the refused head, for the echoed id and the log line; looked
-    // at only when one of them is on.
-    let (echo, log) = (cx.config.echo_request_id, cx.config.access_log);
-    if echo || log.is_some() {
-        let raw = rbuf
-            .as_deref()
-            .map_or_else(Default::default, |buf| raw::scan(buf.filled()));
-        let request_id = RequestId::of(raw.request_id, cx.worker, cx.seq);
-        cx.seq += 1;
-        if echo {
-            echo_id(out, start, &page, request_id);
-        }
-        if let Some(format) = log {
-            access::write(
-                format,
-                &Entry {
-                    peer,
-                    method: raw.method.unwrap_or("-"),
-                    target: raw.target.unwrap_or("-"),
-                    version: Version::Http11,
-                    status: Some(error.status()),
-                    bytes: if head { 0 } else { page.body_len() },
-                    started: Instant::now(),
-                    worker: cx.worker,
-                    conn: id,
-                    id: request_id,
-                    trace: None,
-                    user_agent: raw.user_agent,
-                    referer: None,
-                    date: cx.date.bytes(),
-                },
-            );
-        }
-    }
-    if let Some(buf) = rbuf {
-        buf.clear();
-    }
-    cx.stats.refused(error.status());
-    match error {
-        RequestError::HeaderTimeout => CloseReason::HeaderTimeout,
-        RequestError::BodyTimeout => CloseReason::BodyTimeout,
-        _ => CloseReason::ClientError,
     }
 }
 

@@ -4,7 +4,8 @@
 use std::io::{self, IoSlice};
 use std::sync::Arc;
 
-use crate::answer::broadcast::Subscription;
+use crate::answer::reset::Reset;
+use crate::answer::topic::Subscription;
 use crate::answer::topic::{Encoded, Member};
 use crate::observe::stats::Stats;
 use crate::transport::Transport;
@@ -32,6 +33,9 @@ pub(crate) struct Subscriber {
     max_lag: u32,
     /// Events go as chunks (HTTP/1.1), or as they are (HTTP/1.0: the close ends them).
     pub(super) chunked: bool,
+    /// Said before the first event (`sent` counts its bytes until it is all sent): the
+    /// stream does not go on from where the client was.
+    reset: Option<Reset>,
 }
 
 /// What writing a subscriber's events came to.
@@ -54,6 +58,7 @@ impl Subscriber {
             place: u32::try_from(place).expect("fewer than 2^32 subscribers in one loop"),
             max_lag: u32::try_from(subscription.max_lag).unwrap_or(u32::MAX),
             chunked,
+            reset: subscription.reset,
         }
     }
 
@@ -65,6 +70,29 @@ impl Subscriber {
         unread_response: &mut bool,
     ) -> io::Result<Flow> {
         let mut wrote = false;
+        while let Some(reset) = self.reset {
+            let wire = &reset.wire(self.chunked)[self.sent as usize..];
+            match io.write(wire) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    wrote = true;
+                    stats.wrote_bytes(n);
+                    *unread_response = true;
+                    if n == wire.len() {
+                        self.reset = None;
+                        self.sent = 0;
+                    } else {
+                        // A reset is a few hundred bytes.
+                        self.sent += n as u32;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(Flow::Blocked { wrote });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
         loop {
             let mut batch: [Option<Arc<Encoded>>; BATCH] = Default::default();
             let count = {
