@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use util::{Client, PATIENCE, eventually, get};
 use warden::{
-    Broadcast, BroadcastConfig, CloseReason, Event, PublishError, Request, Response, Server,
+    Broadcast, BroadcastConfig, CloseReason, Event, EventId, PublishError, Request, Response, Server,
     ServerHandle,
 };
 
@@ -71,6 +71,15 @@ fn next_event(client: &mut Client) -> String {
     }
 }
 
+/// The next event is `event: reset` whose data begins with `why`.
+fn assert_reset(client: &mut Client, why: &str) {
+    let event = next_event(client);
+    assert!(
+        event.starts_with(&format!("event: reset\ndata: {why}: ")),
+        "{event:?}"
+    );
+}
+
 fn waiting_until_subscribed(server: &ServerHandle, n: u64) {
     eventually("every subscriber counted", || {
         server.stats().http.subscribers == n
@@ -97,7 +106,7 @@ fn one_publish_reaches_subscribers_on_both_workers_in_order() {
         let id = hub
             .publish("news", &Event::new(&format!("event {i}")))
             .expect("published");
-        assert_eq!(id, i);
+        assert_eq!(id, EventId::local(i));
     }
     for client in &mut clients {
         for i in 1..=3 {
@@ -119,10 +128,12 @@ fn last_event_id_replays_what_is_kept() {
     let mut resumed = subscribe(&server, "t", Some(3));
     assert_eq!(next_event(&mut resumed), "id: 4\ndata: 4\n\n");
     assert_eq!(next_event(&mut resumed), "id: 5\ndata: 5\n\n");
-    // Older than what is kept (3, 4, 5): what is kept.
+    // Older than what is kept (3, 4, 5): the gap is said, then what is kept.
     let mut late = subscribe(&server, "t", Some(1));
-    // Newer than the last id (the ids began again): everything kept.
+    assert_reset(&mut late, "gone");
+    // Newer than the last id (the ids began again): said, then everything kept.
     let mut ahead = subscribe(&server, "t", Some(99));
+    assert_reset(&mut ahead, "unknown");
     // None: live events only.
     let mut live = subscribe(&server, "t", None);
     waiting_until_subscribed(&server, 4);
@@ -291,6 +302,8 @@ fn a_replay_longer_than_the_lag_bound_keeps_its_newest_events_and_the_subscriber
     }
     let mut client = subscribe(&server, "t", Some(0));
     waiting_until_subscribed(&server, 1);
+    // What did not fit is said, never skipped silently.
+    assert_reset(&mut client, "gone");
     let first = next_event(&mut client);
     let first_id: u64 = first
         .strip_prefix("id: ")
@@ -366,7 +379,7 @@ fn empty_topics_never_lock_out_a_real_one_and_retry_after_is_true() {
     drop(subscribe(&server, "gone", None));
     waiting_until_subscribed(&server, 0);
     // Before, all four were topics, idle for an hour yet: this got 503 for 5 minutes.
-    assert_eq!(hub.publish("real", &Event::new("1")), Ok(1));
+    assert_eq!(hub.publish("real", &Event::new("1")), Ok(EventId::local(1)));
     // Topics with events, all four idle but not long: a fifth is refused, saying when.
     for name in ["b", "c", "d"] {
         hub.publish(name, &Event::new("1")).expect("room");
@@ -420,6 +433,7 @@ fn a_last_event_id_past_u64_reads_as_the_largest_id() {
             "GET /topics/t HTTP/1.1\r\nHost: a\r\nLast-Event-ID: {id}\r\n\r\n"
         ));
         assert_eq!(client.head_reply().expect("a head").status, 200);
+        assert_reset(&mut client, "unknown");
         assert_eq!(next_event(&mut client), "id: 2\ndata: two\n\n", "{id}");
     }
     // Not digits: no id, live events only.

@@ -9,6 +9,8 @@ use std::time::Duration;
 use warden::{Builder, Request, Response, Server, ServerHandle};
 
 pub mod prom;
+#[cfg(feature = "redis")]
+pub mod redis;
 #[cfg(any(feature = "tls", feature = "tls-ring"))]
 pub mod tls;
 
@@ -266,8 +268,9 @@ impl<S: Read + Write> Client<S> {
                 None => {
                     if !self.fill() {
                         return Err(format!(
-                            "connection closed inside a chunked body ({} bytes unparsed)",
-                            self.buf.len()
+                            "connection closed inside a chunked body ({} bytes unparsed: {:?})",
+                            self.buf.len(),
+                            String::from_utf8_lossy(&self.buf)
                         ));
                     }
                 }

@@ -47,7 +47,8 @@ pub(crate) fn run(link: Arc<Link>, jobs: Receiver<Publish>, history: usize) {
             continue;
         }
         if session.is_none() {
-            if Instant::now() < retry_at {
+            // Within the pause, unless the feed has reached the broker since: it is back.
+            if Instant::now() < retry_at && !link.up.load(Ordering::SeqCst) {
                 for job in batch.drain(..) {
                     link.refuse(job.done, "the broker is unreachable".to_owned());
                 }

@@ -66,16 +66,15 @@ fn copied(
     from: u64,
     settled: bool,
 ) -> Option<Start> {
-    // The positions of the current epoch's events (a reset may lie among them).
-    let epoch_from = state
-        .history
-        .iter()
-        .rev()
-        .take_while(|e| match e.origin {
-            Origin::Broker { epoch, .. } => Some(epoch) == mirror.epoch,
-            Origin::Reset => true,
-            Origin::Local => false,
-        })
+    // The positions of the current epoch's events (a reset may lie among them; one
+    // before its first event told the live subscribers of the epoch, and is not replayed).
+    let segment = state.history.iter().rev().take_while(|e| match e.origin {
+        Origin::Broker { epoch, .. } => Some(epoch) == mirror.epoch,
+        Origin::Reset => true,
+        Origin::Local => false,
+    });
+    let epoch_from = segment
+        .filter(|e| matches!(e.origin, Origin::Broker { .. }))
         .last()
         .map_or(state.next_id, |e| e.id)
         .max(from);
