@@ -98,14 +98,14 @@ pub use crate::{
 };
 pub use warden_reactor::{
     AccessLog, AnswerError, BodyReader, BodyWriter, Broadcast, BroadcastConfig, BroadcastStats,
-    Broker, BrokerError, BrokerStats, EventId, Feed, Notice, Outgoing, Replay, Session, Stored,
-    Cidr, CidrError, CloseReason, Config, ConnId, Event, EventStream, Failure, FailureKind, Fault,
-    Frame, Handler, HistogramSnapshot, INFLOW_BOUND, InvalidResponse, OwnedRequest, PublishError,
-    Readiness, Request, RequestError, RequestId, Responder, Response, Restart, STREAM_BOUND,
-    StatsSnapshot, UNIX_PEER, Unanswerable, Version, content_type_for,
+    Broker, BrokerError, BrokerStats, Cidr, CidrError, CloseReason, Config, ConnId, Event, EventId,
+    EventStream, Failure, FailureKind, Fault, Feed, Frame, Handler, HistogramSnapshot,
+    INFLOW_BOUND, InvalidResponse, Notice, Outgoing, OwnedRequest, PublishError, Readiness, Replay,
+    Request, RequestError, RequestId, Responder, Response, Restart, STREAM_BOUND, Session,
+    StatsSnapshot, Stored, UNIX_PEER, Unanswerable, Version, content_type_for,
 };
-pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};
 #[cfg(feature = "redis")]
 pub use warden_reactor::{RedisBroker, RedisConfig};
+pub use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, WorkerStats, with_resource};
 #[cfg(any(feature = "tls", feature = "tls-ring"))]
 pub use warden_worker::{HandshakeEnd, TlsConfig, TlsError, TlsHandle, TlsSnapshot};

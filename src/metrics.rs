@@ -10,8 +10,8 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use warden_reactor::{
-    Broadcast, BroadcastStats, BrokerStats, CloseReason, DURATION_BUCKETS, FailureKind, HistogramSnapshot,
-    METHODS, REFUSAL_STATUSES, STATUS_CLASSES, StatsSnapshot,
+    Broadcast, BroadcastStats, BrokerStats, CloseReason, DURATION_BUCKETS, FailureKind,
+    HistogramSnapshot, METHODS, REFUSAL_STATUSES, STATUS_CLASSES, StatsSnapshot,
 };
 use warden_worker::{AcceptSnapshot, BlockingStats, FailureStats, PoolStats, WorkerStats};
 

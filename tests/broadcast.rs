@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use util::{Client, PATIENCE, eventually, get};
 use warden::{
-    Broadcast, BroadcastConfig, CloseReason, Event, EventId, PublishError, Request, Response, Server,
-    ServerHandle,
+    Broadcast, BroadcastConfig, CloseReason, Event, EventId, PublishError, Request, Response,
+    Server, ServerHandle,
 };
 
 /// A server whose `/topics/NAME` subscribes to NAME on `hub` (anything else: "plain").

@@ -82,7 +82,9 @@ fn post(addr: std::net::SocketAddr, topic: &str, data: &str) -> (u16, String) {
 fn subscribe(addr: std::net::SocketAddr, topic: &str, last: Option<&str>) -> (u16, Client) {
     let mut client = Client::connect(addr);
     let last = last.map_or(String::new(), |id| format!("Last-Event-ID: {id}\r\n"));
-    client.send(format!("GET /topics/{topic} HTTP/1.1\r\nHost: a\r\n{last}\r\n"));
+    client.send(format!(
+        "GET /topics/{topic} HTTP/1.1\r\nHost: a\r\n{last}\r\n"
+    ));
     let head = client.head_reply().expect("a head");
     (head.status, client)
 }
@@ -91,7 +93,10 @@ fn subscribe(addr: std::net::SocketAddr, topic: &str, last: Option<&str>) -> (u1
 fn next_event(client: &mut Client) -> (String, String, String) {
     let start = Instant::now();
     loop {
-        assert!(start.elapsed() < PATIENCE, "no event, only keep-alive comments");
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no event, only keep-alive comments"
+        );
         let chunk = client.chunk().expect("an event");
         let text = String::from_utf8(chunk).expect("text");
         if text.starts_with(':') {
@@ -124,7 +129,9 @@ fn number(id: &str) -> u64 {
 }
 
 fn epoch(id: &str) -> u64 {
-    EventId::parse(id).and_then(|id| id.epoch).expect("an id with an epoch")
+    EventId::parse(id)
+        .and_then(|id| id.epoch)
+        .expect("an id with an epoch")
 }
 
 #[test]
@@ -137,7 +144,11 @@ fn publishes_through_three_servers_reach_every_subscriber_in_one_order_each_once
         .flat_map(|n| (0..2).map(|_| subscribe(n.server.local_addrs()[0], "news", None).1))
         .collect();
     eventually("six subscribers", || {
-        nodes.iter().map(|n| n.server.stats().http.subscribers).sum::<u64>() == 6
+        nodes
+            .iter()
+            .map(|n| n.server.stats().http.subscribers)
+            .sum::<u64>()
+            == 6
     });
     // 3 x 40 publishes at once, through all three servers.
     let addrs: Vec<_> = nodes.iter().map(|n| n.server.local_addrs()[0]).collect();
@@ -162,28 +173,49 @@ fn publishes_through_three_servers_reach_every_subscriber_in_one_order_each_once
         .collect();
     ids.sort_by_key(|id| number(id));
     let numbers: Vec<u64> = ids.iter().map(|id| number(id)).collect();
-    assert_eq!(numbers, (1..=120).collect::<Vec<u64>>(), "one id each, no gap");
+    assert_eq!(
+        numbers,
+        (1..=120).collect::<Vec<u64>>(),
+        "one id each, no gap"
+    );
     let first = subscribers
         .iter_mut()
         .map(|s| (0..120).map(|_| next_event(s)).collect::<Vec<_>>())
         .collect::<Vec<_>>();
     for (i, seen) in first.iter().enumerate() {
         let seen_ids: Vec<&str> = seen.iter().map(|(id, _, _)| id.as_str()).collect();
-        assert_eq!(seen_ids, ids, "subscriber {i}: every event once, in publish order");
-        assert_eq!(seen, &first[0], "subscriber {i}: the same events as the first");
+        assert_eq!(
+            seen_ids, ids,
+            "subscriber {i}: every event once, in publish order"
+        );
+        assert_eq!(
+            seen, &first[0],
+            "subscriber {i}: the same events as the first"
+        );
     }
 }
 
 #[test]
 fn last_event_id_given_to_another_server_replays_exactly_what_followed() {
     let redis = Redis::start(Persistence::None);
-    let (a, b) = (node(&redis.url(), |c| c.history = 4), node(&redis.url(), |c| c.history = 4));
+    let (a, b) = (
+        node(&redis.url(), |c| c.history = 4),
+        node(&redis.url(), |c| c.history = 4),
+    );
     a.wait_up();
     b.wait_up();
     let ids: Vec<String> = (1..=6)
-        .map(|i| a.hub.publish("t", &Event::new(&format!("e{i}"))).expect("published").to_string())
+        .map(|i| {
+            a.hub
+                .publish("t", &Event::new(&format!("e{i}")))
+                .expect("published")
+                .to_string()
+        })
         .collect();
-    assert_eq!(ids.iter().map(|id| number(id)).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        ids.iter().map(|id| number(id)).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6]
+    );
     // B has never seen the topic: it fetches it from the broker. After 4: 5 and 6.
     let (status, mut resumed) = subscribe(b.server.local_addrs()[0], "t", Some(&ids[3]));
     assert_eq!(status, 200);
@@ -223,7 +255,10 @@ fn a_broker_that_refuses_or_never_answers_gets_503_and_topics_come_back_when_it_
     assert_eq!(status, 503);
     // Every other route is served.
     let mut plain = Client::to(&a.server);
-    assert_eq!(plain.send(get("/")).reply().expect("an answer").text(), "plain");
+    assert_eq!(
+        plain.send(get("/")).reply().expect("an answer").text(),
+        "plain"
+    );
     // The broker comes up: topics are served again, and the refused event took no id.
     let redis = Redis::start_on(port, Persistence::None);
     a.wait_up();
@@ -254,14 +289,23 @@ fn a_broker_restart_with_its_data_kept_loses_nothing_for_subscribers_that_stayed
     let (_, mut stayed) = subscribe(a.server.local_addrs()[0], "t", None);
     eventually("subscribed", || a.server.stats().http.subscribers == 1);
     for i in 1..=3 {
-        assert_eq!(post(b.server.local_addrs()[0], "t", &format!("e{i}")).0, 202);
+        assert_eq!(
+            post(b.server.local_addrs()[0], "t", &format!("e{i}")).0,
+            202
+        );
     }
     redis.restart();
     // Published through B as soon as B's publisher reaches the broker again, maybe
     // before A's subscription is back: A fetches what it missed.
     let mut published = 3;
     while published < 6 {
-        if post(b.server.local_addrs()[0], "t", &format!("e{}", published + 1)).0 == 202 {
+        if post(
+            b.server.local_addrs()[0],
+            "t",
+            &format!("e{}", published + 1),
+        )
+        .0 == 202
+        {
             published += 1;
         } else {
             std::thread::sleep(Duration::from_millis(50));
@@ -270,7 +314,10 @@ fn a_broker_restart_with_its_data_kept_loses_nothing_for_subscribers_that_stayed
     let mut epoch_seen = None;
     for i in 1..=6 {
         let (id, kind, data) = next_event(&mut stayed);
-        assert_eq!((kind.as_str(), data.as_str()), ("", format!("e{i}").as_str()));
+        assert_eq!(
+            (kind.as_str(), data.as_str()),
+            ("", format!("e{i}").as_str())
+        );
         assert_eq!(number(&id), i);
         assert!(epoch_seen.is_none_or(|e| e == epoch(&id)), "one epoch");
         epoch_seen = Some(epoch(&id));
@@ -286,7 +333,11 @@ fn a_broker_that_lost_its_data_starts_a_new_epoch_and_every_subscriber_is_told()
     a.wait_up();
     let (_, mut live) = subscribe(a.server.local_addrs()[0], "t", None);
     eventually("subscribed", || a.server.stats().http.subscribers == 1);
-    let old = a.hub.publish("t", &Event::new("old")).expect("published").to_string();
+    let old = a
+        .hub
+        .publish("t", &Event::new("old"))
+        .expect("published")
+        .to_string();
     assert_eq!(next_event(&mut live).2, "old");
     redis.restart(); // nothing kept
     let new = loop {
@@ -296,10 +347,17 @@ fn a_broker_that_lost_its_data_starts_a_new_epoch_and_every_subscriber_is_told()
         }
     };
     assert_eq!(number(&new), 1, "numbers begin again...");
-    assert_ne!(epoch(&new), epoch(&old), "...in a new epoch: ids never collide");
+    assert_ne!(
+        epoch(&new),
+        epoch(&old),
+        "...in a new epoch: ids never collide"
+    );
     // The live subscriber is told before the new epoch's first event.
     expect_reset(&mut live, "epoch");
-    assert_eq!(next_event(&mut live), (new.clone(), String::new(), "new".to_owned()));
+    assert_eq!(
+        next_event(&mut live),
+        (new.clone(), String::new(), "new".to_owned())
+    );
     // A client coming back with an id of the lost epoch is told too.
     a.wait_up();
     let (status, mut back) = subscribe(a.server.local_addrs()[0], "t", Some(&old));
@@ -319,16 +377,24 @@ fn a_killed_subscription_connection_is_made_again_and_what_it_missed_is_fetched(
     assert_eq!(post(b.server.local_addrs()[0], "t", "before").0, 202);
     assert_eq!(next_event(&mut client).2, "before");
     // Every subscription connection (A's and B's) is killed; publish at once through B.
-    let killed = redis.command(&["CLIENT", "KILL", "TYPE", "pubsub"]).expect("CLIENT KILL");
+    let killed = redis
+        .command(&["CLIENT", "KILL", "TYPE", "pubsub"])
+        .expect("CLIENT KILL");
     assert!(killed.starts_with(':') && killed != ":0", "{killed}");
     for i in 1..=3 {
-        assert_eq!(post(b.server.local_addrs()[0], "t", &format!("after{i}")).0, 202);
+        assert_eq!(
+            post(b.server.local_addrs()[0], "t", &format!("after{i}")).0,
+            202
+        );
     }
     for i in 1..=3 {
         assert_eq!(next_event(&mut client).2, format!("after{i}"));
     }
     eventually("the subscription made again", || {
-        a.hub.stats().broker.is_some_and(|b| b.reconnects >= 1 && b.up)
+        a.hub
+            .stats()
+            .broker
+            .is_some_and(|b| b.reconnects >= 1 && b.up)
     });
 }
 
@@ -376,7 +442,11 @@ fn broker_metrics_are_exported() {
     a.wait_up();
     a.hub.publish("t", &Event::new("x")).expect("published");
     let mut client = Client::to(&a.server);
-    let text = client.send(get("/metrics")).reply().expect("metrics").text();
+    let text = client
+        .send(get("/metrics"))
+        .reply()
+        .expect("metrics")
+        .text();
     let metrics = util::prom::parse(&text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(metrics.value("warden_broker_up", &[]), 1.0);
     for name in [

@@ -35,6 +35,10 @@ const REACTOR_LAYERS: &[(&str, &[&str])] = &[
     ("supervise", &["http", "supervise"]),
     ("observe", &["http", "supervise", "observe"]),
     ("answer", &["http", "supervise", "observe", "answer"]),
+    (
+        "broadcast",
+        &["http", "supervise", "observe", "answer", "broadcast"],
+    ),
     ("transport", &["http", "supervise", "transport"]),
 ];
 

@@ -12,8 +12,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use warden::{
-    Broadcast, BroadcastConfig, Event, EventStream, PublishError, Readiness, RedisBroker, RedisConfig,
-    Request, Response,
+    Broadcast, BroadcastConfig, Event, EventStream, PublishError, Readiness, RedisBroker,
+    RedisConfig, Request, Response,
 };
 
 use crate::streams::{Driver, Registered, Streams, query};
@@ -157,12 +157,15 @@ static HUB: OnceLock<Broadcast> = OnceLock::new();
 /// Makes the process's hub: of its own, or sharing its topics through the Redis at
 /// `broker` (`redis://HOST:PORT[/DB]`). Returns at once either way: a broker that cannot
 /// be reached yet is tried again, and topics are served once it answers.
-pub(crate) fn init(config: BroadcastConfig, broker: Option<&str>) -> Result<&'static Broadcast, String> {
+pub(crate) fn init(
+    config: BroadcastConfig,
+    broker: Option<&str>,
+) -> Result<&'static Broadcast, String> {
     let hub = match broker {
         None => Broadcast::new(config),
         Some(url) => {
-            let broker = RedisBroker::new(RedisConfig::new(url))
-                .map_err(|e| format!("--broker: {e}"))?;
+            let broker =
+                RedisBroker::new(RedisConfig::new(url)).map_err(|e| format!("--broker: {e}"))?;
             Broadcast::with_broker(config, Arc::new(broker))
                 .map_err(|e| format!("--broker: {e}"))?
         }
@@ -207,18 +210,14 @@ pub(crate) fn publish(req: &Request<'_>) -> Response {
 fn published(result: Result<warden::EventId, PublishError>) -> Response {
     match result {
         Ok(id) => Response::text(format!("id={id}\n")).with_status(202),
-        Err(
-            e @ (PublishError::TooManyTopics { .. } | PublishError::Unavailable { .. }),
-        ) => {
+        Err(e @ (PublishError::TooManyTopics { .. } | PublishError::Unavailable { .. })) => {
             // When a topic may be forgotten at the soonest, or the broker tried again.
             let secs = e.retry_after_secs().unwrap_or(1);
             Response::text(format!("{e}\n"))
                 .with_status(503)
                 .with_header("Retry-After", secs.to_string())
         }
-        Err(e @ PublishError::TooLarge { .. }) => {
-            Response::text(format!("{e}\n")).with_status(413)
-        }
+        Err(e @ PublishError::TooLarge { .. }) => Response::text(format!("{e}\n")).with_status(413),
         Err(e) => Response::text(format!("{e}\n")).with_status(400),
     }
 }

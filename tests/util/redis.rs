@@ -57,7 +57,12 @@ impl Redis {
     fn run(&mut self) {
         let mut command = Command::new("redis-server");
         command
-            .args(["--port", &self.addr.port().to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--port",
+                &self.addr.port().to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
             .args(["--save", "", "--dir"])
             .arg(&self.dir)
             .args(["--protected-mode", "no"]);
@@ -78,7 +83,10 @@ impl Redis {
         self.child = Some(child);
         let start = Instant::now();
         while self.ping().is_err() {
-            assert!(start.elapsed() < PATIENCE, "redis-server did not answer PING");
+            assert!(
+                start.elapsed() < PATIENCE,
+                "redis-server did not answer PING"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -12,11 +12,11 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crate::answer::topic::Subscription;
 use crate::answer::door::Door;
 use crate::answer::inflow::Inflow;
 use crate::answer::job::Offload;
 use crate::answer::ticket::{Patience, Ticket};
+use crate::answer::topic::Subscription;
 use crate::answer::upgrade::Upgrade;
 use crate::http::request::Carrier;
 

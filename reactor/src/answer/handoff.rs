@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
-use crate::answer::topic::Subscription;
 use crate::answer::dispatch::{Deferral, Dispatch};
 use crate::answer::inflow::{BodyReader, Inflow};
 use crate::answer::job::{Job, Offload, Work};
 use crate::answer::responder::Responder;
 use crate::answer::ticket::{Deadline, Ticket};
+use crate::answer::topic::Subscription;
 use crate::answer::upgrade::{Upgrade, Upgraded};
 use crate::answer::writer::BodyWriter;
 use crate::http::owned::OwnedRequest;

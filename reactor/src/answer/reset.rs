@@ -35,11 +35,19 @@ impl Reset {
     /// The event's data: one line.
     pub(crate) fn why(self) -> &'static str {
         match self {
-            Reset::Gone => "gone: the events after your last id are no longer kept; the oldest kept follow",
-            Reset::Unknown => "unknown: your last id is from a history this server no longer has; what is kept follows",
+            Reset::Gone => {
+                "gone: the events after your last id are no longer kept; the oldest kept follow"
+            }
+            Reset::Unknown => {
+                "unknown: your last id is from a history this server no longer has; what is kept follows"
+            }
             Reset::Epoch => "epoch: the broker lost its events; ids begin again in a new epoch",
-            Reset::Missed => "missed: this server missed events it could not fetch again; what the broker kept follows",
-            Reset::Ahead => "ahead: your last id is newer than the broker's last event (the broker lost events); new events follow",
+            Reset::Missed => {
+                "missed: this server missed events it could not fetch again; what the broker kept follows"
+            }
+            Reset::Ahead => {
+                "ahead: your last id is newer than the broker's last event (the broker lost events); new events follow"
+            }
         }
     }
 
@@ -51,7 +59,9 @@ impl Reset {
 
     /// What a subscriber is sent: as a chunk (HTTP/1.1), or as it is (HTTP/1.0).
     pub(crate) fn wire(self, chunked: bool) -> &'static [u8] {
-        static WIRE: LazyLock<Vec<(Box<[u8]>, Box<[u8]>)>> = LazyLock::new(|| {
+        /// Each reset as a chunk and as it is.
+        type Forms = (Box<[u8]>, Box<[u8]>);
+        static WIRE: LazyLock<Vec<Forms>> = LazyLock::new(|| {
             Reset::ALL
                 .iter()
                 .map(|reset| {

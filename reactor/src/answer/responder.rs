@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::answer::door::{Answer, Delivery, Door};
 use crate::answer::stream::{Stream, StreamGuard};
-use crate::answer::topic::Subscription;
 use crate::answer::ticket::{ANSWERED, Ticket, Unanswerable, unanswerable};
+use crate::answer::topic::Subscription;
 use crate::http::owned::OwnedRequest;
 use crate::http::response::Response;
 

@@ -170,9 +170,7 @@ impl Copier {
         if !join.responder.is_wanted() {
             return; // the client left, or its deadline passed
         }
-        let unavailable = || {
-            Response::status_page(503).with_header("Retry-After", "1")
-        };
+        let unavailable = || Response::status_page(503).with_header("Retry-After", "1");
         if !self.feed_up {
             let _ = join.responder.send(unavailable());
             return;

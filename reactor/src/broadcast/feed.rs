@@ -76,14 +76,13 @@ fn follow(mut feed: Box<dyn Feed>, news: &Sender<News>, link: &Link) -> Result<(
     let mut probe: Option<(u64, Instant)> = None;
     loop {
         match feed.next(WAIT)? {
-            Some(Notice::Probe(nonce)) => {
-                // Only our own probe proves our subscription is fed (another server's
-                // may come through a broker we share with it and no publisher).
-                if probe.is_some_and(|(sent, _)| sent == nonce) {
-                    probe = None;
-                    heard = Instant::now();
-                }
+            // Only our own probe proves our subscription is fed (another server's may
+            // come through a broker we share with it and no publisher).
+            Some(Notice::Probe(nonce)) if probe.is_some_and(|(sent, _)| sent == nonce) => {
+                probe = None;
+                heard = Instant::now();
             }
+            Some(Notice::Probe(_)) => {}
             Some(notice) => {
                 heard = Instant::now();
                 if news.send(News::Event(notice)).is_err() {

@@ -60,7 +60,8 @@ impl Followers for Hub {
 impl Drop for Hub {
     fn drop(&mut self) {
         if let Some(link) = &self.link {
-            link.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+            link.closed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }

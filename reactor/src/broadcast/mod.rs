@@ -362,8 +362,7 @@ impl Broadcast {
         let (found, mut topics) = self.hub.find(name);
         if let Some(topic) = found {
             let mut state = topic.lock();
-            if let Some(start) =
-                resolve(&state, last, config.history, config.max_lag as u64, false)
+            if let Some(start) = resolve(&state, last, config.history, config.max_lag as u64, false)
             {
                 let subscription = self.hub.join(&topic, &mut topics, &mut state, start);
                 drop(state);
@@ -428,7 +427,11 @@ mod tests {
         });
         assert_eq!(hub.publish("a", &Event::new("1")), Ok(EventId::local(1)));
         assert_eq!(hub.publish("b", &Event::new("1")), Ok(EventId::local(1)));
-        assert_eq!(hub.publish("a", &Event::new("2")), Ok(EventId::local(2)), "a known topic");
+        assert_eq!(
+            hub.publish("a", &Event::new("2")),
+            Ok(EventId::local(2)),
+            "a known topic"
+        );
         match hub.publish("c", &Event::new("1")) {
             Err(PublishError::TooManyTopics { max, retry_after }) => {
                 assert_eq!(max, 2);
@@ -442,7 +445,11 @@ mod tests {
             ..BroadcastConfig::default()
         });
         for topic in ["a", "b", "c", "d"] {
-            assert_eq!(hub.publish(topic, &Event::new("1")), Ok(EventId::local(1)), "{topic}");
+            assert_eq!(
+                hub.publish(topic, &Event::new("1")),
+                Ok(EventId::local(1)),
+                "{topic}"
+            );
         }
         assert!(hub.stats().topics <= 2);
         assert_eq!(hub.stats().published, 4);
@@ -474,7 +481,10 @@ mod tests {
             hub.publish("t", &Event::new(&"x".repeat(2000))),
             Err(PublishError::TooLarge { max: 1000 })
         );
-        assert_eq!(hub.publish("t", &Event::new(&"x".repeat(500))), Ok(EventId::local(1)));
+        assert_eq!(
+            hub.publish("t", &Event::new(&"x".repeat(500))),
+            Ok(EventId::local(1))
+        );
     }
 
     #[test]

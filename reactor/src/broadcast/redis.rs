@@ -142,8 +142,7 @@ impl fmt::Debug for RedisBroker {
 
 /// A Redis error as a broker's: the connection's own troubles are `Unreachable`.
 fn broker_error(e: redis::RedisError) -> BrokerError {
-    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
-    {
+    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
         BrokerError::Unreachable(e.to_string())
     } else {
         BrokerError::Refused(e.to_string())
@@ -165,7 +164,10 @@ impl Inner {
 
     fn keys(&self, topic: &str) -> (String, String) {
         let prefix = &self.config.prefix;
-        (format!("{prefix}:{{{topic}}}:m"), format!("{prefix}:{{{topic}}}:s"))
+        (
+            format!("{prefix}:{{{topic}}}:m"),
+            format!("{prefix}:{{{topic}}}:s"),
+        )
     }
 }
 
@@ -370,7 +372,11 @@ impl Session for RedisSession {
             let id = match answer {
                 Value::Array(fields) => published(&fields),
                 Value::ServerError(e) => {
-                    let e = BrokerError::Refused(format!("{}: {}", e.code(), e.details().unwrap_or("")));
+                    let e = BrokerError::Refused(format!(
+                        "{}: {}",
+                        e.code(),
+                        e.details().unwrap_or("")
+                    ));
                     // NOSCRIPT (the scripts were flushed): the next session loads them.
                     broken = Some(e.clone());
                     Err(e)
@@ -525,7 +531,12 @@ mod tests {
             (b"e zz 1 1 - ab", None),
         ];
         for (payload, want) in cases {
-            assert_eq!(notice(payload), want, "{:?}", String::from_utf8_lossy(payload));
+            assert_eq!(
+                notice(payload),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(payload)
+            );
         }
     }
 }

@@ -144,7 +144,9 @@ mod tests {
     fn own_topic(events: u64, history: usize) -> Topic {
         let topic = Topic::new("t", 0, None);
         for _ in 0..events {
-            topic.publish(history, 1 << 20, |_, out| out.extend_from_slice(b"data: x\n\n"));
+            topic.publish(history, 1 << 20, |_, out| {
+                out.extend_from_slice(b"data: x\n\n")
+            });
         }
         topic
     }

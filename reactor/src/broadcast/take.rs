@@ -128,7 +128,10 @@ mod tests {
         let topic = Topic::new("t", 0, None);
         let mut state = topic.lock();
         assert_eq!(take(&mut state, 7, &stored(1), 10, 1 << 20), Taken::New);
-        assert_eq!(take(&mut state, 7, &stored(1), 10, 1 << 20), Taken::Duplicate);
+        assert_eq!(
+            take(&mut state, 7, &stored(1), 10, 1 << 20),
+            Taken::Duplicate
+        );
         assert_eq!(take(&mut state, 7, &stored(3), 10, 1 << 20), Taken::Gap);
         assert_eq!(take(&mut state, 7, &stored(2), 10, 1 << 20), Taken::New);
         assert_eq!(wire(&state)[1], "id: 7:2\ndata: event 2\n\n");
@@ -157,9 +160,15 @@ mod tests {
         assert_eq!(take_replay(&mut state, &replay, 10, 1 << 20), 2);
         let sent = wire(&state);
         assert_eq!(sent.len(), 6, "{sent:?}");
-        assert!(sent[1].starts_with("event: reset\ndata: epoch:"), "{sent:?}");
+        assert!(
+            sent[1].starts_with("event: reset\ndata: epoch:"),
+            "{sent:?}"
+        );
         assert_eq!(sent[2], "id: 9:1\ndata: event 1\n\n");
-        assert!(sent[3].starts_with("event: reset\ndata: missed:"), "{sent:?}");
+        assert!(
+            sent[3].starts_with("event: reset\ndata: missed:"),
+            "{sent:?}"
+        );
         assert_eq!(sent[5], "id: 9:6\ndata: event 6\n\n");
     }
 }

@@ -106,4 +106,3 @@ pub(super) fn reject<H>(
         _ => CloseReason::ClientError,
     }
 }
-

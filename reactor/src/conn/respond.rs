@@ -508,11 +508,18 @@ fn subscribe<H>(
         }
         Ok(_) => {
             let origin = context.origin;
-            let place =
-                cx.subscriptions
-                    .add(&subscription.topic, origin.key, origin.id, &cx.dispatch.door);
+            let place = cx.subscriptions.add(
+                &subscription.topic,
+                origin.key,
+                origin.id,
+                &cx.dispatch.door,
+            );
             cx.stats.subscription(true);
-            Ok(Subscriber::new(subscription, length == Length::Chunked, place))
+            Ok(Subscriber::new(
+                subscription,
+                length == Length::Chunked,
+                place,
+            ))
         }
         Err(e) => Err(fail(cx, out, exchange, invalid(e), context)),
     }
