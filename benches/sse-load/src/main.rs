@@ -187,6 +187,7 @@ fn subscribe(addrs: &[SocketAddr], count: usize, topic: &str, events: u64) -> io
     let mut worst = vec![0u64; events as usize + 1];
     let mut delays: Vec<u64> = Vec::with_capacity(count * events as usize);
     let mut done = conns.iter().filter(|c| c.last_id >= events).count();
+    let mut repeated = 0u64;
     let mut poll_events = Events::with_capacity(4096);
     let mut quiet = Instant::now();
     while done < count && quiet.elapsed() < Duration::from_secs(10) {
@@ -202,11 +203,29 @@ fn subscribe(addrs: &[SocketAddr], count: usize, topic: &str, events: u64) -> io
             while let Some(at) = find(&conn.pending[from..], b"\n\n") {
                 let text = &conn.pending[from..from + at];
                 from += at + 2;
-                let (Some(id), Some(stamp)) = (number_after(text, b"id: "), number_after(text, b"data: "))
+                // An id is `N`, or `EPOCH:N` from a hub with a broker.
+                let id = match find(text, b"id: ") {
+                    Some(at) => {
+                        let line = &text[at..];
+                        let line = &line[..find(line, b"\n").unwrap_or(line.len())];
+                        let value = &line[4..];
+                        match find(value, b":") {
+                            Some(colon) => number_after(&value[colon..], b":"),
+                            None => number_after(line, b"id: "),
+                        }
+                    }
+                    None => None,
+                };
+                let (Some(id), Some(stamp)) = (id, number_after(text, b"data: "))
                 else {
                     continue; // a keep-alive comment
                 };
-                if id <= events && id > conn.last_id {
+                if id <= conn.last_id {
+                    // Seen already, or out of order: never expected.
+                    repeated += 1;
+                    continue;
+                }
+                if id <= events {
                     conn.last_id = id;
                     let delay = arrived.saturating_sub(stamp);
                     reached[id as usize] += 1;
@@ -234,7 +253,7 @@ fn subscribe(addrs: &[SocketAddr], count: usize, topic: &str, events: u64) -> io
     let at = |q: f64| delays.get(((delays.len() as f64 * q) as usize).min(delays.len().saturating_sub(1)));
     let missing = count * events as usize - delays.len();
     println!(
-        "{} deliveries of {events} events to {count} streams: {missing} missing; delay p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        "{} deliveries of {events} events to {count} streams: {missing} missing, {repeated} repeated or out of order; delay p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         delays.len(),
         at(0.5).map_or(f64::NAN, |&d| ms(d)),
         at(0.99).map_or(f64::NAN, |&d| ms(d)),
