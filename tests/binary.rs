@@ -296,11 +296,14 @@ fn topics_are_published_to_and_followed() {
             .expect("published");
         assert_eq!(reply.status, 202);
     }
-    // Everything kept (two events) for a client that says it saw none.
+    // Everything kept (two events) for a client that says it saw none, after a reset
+    // that says the first is gone.
     let mut follower = Client::connect(server.addr);
     follower.send("GET /topics/news HTTP/1.1\r\nHost: a\r\nLast-Event-ID: 0\r\n\r\n");
     let head = follower.head_reply().expect("the head");
     assert_eq!(head.header("content-type"), Some("text/event-stream"));
+    let reset = follower.chunk().expect("a reset");
+    assert!(reset.starts_with(b"event: reset\ndata: gone: "), "{reset:?}");
     let first = follower.chunk().expect("an event");
     assert_eq!(first, b"id: 2\nevent: note\ndata: two\n\n");
     let stats = publisher.send(get("/stats")).reply().expect("stats").text();
