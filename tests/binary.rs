@@ -303,7 +303,10 @@ fn topics_are_published_to_and_followed() {
     let head = follower.head_reply().expect("the head");
     assert_eq!(head.header("content-type"), Some("text/event-stream"));
     let reset = follower.chunk().expect("a reset");
-    assert!(reset.starts_with(b"event: reset\ndata: gone: "), "{reset:?}");
+    assert!(
+        reset.starts_with(b"event: reset\ndata: gone: "),
+        "{reset:?}"
+    );
     let first = follower.chunk().expect("an event");
     assert_eq!(first, b"id: 2\nevent: note\ndata: two\n\n");
     let stats = publisher.send(get("/stats")).reply().expect("stats").text();
