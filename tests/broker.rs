@@ -458,3 +458,39 @@ fn broker_metrics_are_exported() {
     }
     assert_eq!(metrics.value("warden_broadcast_published_total", &[]), 1.0);
 }
+
+#[test]
+fn a_subscription_that_stays_open_but_is_no_longer_fed_is_found_by_its_probe() {
+    let redis = Redis::start(Persistence::None);
+    let relay = util::redis::Relay::to(redis.addr);
+    let a = node(&format!("redis://{}", relay.addr), |_| {});
+    let b = node(&redis.url(), |_| {});
+    a.wait_up();
+    b.wait_up();
+    let (_, mut client) = subscribe(a.server.local_addrs()[0], "t", None);
+    eventually("subscribed", || a.server.stats().http.subscribers == 1);
+    assert_eq!(post(b.server.local_addrs()[0], "t", "before").0, 202);
+    assert_eq!(next_event(&mut client).2, "before");
+    // A's connections stay open and silent (Centrifugo #1189); B publishes meanwhile.
+    relay.wedge();
+    let wedged = Instant::now();
+    for i in 1..=3 {
+        assert_eq!(
+            post(b.server.local_addrs()[0], "t", &format!("after{i}")).0,
+            202
+        );
+    }
+    for i in 1..=3 {
+        assert_eq!(next_event(&mut client).2, format!("after{i}"));
+    }
+    // Not a bound the test relies on: what it took is printed for the benchmarks' notes.
+    eprintln!(
+        "a wedged subscription was found and back-filled in {:?}",
+        wedged.elapsed()
+    );
+    let broker = a.hub.stats().broker.expect("a broker");
+    assert!(
+        broker.reconnects >= 1 && broker.backfilled >= 3,
+        "{broker:?}"
+    );
+}

@@ -159,3 +159,66 @@ pub fn drain(mut stream: impl Read) -> String {
     let _ = stream.read_to_string(&mut text);
     text
 }
+
+/// A TCP relay to Redis whose connections can be wedged: after [`Relay::wedge`], the
+/// connections made before it stay open but nothing passes through them any more (a
+/// subscription that is alive and no longer fed); later connections pass as usual.
+pub struct Relay {
+    pub addr: SocketAddr,
+    wedged: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    made: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Relay {
+    pub fn to(target: SocketAddr) -> Relay {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let wedged = Arc::new(AtomicU64::new(0));
+        let made = Arc::new(AtomicU64::new(0));
+        let (wedged_at, count) = (Arc::clone(&wedged), Arc::clone(&made));
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let generation = count.fetch_add(1, Ordering::SeqCst) + 1;
+                for (from, to) in [
+                    (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    ),
+                    (server, client),
+                ] {
+                    let wedged = Arc::clone(&wedged_at);
+                    std::thread::spawn(move || {
+                        let (mut from, mut to) = (from, to);
+                        let mut buf = [0u8; 16384];
+                        loop {
+                            let n = match from.read(&mut buf) {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            // Wedged: what comes is swallowed, the connection stays open.
+                            if wedged.load(Ordering::SeqCst) >= generation {
+                                continue;
+                            }
+                            if to.write_all(&buf[..n]).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        Relay { addr, wedged, made }
+    }
+
+    /// Wedges every connection made so far.
+    pub fn wedge(&self) {
+        use std::sync::atomic::Ordering;
+        self.wedged
+            .store(self.made.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}

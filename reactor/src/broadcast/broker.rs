@@ -76,6 +76,16 @@ pub enum Notice {
 
 /// A connection for publishing and replaying.
 pub trait Session: Send {
+    /// One cheap round trip: whether the session still works. Asked before publishing on
+    /// a session idle for a while, so that a broker that restarted meanwhile is found
+    /// before a publish is sent (a publish whose answer is lost may have been published,
+    /// and must be refused as unknown).
+    ///
+    /// # Errors
+    ///
+    /// When the session broke; the caller drops it.
+    fn check(&mut self) -> Result<(), BrokerError>;
+
     /// Publishes each event of `batch` in one atomic step per event (number, history trimmed
     /// to the newest `history`, notification), in order, and pushes each one's id (or why it
     /// was not published) onto `ids`.

@@ -14,12 +14,15 @@ use crate::broadcast::link::{Backoff, Link, Outage, PUBLISH_DEADLINE, Publish};
 
 /// Publishes sent in one round trip at most.
 const BATCH: usize = 256;
+/// A session unused for this long is checked before a publish goes on it.
+const IDLE: Duration = Duration::from_secs(1);
 
 /// Runs until every handle of the hub is gone (the queue then disconnects).
 pub(crate) fn run(link: Arc<Link>, jobs: Receiver<Publish>, history: usize) {
     let mut session: Option<Box<dyn Session>> = None;
     let mut backoff = Backoff::new();
     let mut retry_at = Instant::now();
+    let mut last_used = Instant::now();
     let mut outage = Outage::default();
     let mut batch: Vec<Publish> = Vec::with_capacity(BATCH);
     let mut ids: Vec<Result<EventId, BrokerError>> = Vec::with_capacity(BATCH);
@@ -46,6 +49,16 @@ pub(crate) fn run(link: Arc<Link>, jobs: Receiver<Publish>, history: usize) {
         if batch.is_empty() {
             continue;
         }
+        // A session idle for a while may be to a broker that restarted meanwhile: found
+        // now, a new one is made, and no publish is sent into the void.
+        if last_used.elapsed() >= IDLE
+            && let Some(open) = session.as_mut()
+            && open.check().is_err()
+        {
+            session = None;
+            retry_at = Instant::now();
+        }
+        last_used = Instant::now();
         if session.is_none() {
             // Within the pause, unless the feed has reached the broker since: it is back.
             if Instant::now() < retry_at && !link.up.load(Ordering::SeqCst) {

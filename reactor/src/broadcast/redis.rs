@@ -337,6 +337,10 @@ struct RedisSession {
 }
 
 impl Session for RedisSession {
+    fn check(&mut self) -> Result<(), BrokerError> {
+        redis::cmd("PING").exec(&mut self.con).map_err(broker_error)
+    }
+
     fn publish(
         &mut self,
         batch: &[Outgoing<'_>],
