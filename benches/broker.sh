@@ -40,17 +40,17 @@ for i in $(seq 0 $((NODES - 1))); do
     addrs="${addrs:+$addrs,}127.0.0.1:$port"
 done
 for i in $(seq 0 $((NODES - 1))); do
-    until curl -sf -o /dev/null -m 1 -X HEAD "http://127.0.0.1:$((BASE + i))/topics/warm"; do sleep 0.05; done
+    until curl -sfI -o /dev/null -m 1 "http://127.0.0.1:$((BASE + i))/topics/warm"; do sleep 0.05; done
 done
 echo "== (a) $NODES servers x $SUBS subscribers, $RATE publishes/s for ${DURATION_S}s through every server"
-events=$((RATE * DURATION_S))
+per=$((RATE / NODES))
+events=$((per * NODES * DURATION_S))
 mkfifo "$work/go"
 "$load" subscribe "$addrs" $((NODES * SUBS)) bench "$events" <"$work/go" >"$work/sub.out" &
 sub=$!
 exec 3>"$work/go"
 until grep -q ready "$work/sub.out" 2>/dev/null; do sleep 0.1; done
 echo go >&3
-per=$((RATE / NODES))
 publishers=()
 for i in $(seq 0 $((NODES - 1))); do
     "$load" publish "127.0.0.1:$((BASE + i))" bench "$per" "$DURATION_S" 2>>"$work/pub.err" &
@@ -58,6 +58,12 @@ for i in $(seq 0 $((NODES - 1))); do
 done
 for p in "${publishers[@]}"; do wait "$p"; done
 wait "$sub" || true
+# CPU time of each server (user + system, from /proc/PID/stat) over the whole run.
+tick=$(getconf CLK_TCK)
+for pid in "${pids[@]:1}"; do
+    awk -v t="$tick" -v n=$((NODES * SUBS)) -v e="$events" \
+        '{ s = ($14 + $15) / t; printf "server pid %d: %.2f s CPU, %.2f us per delivery\n", $1, s, s * 1e6 * '"$NODES"' / (n * e) }' "/proc/$pid/stat"
+done
 exec 3>&-
 grep -v "^event " "$work/sub.out" | grep -v ready
 cat "$work/pub.err"
@@ -65,11 +71,11 @@ for i in $(seq 0 $((NODES - 1))); do
     curl -s "http://127.0.0.1:$((BASE + i))/stats" | grep -o '"broadcast":{[^]]*}}'
 done
 
-echo "== (b) publish throughput through one server (wrk -t1 -c32 -d10s POST)"
+echo "== (b) publish throughput through one server (wrk -t1 -c${CONNS:-64} -d10s POST)"
 cat >"$work/post.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = "tick"
 LUA
-wrk -t1 -c32 -d10s -s "$work/post.lua" "http://127.0.0.1:$BASE/topics/throughput" | grep -E "Requests/sec|Non-2xx|Latency|requests in"
+wrk -t1 -c${CONNS:-64} -d10s -s "$work/post.lua" "http://127.0.0.1:$BASE/topics/throughput" | grep -E "Requests/sec|Non-2xx|Latency|requests in"
 redis-cli -p "$REDIS_PORT" xlen 'warden:{throughput}:s'
 redis-cli -p "$REDIS_PORT" hget 'warden:{throughput}:m' n

@@ -32,6 +32,7 @@ const CRATES: &[(&str, &str)] = &[
 /// on the right. `""` is the crate root: the loop.
 const REACTOR_LAYERS: &[(&str, &[&str])] = &[
     ("http", &["http"]),
+    ("h2", &["http", "h2"]),
     ("supervise", &["http", "supervise"]),
     ("observe", &["http", "supervise", "observe"]),
     ("answer", &["http", "supervise", "observe", "answer"]),

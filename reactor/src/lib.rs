@@ -47,6 +47,8 @@
 // each folder's own page says what it may use. `tests/layers.rs` holds them to it.
 mod answer;
 mod broadcast;
+#[doc(hidden)]
+pub mod h2;
 mod http;
 mod observe;
 mod supervise;

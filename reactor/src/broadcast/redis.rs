@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
-use redis::{Client, Connection, Value};
+use redis::io::tcp::TcpSettings;
+use redis::{Client, Connection, IntoConnectionInfo, Value};
 
 use crate::broadcast::broker::{
     Broker, BrokerError, Feed, Notice, Outgoing, Replay, Session, Stored,
@@ -117,8 +118,16 @@ impl RedisBroker {
     ///
     /// [`BrokerError::Refused`] when the URL is not one of Redis.
     pub fn new(config: RedisConfig) -> Result<RedisBroker, BrokerError> {
-        let client = Client::open(config.url.as_str())
-            .map_err(|e| BrokerError::Refused(format!("{}: {e}", config.url)))?;
+        let refused = |e: redis::RedisError| BrokerError::Refused(format!("{}: {e}", config.url));
+        // Every command is one write answered before the next (a batch is one pipeline):
+        // no write should wait for an acknowledgement (Nagle).
+        let info = config
+            .url
+            .as_str()
+            .into_connection_info()
+            .map_err(refused)?
+            .set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        let client = Client::open(info).map_err(refused)?;
         Ok(RedisBroker {
             inner: Arc::new(Inner {
                 client,

@@ -1,0 +1,5 @@
+//! HTTP/2's sans-I/O layers (RFC 9113, RFC 7541), beside `http` and knowing no loop:
+//! `hpack`, header compression. Public but hidden: the fuzz targets and benchmarks use
+//! it; it is not an API applications should name.
+
+pub mod hpack;
