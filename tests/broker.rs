@@ -116,6 +116,17 @@ fn next_event(client: &mut Client) -> (String, String, String) {
     }
 }
 
+/// Publishes `after1`..`after3` to topic `t` through `from`, and reads them on `client`.
+fn publish_and_receive(from: &Node, client: &mut Client) {
+    for i in 1..=3 {
+        let (status, body) = post(from.server.local_addrs()[0], "t", &format!("after{i}"));
+        assert_eq!(status, 202, "{body}");
+    }
+    for i in 1..=3 {
+        assert_eq!(next_event(client).2, format!("after{i}"));
+    }
+}
+
 /// The next event is `event: reset` with data beginning with `why`.
 fn expect_reset(client: &mut Client, why: &str) {
     let (id, kind, data) = next_event(client);
@@ -381,15 +392,7 @@ fn a_killed_subscription_connection_is_made_again_and_what_it_missed_is_fetched(
         .command(&["CLIENT", "KILL", "TYPE", "pubsub"])
         .expect("CLIENT KILL");
     assert!(killed.starts_with(':') && killed != ":0", "{killed}");
-    for i in 1..=3 {
-        assert_eq!(
-            post(b.server.local_addrs()[0], "t", &format!("after{i}")).0,
-            202
-        );
-    }
-    for i in 1..=3 {
-        assert_eq!(next_event(&mut client).2, format!("after{i}"));
-    }
+    publish_and_receive(&b, &mut client);
     eventually("the subscription made again", || {
         a.hub
             .stats()
@@ -474,15 +477,7 @@ fn a_subscription_that_stays_open_but_is_no_longer_fed_is_found_by_its_probe() {
     // A's connections stay open and silent (Centrifugo #1189); B publishes meanwhile.
     relay.wedge();
     let wedged = Instant::now();
-    for i in 1..=3 {
-        assert_eq!(
-            post(b.server.local_addrs()[0], "t", &format!("after{i}")).0,
-            202
-        );
-    }
-    for i in 1..=3 {
-        assert_eq!(next_event(&mut client).2, format!("after{i}"));
-    }
+    publish_and_receive(&b, &mut client);
     // Not a bound the test relies on: what it took is printed for the benchmarks' notes.
     eprintln!(
         "a wedged subscription was found and back-filled in {:?}",

@@ -227,16 +227,7 @@ pub fn decode(coded: &[u8], out: &mut Vec<u8>) -> Result<(), HuffmanError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(text: &str) -> Vec<u8> {
-        let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_hexdigit).collect();
-        digits
-            .chunks(2)
-            .map(|pair| {
-                u8::from_str_radix(std::str::from_utf8(pair).expect("ascii"), 16).expect("hex")
-            })
-            .collect()
-    }
+    use crate::h2::hpack::tests::hex;
 
     #[test]
     fn codes_are_appendix_bs() {

@@ -3,7 +3,8 @@
 use super::decode::{Decoded, Decoder, Fields, HpackError, integer};
 use super::encode;
 
-fn hex(text: &str) -> Vec<u8> {
+/// Bytes written as hexadecimal digits, spaces ignored (as appendix C prints them).
+pub(super) fn hex(text: &str) -> Vec<u8> {
     let digits: Vec<u8> = text.bytes().filter(u8::is_ascii_hexdigit).collect();
     digits
         .chunks(2)
