@@ -6,7 +6,7 @@ mod util;
 
 use std::time::Duration;
 
-use util::{Client, PATIENCE, eventually, get};
+use util::{Client, PATIENCE, eventually, get, next_event};
 use warden::{
     Broadcast, BroadcastConfig, CloseReason, Event, EventId, PublishError, Request, Response,
     Server, ServerHandle,
@@ -52,23 +52,6 @@ fn subscribe(server: &ServerHandle, topic: &str, last_id: Option<u64>) -> Client
     assert_eq!(head.header("content-type"), Some("text/event-stream"));
     assert_eq!(head.header("x-accel-buffering"), Some("no"));
     client
-}
-
-/// The next event on `client`'s stream, as text (keep-alive comments skipped, but not
-/// for longer than [`PATIENCE`]: they would keep a read timeout from ever firing).
-fn next_event(client: &mut Client) -> String {
-    let start = std::time::Instant::now();
-    loop {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "no event, only keep-alive comments"
-        );
-        let chunk = client.chunk().expect("an event");
-        let text = String::from_utf8(chunk).expect("text");
-        if !text.starts_with(':') {
-            return text;
-        }
-    }
 }
 
 /// The next event is `event: reset` whose data begins with `why`.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use util::redis::{Persistence, Redis, free_port, silent_listener};
-use util::{Binary, Client, PATIENCE, eventually, get};
+use util::{Binary, Client, eventually, get};
 use warden::{
     Broadcast, BroadcastConfig, Event, EventId, RedisBroker, RedisConfig, Request, Response,
     Server, ServerHandle,
@@ -91,29 +91,18 @@ fn subscribe(addr: std::net::SocketAddr, topic: &str, last: Option<&str>) -> (u1
 
 /// The next event (keep-alive comments skipped) as `(id or "", event type or "", data)`.
 fn next_event(client: &mut Client) -> (String, String, String) {
-    let start = Instant::now();
-    loop {
-        assert!(
-            start.elapsed() < PATIENCE,
-            "no event, only keep-alive comments"
-        );
-        let chunk = client.chunk().expect("an event");
-        let text = String::from_utf8(chunk).expect("text");
-        if text.starts_with(':') {
-            continue;
+    let text = util::next_event(client);
+    let (mut id, mut kind, mut data) = (String::new(), String::new(), String::new());
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("id: ") {
+            id = v.to_owned();
+        } else if let Some(v) = line.strip_prefix("event: ") {
+            kind = v.to_owned();
+        } else if let Some(v) = line.strip_prefix("data: ") {
+            data = v.to_owned();
         }
-        let (mut id, mut kind, mut data) = (String::new(), String::new(), String::new());
-        for line in text.lines() {
-            if let Some(v) = line.strip_prefix("id: ") {
-                id = v.to_owned();
-            } else if let Some(v) = line.strip_prefix("event: ") {
-                kind = v.to_owned();
-            } else if let Some(v) = line.strip_prefix("data: ") {
-                data = v.to_owned();
-            }
-        }
-        return (id, kind, data);
     }
+    (id, kind, data)
 }
 
 /// Publishes `after1`..`after3` to topic `t` through `from`, and reads them on `client`.

@@ -367,6 +367,24 @@ pub fn connect_from(source: &str, addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// The next Server-Sent Event on `client`'s chunked stream, as text (keep-alive comments
+/// skipped, but not for longer than [`PATIENCE`]: they would keep a read timeout from ever
+/// firing).
+pub fn next_event(client: &mut Client) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no event, only keep-alive comments"
+        );
+        let chunk = client.chunk().expect("an event");
+        let text = String::from_utf8(chunk).expect("text");
+        if !text.starts_with(':') {
+            return text;
+        }
+    }
+}
+
 /// Waits until `condition` holds, for counters published by another thread; fails after
 /// [`PATIENCE`].
 pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {

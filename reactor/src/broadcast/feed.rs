@@ -44,7 +44,7 @@ pub(crate) fn run(link: Arc<Link>, news: Sender<News>) {
                 if news.send(News::Down).is_err() {
                     return;
                 }
-                std::thread::sleep(backoff.next());
+                pause(&link, backoff.next());
                 continue;
             }
         };
@@ -64,9 +64,22 @@ pub(crate) fn run(link: Arc<Link>, news: Sender<News>) {
                 if news.send(News::Down).is_err() {
                     return;
                 }
-                std::thread::sleep(backoff.next());
+                pause(&link, backoff.next());
             }
         }
+    }
+}
+
+/// Waits `pause` before the next attempt, looking every tenth of a second whether the hub
+/// is gone (then the thread ends at once rather than after the pause).
+fn pause(link: &Link, pause: Duration) {
+    let until = Instant::now() + pause;
+    while !link.closed.load(Ordering::Relaxed) {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(WAIT));
     }
 }
 
