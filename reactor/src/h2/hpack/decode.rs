@@ -123,6 +123,11 @@ pub fn integer(block: &[u8], at: &mut usize, prefix: u8) -> Result<usize, HpackE
     let mut value = usize::from(mask);
     let mut shift = 0;
     loop {
+        // Zero-valued continuation bytes add nothing but length: past four, the value
+        // would pass 2^28 if anything followed.
+        if shift > 21 {
+            return Err(HpackError::Overflow);
+        }
         let byte = *block.get(*at).ok_or(HpackError::Truncated)?;
         *at += 1;
         value += usize::from(byte & 0x7f) << shift;

@@ -150,7 +150,8 @@ fn a_bomb_decodes_to_nothing_past_the_bound_and_the_table_stays_in_step() {
 
 #[test]
 fn invalid_blocks_are_errors() {
-    let cases: [(&str, HpackError); 6] = [
+    let cases: [(&str, HpackError); 7] = [
+        ("ff 80 80 80 80 80 80 80 80 80 80 01", HpackError::Overflow),
         ("82 86 ff", HpackError::Truncated),
         ("c0", HpackError::Index(64)),
         ("80", HpackError::Index(0)),
