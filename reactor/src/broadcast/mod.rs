@@ -72,7 +72,7 @@ use self::resume::resolve;
 /// ## Across servers
 ///
 /// [`Broadcast::with_broker`] shares the topics through a broker (Redis:
-/// [`RedisBroker`], feature `redis`): a publish on any server reaches every server's
+/// `RedisBroker`, feature `redis`): a publish on any server reaches every server's
 /// subscribers, in one order, each event once, with the same id `EPOCH:N` everywhere; the
 /// history lives in the broker. No loop waits for the broker: publishes go through the
 /// hub's publisher thread ([`Broadcast::publish_with`] answers later), one subscription

@@ -1,5 +1,9 @@
 //! HTTP/2's sans-I/O layers (RFC 9113, RFC 7541), beside `http` and knowing no loop:
-//! `hpack`, header compression. Public but hidden: the fuzz targets and benchmarks use
-//! it; it is not an API applications should name.
+//! `error` (error codes, and whether a stream or the connection pays), `frame` (reading
+//! frames), `write` (writing them), `hpack` (header compression). Public but hidden: the
+//! fuzz targets and benchmarks use it; it is not an API applications should name.
 
+pub mod error;
+pub mod frame;
 pub mod hpack;
+pub mod write;
