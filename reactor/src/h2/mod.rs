@@ -1,7 +1,8 @@
 //! HTTP/2's sans-I/O layers (RFC 9113, RFC 7541), beside `http` and knowing no loop:
 //! `error` (error codes, and whether a stream or the connection pays), `frame` (reading
 //! frames), `write` (writing them), `hpack` (header compression), `fields` (well-formed requests), `flow` (windows), `flood`
-//! (budgets), and `session`, one connection's state over them all. Public but hidden: the
+//! (budgets), `session`, one connection's state over them all, and `send`, its streams' bodies
+//! sent fairly within their windows. Public but hidden: the
 //! fuzz targets and benchmarks use it; it is not an API applications should name.
 
 pub mod error;
@@ -10,5 +11,6 @@ pub mod flood;
 pub mod flow;
 pub mod frame;
 pub mod hpack;
+pub mod send;
 pub mod session;
 pub mod write;

@@ -700,7 +700,7 @@ impl Session {
 
 #[cfg(test)]
 #[path = "session_tests.rs"]
-mod tests;
+pub(crate) mod tests;
 
 /// The payload length a frame header at the front of `buf` gives (it is there: the
 /// parser read it).

@@ -21,19 +21,19 @@ enum Seen {
 }
 
 /// The client's side: the bytes it sends.
-struct Client {
-    bytes: Vec<u8>,
+pub(crate) struct Client {
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Client {
     /// The preface and an empty SETTINGS.
-    fn new() -> Client {
+    pub(crate) fn new() -> Client {
         let mut bytes = PREFACE.to_vec();
         write::settings(&mut bytes, &[]);
         Client { bytes }
     }
 
-    fn get(&mut self, stream: u32, path: &str, end_stream: bool) -> &mut Client {
+    pub(crate) fn get(&mut self, stream: u32, path: &str, end_stream: bool) -> &mut Client {
         let mut block = Vec::new();
         for (name, value) in [
             (":method", "GET"),
@@ -47,7 +47,7 @@ impl Client {
         self
     }
 
-    fn raw(
+    pub(crate) fn raw(
         &mut self,
         length: usize,
         kind: u8,
@@ -109,7 +109,7 @@ fn run(config: Config, bytes: &[u8], step: usize) -> (Vec<Seen>, Vec<String>, Op
 }
 
 /// The frames in `out`, named.
-fn written(out: &[u8]) -> Vec<String> {
+pub(crate) fn written(out: &[u8]) -> Vec<String> {
     let mut names = Vec::new();
     let mut at = 0;
     while let Ok(Status::Complete((frame, used))) = frame::parse(&out[at..], 1 << 20) {
