@@ -266,7 +266,7 @@ pub(crate) fn is_token(s: &[u8]) -> bool {
 /// another control byte ("a recipient of CR, LF, or NUL within a field value MUST either
 /// reject the message or replace each of those characters with SP", RFC 9110 5.5: a sender
 /// has no such leeway).
-fn is_valid_value(v: &[u8]) -> bool {
+pub(crate) fn is_valid_value(v: &[u8]) -> bool {
     v.iter()
         .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b) || b >= 0x80)
 }
