@@ -5,7 +5,7 @@
 //! ways, and cuts a connection that floods, past its stream limit, its reset budget or its
 //! unread output.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use httparse::Status;
@@ -17,6 +17,9 @@ use crate::h2::flow::{Inflow, Window};
 use crate::h2::frame::{self, Frame, Setting};
 use crate::h2::hpack::decode::{Decoded, Decoder, Fields};
 use crate::h2::write;
+
+/// Closed streams remembered.
+const REMEMBERED: usize = 128;
 
 /// What a connection offers and bounds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,6 +163,9 @@ pub struct Session {
     streams: HashMap<u32, Stream>,
     /// The highest stream the client opened.
     last_stream: u32,
+    /// The streams closed most recently (to tell a frame on one from a frame on a number
+    /// skipped); at most [`REMEMBERED`].
+    closed: VecDeque<u32>,
     /// The client's settings we follow.
     peer_window: u32,
     peer_max_frame: u32,
@@ -201,6 +207,7 @@ impl Session {
             pending: None,
             streams: HashMap::new(),
             last_stream: 0,
+            closed: VecDeque::new(),
             peer_window: 65_535,
             peer_max_frame: 16_384,
             send: Window::new(65_535),
@@ -287,7 +294,7 @@ impl Session {
             FrameError::Connection(code, why) => Err(self.end(code, why)),
             FrameError::Stream(stream, code, _) => {
                 write::reset(&mut self.out, stream, code);
-                if self.streams.remove(&stream).is_some() {
+                if self.close(stream).is_some() {
                     on(Event::Reset { stream, code });
                 }
                 self.count_reset(now)
@@ -396,7 +403,7 @@ impl Session {
             }
             Frame::Reset { stream, code } => {
                 self.known(stream)?;
-                if self.streams.remove(&stream).is_some() {
+                if self.close(stream).is_some() {
                     on(Event::Reset { stream, code });
                     self.count_reset(now)
                         .map_err(|closed| FrameError::Connection(closed.code, closed.why))?;
@@ -510,6 +517,15 @@ impl Session {
                 return Err(FrameError::Connection(
                     ErrorCode::Protocol,
                     "a client stream with an even number",
+                ));
+            }
+            // "An endpoint that receives any frame other than PRIORITY after receiving a
+            // RST_STREAM MUST treat that as a stream error of type STREAM_CLOSED"; after
+            // both ends, a connection error of the same type.
+            None if self.closed.contains(&stream) => {
+                return Err(FrameError::Connection(
+                    ErrorCode::StreamClosed,
+                    "HEADERS on a closed stream",
                 ));
             }
             None if stream <= self.last_stream => {
@@ -652,6 +668,16 @@ impl Session {
         }
     }
 
+    /// Removes `stream`, remembering it closed.
+    fn close(&mut self, stream: u32) -> Option<Stream> {
+        let open = self.streams.remove(&stream)?;
+        if self.closed.len() == REMEMBERED {
+            self.closed.pop_front();
+        }
+        self.closed.push_back(stream);
+        Some(open)
+    }
+
     /// The request path took `n` octets of `stream`'s body: windows are granted back in
     /// batches.
     pub fn taken(&mut self, stream: u32, n: usize) {
@@ -683,7 +709,7 @@ impl Session {
     /// client's side has too (a body still coming is refused: `NO_ERROR` reset, as section
     /// 8.1 allows).
     pub fn finished(&mut self, stream: u32) {
-        if let Some(open) = self.streams.remove(&stream)
+        if let Some(open) = self.close(stream)
             && open.remote_open
         {
             write::reset(&mut self.out, stream, ErrorCode::NoError);
@@ -692,7 +718,7 @@ impl Session {
 
     /// We give up on `stream` (its handler failed, its client was too slow).
     pub fn reset(&mut self, stream: u32, code: ErrorCode) {
-        if self.streams.remove(&stream).is_some() {
+        if self.close(stream).is_some() {
             write::reset(&mut self.out, stream, code);
         }
     }
