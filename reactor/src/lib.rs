@@ -43,7 +43,8 @@
 // alone.
 #![deny(unsafe_code)]
 
-// The layers, lowest first (http, supervise, observe, answer; transport beside answer);
+// The layers, lowest first (http, with h2 beside it; supervise, observe, answer, then
+// broadcast on answer; transport beside answer);
 // each folder's own page says what it may use. `tests/layers.rs` holds them to it.
 mod answer;
 mod broadcast;
