@@ -120,13 +120,17 @@ impl RedisBroker {
     pub fn new(config: RedisConfig) -> Result<RedisBroker, BrokerError> {
         let refused = |e: redis::RedisError| BrokerError::Refused(format!("{}: {e}", config.url));
         // Every command is one write answered before the next (a batch is one pipeline):
-        // no write should wait for an acknowledgement (Nagle).
+        // no write should wait for an acknowledgement (Nagle). Nor does connecting wait
+        // for a round trip that names the client library: against a silent broker it would
+        // cost a whole deadline before the first command.
         let info = config
             .url
             .as_str()
             .into_connection_info()
             .map_err(refused)?
             .set_tcp_settings(TcpSettings::default().set_nodelay(true));
+        let settings = info.redis_settings().clone().set_skip_set_lib_name();
+        let info = info.set_redis_settings(settings);
         let client = Client::open(info).map_err(refused)?;
         Ok(RedisBroker {
             inner: Arc::new(Inner {
@@ -183,11 +187,18 @@ impl Inner {
 impl Broker for RedisBroker {
     fn session(&self) -> Result<Box<dyn Session>, BrokerError> {
         let mut con = self.inner.connect()?;
-        // Loaded once per connection: a Redis that restarted lost its scripts, and every
-        // connection to it is new.
-        for script in [&self.inner.publish, &self.inner.replay] {
-            script.load(&mut con).map_err(broker_error)?;
-        }
+        // Loaded once per connection (a Redis that restarted lost its scripts, and every
+        // connection to it is new), both in one round trip: a silent broker costs one
+        // deadline, not two, before the publish waiting on it is refused.
+        let _: Vec<String> = redis::pipe()
+            .cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(PUBLISH)
+            .cmd("SCRIPT")
+            .arg("LOAD")
+            .arg(REPLAY)
+            .query(&mut con)
+            .map_err(broker_error)?;
         Ok(Box::new(RedisSession {
             con,
             inner: Arc::clone(&self.inner),
