@@ -105,6 +105,18 @@ fn next_event(client: &mut Client) -> (String, String, String) {
     (id, kind, data)
 }
 
+/// Once both servers are up: a subscriber of topic `t` on `a` that has received an event
+/// published through `b`.
+fn following(a: &Node, b: &Node) -> Client {
+    a.wait_up();
+    b.wait_up();
+    let (_, mut client) = subscribe(a.server.local_addrs()[0], "t", None);
+    eventually("subscribed", || a.server.stats().http.subscribers == 1);
+    assert_eq!(post(b.server.local_addrs()[0], "t", "before").0, 202);
+    assert_eq!(next_event(&mut client).2, "before");
+    client
+}
+
 /// Publishes `after1`..`after3` to topic `t` through `from`, and reads them on `client`.
 fn publish_and_receive(from: &Node, client: &mut Client) {
     for i in 1..=3 {
@@ -370,12 +382,7 @@ fn a_broker_that_lost_its_data_starts_a_new_epoch_and_every_subscriber_is_told()
 fn a_killed_subscription_connection_is_made_again_and_what_it_missed_is_fetched() {
     let redis = Redis::start(Persistence::None);
     let (a, b) = (node(&redis.url(), |_| {}), node(&redis.url(), |_| {}));
-    a.wait_up();
-    b.wait_up();
-    let (_, mut client) = subscribe(a.server.local_addrs()[0], "t", None);
-    eventually("subscribed", || a.server.stats().http.subscribers == 1);
-    assert_eq!(post(b.server.local_addrs()[0], "t", "before").0, 202);
-    assert_eq!(next_event(&mut client).2, "before");
+    let mut client = following(&a, &b);
     // Every subscription connection (A's and B's) is killed; publish at once through B.
     let killed = redis
         .command(&["CLIENT", "KILL", "TYPE", "pubsub"])
@@ -457,12 +464,7 @@ fn a_subscription_that_stays_open_but_is_no_longer_fed_is_found_by_its_probe() {
     let relay = util::redis::Relay::to(redis.addr);
     let a = node(&format!("redis://{}", relay.addr), |_| {});
     let b = node(&redis.url(), |_| {});
-    a.wait_up();
-    b.wait_up();
-    let (_, mut client) = subscribe(a.server.local_addrs()[0], "t", None);
-    eventually("subscribed", || a.server.stats().http.subscribers == 1);
-    assert_eq!(post(b.server.local_addrs()[0], "t", "before").0, 202);
-    assert_eq!(next_event(&mut client).2, "before");
+    let mut client = following(&a, &b);
     // A's connections stay open and silent (Centrifugo #1189); B publishes meanwhile.
     relay.wedge();
     let wedged = Instant::now();

@@ -127,21 +127,14 @@ pub fn response(
 mod tests {
     use super::*;
     use crate::h2::hpack::decode::{Decoder, Fields};
+    use crate::h2::hpack::tests::listed;
 
     fn decoded(block: &[u8]) -> Vec<(String, String)> {
         let mut fields = Fields::default();
         Decoder::new(4096)
             .decode(block, &mut fields)
             .expect("valid");
-        fields
-            .iter()
-            .map(|(n, v)| {
-                (
-                    String::from_utf8_lossy(n).into_owned(),
-                    String::from_utf8_lossy(v).into_owned(),
-                )
-            })
-            .collect()
+        listed(&fields)
     }
 
     #[test]

@@ -11,4 +11,4 @@ pub mod huffman;
 mod table;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

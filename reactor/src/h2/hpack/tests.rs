@@ -12,7 +12,8 @@ pub(super) fn hex(text: &str) -> Vec<u8> {
         .collect()
 }
 
-fn listed(fields: &Fields) -> Vec<(String, String)> {
+/// The fields as text, for comparisons.
+pub(crate) fn listed(fields: &Fields) -> Vec<(String, String)> {
     fields
         .iter()
         .map(|(n, v)| {
