@@ -188,17 +188,11 @@ impl Broker for RedisBroker {
     fn session(&self) -> Result<Box<dyn Session>, BrokerError> {
         let mut con = self.inner.connect()?;
         // Loaded once per connection (a Redis that restarted lost its scripts, and every
-        // connection to it is new), both in one round trip: a silent broker costs one
-        // deadline, not two, before the publish waiting on it is refused.
-        let _: Vec<String> = redis::pipe()
-            .cmd("SCRIPT")
-            .arg("LOAD")
-            .arg(PUBLISH)
-            .cmd("SCRIPT")
-            .arg("LOAD")
-            .arg(REPLAY)
-            .query(&mut con)
-            .map_err(broker_error)?;
+        // connection to it is new), one command at a time: in a pipeline, the `redis`
+        // crate waits out the deadline once per command when the broker is silent.
+        for script in [&self.inner.publish, &self.inner.replay] {
+            script.load(&mut con).map_err(broker_error)?;
+        }
         Ok(Box::new(RedisSession {
             con,
             inner: Arc::clone(&self.inner),
@@ -371,7 +365,6 @@ impl Session for RedisSession {
         let retention = config.retention.as_millis().max(1).to_string();
         let history = history.max(1).to_string();
         let mut pipe = redis::pipe();
-        pipe.ignore_errors();
         for event in batch {
             let (meta, stream) = self.inner.keys(event.topic);
             // A new epoch if the topic is new (or lost): 48 random bits.
@@ -390,9 +383,22 @@ impl Session for RedisSession {
                 .arg(if event.kind.is_some() { "1" } else { "0" })
                 .arg(event.data);
         }
-        let answers: Vec<Value> = pipe.query(&mut self.con).map_err(broker_error)?;
+        // Sent as one pipeline, its answers read one by one under one deadline for the
+        // batch: the crate's own pipeline query would wait out the deadline once per
+        // command when the broker goes silent, and a batch is up to 256.
+        self.con
+            .send_packed_command(&pipe.get_packed_pipeline())
+            .map_err(broker_error)?;
+        let deadline = std::time::Instant::now() + config.timeout;
         let mut broken = None;
-        for answer in answers {
+        for _ in batch {
+            if std::time::Instant::now() >= deadline {
+                return Err(BrokerError::Unreachable(format!(
+                    "the broker did not answer a batch within {:?}",
+                    config.timeout
+                )));
+            }
+            let answer = self.con.recv_response().map_err(broker_error)?;
             let id = match answer {
                 Value::Array(fields) => published(&fields),
                 Value::ServerError(e) => {
