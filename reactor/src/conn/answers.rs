@@ -12,7 +12,7 @@ use crate::shared::Shared;
 use crate::supervise::failure::{Failure, FailureKind};
 
 use super::reading::Reading;
-use super::respond::ticket_failure;
+use super::respond::{Pending, ticket_failure};
 use super::{Conn, Outcome, Pumped};
 
 impl Conn {
@@ -41,13 +41,7 @@ impl Conn {
         stream: StreamGuard,
         cx: &mut Shared<H>,
     ) -> Outcome {
-        self.cut_upload();
-        let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
-        else {
-            unreachable!("only a dispatched connection gets a streamed head");
-        };
-        cx.stats.settled();
-        let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
+        let (pending, last, _) = self.settle(cx);
         match pending.begin_stream(cx, &mut self.writing, &head, stream, last) {
             Ok(streaming) => {
                 self.reading = Reading::Streaming(Box::new(streaming));
@@ -72,13 +66,7 @@ impl Conn {
         subscription: Subscription,
         cx: &mut Shared<H>,
     ) -> Outcome {
-        self.cut_upload();
-        let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
-        else {
-            unreachable!("only a dispatched connection gets a subscription");
-        };
-        cx.stats.settled();
-        let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
+        let (pending, last, _) = self.settle(cx);
         match pending.subscribe(cx, &mut self.writing, subscription, last) {
             Ok(subscriber) => self.reading = Reading::Subscribed(Box::new(subscriber)),
             Err(Some(why)) => self.reading = Reading::Closing { linger: !last, why },
@@ -147,6 +135,23 @@ impl Conn {
         Pumped::Ended
     }
 
+    /// The deferred answer has come: the request's streamed body is cut, the wait ends and
+    /// is counted. Returns the pending request, whether nothing is buffered after it, and
+    /// whether a body was cut.
+    fn settle<H>(&mut self, cx: &mut Shared<H>) -> (Box<Pending>, bool, bool) {
+        let cut = self.cut_upload();
+        let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
+        else {
+            unreachable!("only a dispatched connection gets its deferred answer");
+        };
+        cx.stats.settled();
+        (
+            pending,
+            self.rbuf.as_ref().is_none_or(ReadBuf::is_empty),
+            cut,
+        )
+    }
+
     /// Ends the wait for a deferred answer with `answer`, and drives on.
     pub(super) fn conclude<H: Handler>(
         &mut self,
@@ -154,13 +159,7 @@ impl Conn {
         cx: &mut Shared<H>,
     ) -> Outcome {
         // Input may still be coming: linger rather than reset the answer away.
-        let cut = self.cut_upload();
-        let Reading::Dispatched(pending) = std::mem::replace(&mut self.reading, Reading::Head)
-        else {
-            unreachable!("only a dispatched connection concludes an answer");
-        };
-        let last = self.rbuf.as_ref().is_none_or(ReadBuf::is_empty);
-        cx.stats.settled();
+        let (pending, last, cut) = self.settle(cx);
         if let Some(why) = pending.conclude(cx, &mut self.writing, answer, last) {
             self.reading = Reading::Closing {
                 linger: !last || cut,
