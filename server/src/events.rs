@@ -198,8 +198,13 @@ pub(crate) fn publish(req: &Request<'_>) -> Response {
     if let Some(kind) = kind {
         event = event.event(kind);
     }
+    let hub = hub();
+    if !hub.is_shared() {
+        // A hub of its own answers at once: no deferral on this path.
+        return published(hub.publish(topic, &event));
+    }
     let (pending, responder) = req.defer();
-    hub().publish_with(topic, &event, move |result| {
+    hub.publish_with(topic, &event, move |result| {
         // An error: the client left or its deadline passed; nobody to tell.
         let _ = responder.send(published(result));
     });

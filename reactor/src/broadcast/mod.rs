@@ -161,6 +161,13 @@ impl Broadcast {
         Ok(Broadcast { hub })
     }
 
+    /// Whether the topics are shared through a broker ([`Broadcast::with_broker`]): then a
+    /// publish waits for the broker, and a handler should use [`Broadcast::publish_with`];
+    /// on a hub of its own, [`Broadcast::publish`] answers at once.
+    pub fn is_shared(&self) -> bool {
+        self.hub.link.is_some()
+    }
+
     /// Checks `event` for `topic`: `Err` for what no broker or topic could take.
     fn check(&self, topic: &str, event: &Event<'_>) -> Result<(), PublishError> {
         if topic.is_empty() || topic.len() > 256 {
